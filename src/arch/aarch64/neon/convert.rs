@@ -1,0 +1,161 @@
+//! Conversions, 16 elements per step; the tail goes through the reference.
+//!
+//! bf16 uses integer ops only. f16 uses `fcvtn`/`fcvtl`, part of base ARMv8 Advanced SIMD,
+//! through `asm!` because the intrinsics' `float16x4_t` needs the unstable `f16` type on older
+//! compilers. They round to nearest even and keep NaN payloads under the default FPCR
+//! (RMode = RNE, DN = 0, AHP = 0), which Rust programs run with.
+
+use core::arch::aarch64::*;
+use core::arch::asm;
+
+use half::{bf16, f16};
+
+use crate::arch::for_each_chunk;
+use crate::reference::convert as r;
+
+/// 4 f32 patterns -> 4 bf16 patterns, round to nearest even, NaN quieted.
+#[inline]
+#[target_feature(enable = "neon")]
+fn round_bf16(x: uint32x4_t) -> uint16x4_t {
+    let lsb = vandq_u32(vshrq_n_u32::<16>(x), vdupq_n_u32(1));
+    let biased = vaddq_u32(vaddq_u32(x, vdupq_n_u32(0x7fff)), lsb);
+    let rounded = vshrn_n_u32::<16>(biased);
+    let quiet_nan = vorr_u16(vshrn_n_u32::<16>(x), vdup_n_u16(0x40));
+    let magnitude = vandq_u32(x, vdupq_n_u32(0x7fff_ffff));
+    let is_nan = vmovn_u32(vcgtq_u32(magnitude, vdupq_n_u32(0x7f80_0000)));
+    vbsl_u16(is_nan, quiet_nan, rounded)
+}
+
+/// 4 bf16 patterns -> 4 f32 patterns, NaN quieted.
+#[inline]
+#[target_feature(enable = "neon")]
+fn widen_bf16(h: uint16x4_t) -> uint32x4_t {
+    let x = vshll_n_u16::<16>(h);
+    let magnitude = vandq_u32(x, vdupq_n_u32(0x7fff_ffff));
+    let is_nan = vcgtq_u32(magnitude, vdupq_n_u32(0x7f80_0000));
+    vorrq_u32(x, vandq_u32(is_nan, vdupq_n_u32(0x0040_0000)))
+}
+
+#[target_feature(enable = "neon")]
+pub(super) unsafe fn f32_to_bf16(src: &[f32], dst: &mut [bf16]) {
+    for_each_chunk::<_, _, 16>(
+        src,
+        dst,
+        |s, d| {
+            let s = s.as_ptr().cast::<u32>();
+            let d = d.as_mut_ptr().cast::<u16>();
+            for j in (0..16).step_by(8) {
+                // SAFETY: `s` holds 16 f32 and `d` 16 bf16; `j + 8 <= 16`, so each pair of
+                // 4-lane loads and the 8-lane store stay in bounds. NEON loads/stores are
+                // unaligned-safe for element-aligned pointers.
+                unsafe {
+                    let a = round_bf16(vld1q_u32(s.add(j)));
+                    let b = round_bf16(vld1q_u32(s.add(j + 4)));
+                    vst1q_u16(d.add(j), vcombine_u16(a, b));
+                }
+            }
+        },
+        r::f32_to_bf16_slice,
+    );
+}
+
+#[target_feature(enable = "neon")]
+pub(super) unsafe fn bf16_to_f32(src: &[bf16], dst: &mut [f32]) {
+    for_each_chunk::<_, _, 16>(
+        src,
+        dst,
+        |s, d| {
+            let s = s.as_ptr().cast::<u16>();
+            let d = d.as_mut_ptr().cast::<u32>();
+            for j in (0..16).step_by(8) {
+                // SAFETY: `s` holds 16 bf16 and `d` 16 f32; `j + 8 <= 16`.
+                unsafe {
+                    let h = vld1q_u16(s.add(j));
+                    vst1q_u32(d.add(j), widen_bf16(vget_low_u16(h)));
+                    vst1q_u32(d.add(j + 4), widen_bf16(vget_high_u16(h)));
+                }
+            }
+        },
+        r::bf16_to_f32_slice,
+    );
+}
+
+/// 8 f32 -> 8 f16 (`fcvtn` + `fcvtn2`), round to nearest even.
+#[inline]
+#[target_feature(enable = "neon")]
+fn narrow_f16(a: float32x4_t, b: float32x4_t) -> uint16x8_t {
+    let out: uint16x8_t;
+    // SAFETY: register-only conversions of base Advanced SIMD (enabled on this function); no
+    // memory is touched and no flags are changed.
+    unsafe {
+        asm!(
+            "fcvtn {out:v}.4h, {a:v}.4s",
+            "fcvtn2 {out:v}.8h, {b:v}.4s",
+            a = in(vreg) a,
+            b = in(vreg) b,
+            out = out(vreg) out,
+            options(pure, nomem, nostack, preserves_flags),
+        );
+    }
+    out
+}
+
+/// 8 f16 -> 8 f32 (`fcvtl` + `fcvtl2`), exact.
+#[inline]
+#[target_feature(enable = "neon")]
+fn widen_f16(h: uint16x8_t) -> (float32x4_t, float32x4_t) {
+    let (lo, hi): (float32x4_t, float32x4_t);
+    // SAFETY: register-only conversions of base Advanced SIMD (enabled on this function).
+    unsafe {
+        asm!(
+            "fcvtl {lo:v}.4s, {h:v}.4h",
+            "fcvtl2 {hi:v}.4s, {h:v}.8h",
+            h = in(vreg) h,
+            lo = out(vreg) lo,
+            hi = out(vreg) hi,
+            options(pure, nomem, nostack, preserves_flags),
+        );
+    }
+    (lo, hi)
+}
+
+#[target_feature(enable = "neon")]
+pub(super) unsafe fn f32_to_f16(src: &[f32], dst: &mut [f16]) {
+    for_each_chunk::<_, _, 16>(
+        src,
+        dst,
+        |s, d| {
+            let s = s.as_ptr();
+            let d = d.as_mut_ptr().cast::<u16>();
+            for j in (0..16).step_by(8) {
+                // SAFETY: `s` holds 16 f32 and `d` 16 f16; `j + 8 <= 16`.
+                unsafe {
+                    let h = narrow_f16(vld1q_f32(s.add(j)), vld1q_f32(s.add(j + 4)));
+                    vst1q_u16(d.add(j), h);
+                }
+            }
+        },
+        r::f32_to_f16_slice,
+    );
+}
+
+#[target_feature(enable = "neon")]
+pub(super) unsafe fn f16_to_f32(src: &[f16], dst: &mut [f32]) {
+    for_each_chunk::<_, _, 16>(
+        src,
+        dst,
+        |s, d| {
+            let s = s.as_ptr().cast::<u16>();
+            let d = d.as_mut_ptr();
+            for j in (0..16).step_by(8) {
+                // SAFETY: `s` holds 16 f16 and `d` 16 f32; `j + 8 <= 16`.
+                unsafe {
+                    let (lo, hi) = widen_f16(vld1q_u16(s.add(j)));
+                    vst1q_f32(d.add(j), lo);
+                    vst1q_f32(d.add(j + 4), hi);
+                }
+            }
+        },
+        r::f16_to_f32_slice,
+    );
+}

@@ -1,0 +1,99 @@
+//! Conversions on `u32x8` lanes, integer-only (so independent of the FPU's modes).
+//! Eight elements per step; the sub-vector tail goes through the reference.
+
+use half::{bf16, f16};
+use wide::{f32x8, i32x8, u32x8};
+
+use crate::arch::for_each_chunk;
+use crate::reference::convert as r;
+
+fn splat(v: u32) -> u32x8 {
+    u32x8::splat(v)
+}
+
+/// `|x| > +Inf` per lane: all ones where the f32 pattern is a NaN.
+fn nan_mask(x: u32x8) -> u32x8 {
+    (x & splat(0x7fff_ffff)).simd_gt(splat(0x7f80_0000))
+}
+
+pub(super) fn f32_to_bf16(src: &[f32], dst: &mut [bf16]) {
+    for_each_chunk::<_, _, 8>(
+        src,
+        dst,
+        |s, d| {
+            let x = u32x8::new(s.map(f32::to_bits));
+            let lsb = (x >> 16u32) & splat(1);
+            let rounded = (x + splat(0x7fff) + lsb) >> 16u32;
+            let quiet_nan = (x >> 16u32) | splat(0x40);
+            let out = nan_mask(x).select(quiet_nan, rounded).to_array();
+            *d = out.map(|v| bf16::from_bits(v as u16));
+        },
+        r::f32_to_bf16_slice,
+    );
+}
+
+pub(super) fn bf16_to_f32(src: &[bf16], dst: &mut [f32]) {
+    for_each_chunk::<_, _, 8>(
+        src,
+        dst,
+        |s, d| {
+            let x = u32x8::new(s.map(|h| u32::from(h.to_bits()))) << 16u32;
+            let out = (x | (nan_mask(x) & splat(0x0040_0000))).to_array();
+            *d = out.map(f32::from_bits);
+        },
+        r::bf16_to_f32_slice,
+    );
+}
+
+pub(super) fn f32_to_f16(src: &[f32], dst: &mut [f16]) {
+    for_each_chunk::<_, _, 8>(
+        src,
+        dst,
+        |s, d| {
+            let x = u32x8::new(s.map(f32::to_bits));
+            let sign = (x >> 16u32) & splat(0x8000);
+            let a: u32x8 = x & splat(0x7fff_ffff);
+            // f16 normal range: round away 13 bits, then rebias the exponent (127 - 15).
+            let lsb = (a >> 13u32) & splat(1);
+            let normal = ((a + splat(0x0fff) + lsb) >> 13u32) - splat(112 << 10);
+            // Below 2^-14: the unit is 2^-24, a right shift of 126 - e, capped at 31 (where the
+            // result is 0 anyway), done as add-half-minus-one-plus-lsb then shift.
+            let shift = splat(126) - (a >> 23u32).max(splat(95));
+            let significand = (a & splat(0x007f_ffff)) | splat(0x0080_0000);
+            let lsb = (significand >> shift) & splat(1);
+            let half_minus_one = (splat(1) << (shift - splat(1))) - splat(1);
+            let subnormal = (significand + half_minus_one + lsb) >> shift;
+            let quiet_nan = splat(0x7e00) | ((a >> 13u32) & splat(0x03ff));
+            let out = a.simd_lt(splat(0x3880_0000)).select(subnormal, normal);
+            let out = a.simd_gt(splat(0x477f_efff)).select(splat(0x7c00), out);
+            let out = a.simd_gt(splat(0x7f80_0000)).select(quiet_nan, out);
+            *d = (out | sign).to_array().map(|v| f16::from_bits(v as u16));
+        },
+        r::f32_to_f16_slice,
+    );
+}
+
+pub(super) fn f16_to_f32(src: &[f16], dst: &mut [f32]) {
+    for_each_chunk::<_, _, 8>(
+        src,
+        dst,
+        |s, d| {
+            let h = u32x8::new(s.map(|h| u32::from(h.to_bits())));
+            let sign: u32x8 = (h & splat(0x8000)) << 16u32;
+            let em = h & splat(0x7fff);
+            // Normal: shift into place and rebias (127 - 15); Inf/NaN: all-ones exponent, and
+            // NaN gets the quiet bit.
+            let normal = (em << 13u32) + splat(112 << 23);
+            let special = (em << 13u32) | splat(0x7f80_0000);
+            let special = special | (em.simd_gt(splat(0x7c00)) & splat(0x0040_0000));
+            // Subnormal (and zero): m * 2^-24 is exact in f32 arithmetic.
+            let m = i32x8::new(s.map(|h| i32::from(h.to_bits() & 0x03ff)));
+            let subnormal = m.round_float() * f32x8::splat(f32::from_bits(0x3380_0000)); // 2^-24
+            let subnormal: u32x8 = bytemuck::cast(subnormal);
+            let out = em.simd_lt(splat(0x0400)).select(subnormal, normal);
+            let out = em.simd_gt(splat(0x7bff)).select(special, out);
+            *d = (out | sign).to_array().map(f32::from_bits);
+        },
+        r::f16_to_f32_slice,
+    );
+}

@@ -1,0 +1,131 @@
+//! Conversions, 16 elements per step; the tail goes through the reference.
+//!
+//! bf16 uses integer ops only (bit-exact whatever MXCSR says); f16 uses F16C, whose
+//! `vcvtps2ph` with an explicit round-to-nearest-even immediate ignores MXCSR.RC, and whose
+//! results agree with the reference on all 2^32 inputs (the exhaustive test checks it).
+
+use core::arch::x86_64::*;
+
+use half::{bf16, f16};
+
+use crate::arch::for_each_chunk;
+use crate::reference::convert as r;
+
+/// f32 patterns -> bf16 patterns (in the low 16 bits of each lane), round to nearest even,
+/// NaN quieted.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn round_bf16(x: __m256i) -> __m256i {
+    let high = _mm256_srli_epi32::<16>(x);
+    let lsb = _mm256_and_si256(high, _mm256_set1_epi32(1));
+    let biased = _mm256_add_epi32(_mm256_add_epi32(x, _mm256_set1_epi32(0x7fff)), lsb);
+    let rounded = _mm256_srli_epi32::<16>(biased);
+    let quiet_nan = _mm256_or_si256(high, _mm256_set1_epi32(0x40));
+    let magnitude = _mm256_and_si256(x, _mm256_set1_epi32(0x7fff_ffff));
+    let is_nan = _mm256_cmpgt_epi32(magnitude, _mm256_set1_epi32(0x7f80_0000));
+    _mm256_blendv_epi8(rounded, quiet_nan, is_nan)
+}
+
+/// bf16 patterns already shifted into the high half -> f32 patterns, NaN quieted.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn quiet_nans(x: __m256i) -> __m256i {
+    let magnitude = _mm256_and_si256(x, _mm256_set1_epi32(0x7fff_ffff));
+    let is_nan = _mm256_cmpgt_epi32(magnitude, _mm256_set1_epi32(0x7f80_0000));
+    _mm256_or_si256(x, _mm256_and_si256(is_nan, _mm256_set1_epi32(0x0040_0000)))
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) unsafe fn f32_to_bf16(src: &[f32], dst: &mut [bf16]) {
+    for_each_chunk::<_, _, 16>(
+        src,
+        dst,
+        |s, d| {
+            // SAFETY: `s` holds 16 f32 (two 32-byte loads), `d` 16 bf16 (one 32-byte store);
+            // the unaligned forms need no alignment.
+            let (a, b) = unsafe {
+                (
+                    _mm256_loadu_si256(s.as_ptr().cast()),
+                    _mm256_loadu_si256(s.as_ptr().add(8).cast()),
+                )
+            };
+            // packus interleaves 128-bit halves: [a0-3 b0-3 | a4-7 b4-7]; the permute restores
+            // element order. Lanes are < 2^16, so the saturation never triggers.
+            let packed = _mm256_packus_epi32(round_bf16(a), round_bf16(b));
+            let ordered = _mm256_permute4x64_epi64::<0b11_01_10_00>(packed);
+            // SAFETY: see above.
+            unsafe { _mm256_storeu_si256(d.as_mut_ptr().cast(), ordered) };
+        },
+        r::f32_to_bf16_slice,
+    );
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) unsafe fn bf16_to_f32(src: &[bf16], dst: &mut [f32]) {
+    for_each_chunk::<_, _, 16>(
+        src,
+        dst,
+        |s, d| {
+            // SAFETY: `s` holds 16 bf16 (one 32-byte load).
+            let h = unsafe { _mm256_loadu_si256(s.as_ptr().cast()) };
+            let lo = _mm256_cvtepu16_epi32(_mm256_castsi256_si128(h));
+            let hi = _mm256_cvtepu16_epi32(_mm256_extracti128_si256::<1>(h));
+            let lo = quiet_nans(_mm256_slli_epi32::<16>(lo));
+            let hi = quiet_nans(_mm256_slli_epi32::<16>(hi));
+            // SAFETY: `d` holds 16 f32 (two 32-byte stores).
+            unsafe {
+                _mm256_storeu_si256(d.as_mut_ptr().cast(), lo);
+                _mm256_storeu_si256(d.as_mut_ptr().add(8).cast(), hi);
+            }
+        },
+        r::bf16_to_f32_slice,
+    );
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) unsafe fn f32_to_f16(src: &[f32], dst: &mut [f16]) {
+    for_each_chunk::<_, _, 16>(
+        src,
+        dst,
+        |s, d| {
+            // SAFETY: `s` holds 16 f32 (two 32-byte loads).
+            let (a, b) = unsafe {
+                (
+                    _mm256_loadu_ps(s.as_ptr()),
+                    _mm256_loadu_ps(s.as_ptr().add(8)),
+                )
+            };
+            let a = _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(a);
+            let b = _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(b);
+            // SAFETY: `d` holds 16 f16 (two 16-byte stores).
+            unsafe {
+                _mm_storeu_si128(d.as_mut_ptr().cast(), a);
+                _mm_storeu_si128(d.as_mut_ptr().add(8).cast(), b);
+            }
+        },
+        r::f32_to_f16_slice,
+    );
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) unsafe fn f16_to_f32(src: &[f16], dst: &mut [f32]) {
+    for_each_chunk::<_, _, 16>(
+        src,
+        dst,
+        |s, d| {
+            // SAFETY: `s` holds 16 f16 (two 16-byte loads).
+            let (a, b) = unsafe {
+                (
+                    _mm_loadu_si128(s.as_ptr().cast()),
+                    _mm_loadu_si128(s.as_ptr().add(8).cast()),
+                )
+            };
+            // SAFETY: `d` holds 16 f32 (two 32-byte stores).
+            unsafe {
+                _mm256_storeu_ps(d.as_mut_ptr(), _mm256_cvtph_ps(a));
+                _mm256_storeu_ps(d.as_mut_ptr().add(8), _mm256_cvtph_ps(b));
+            }
+        },
+        r::f16_to_f32_slice,
+    );
+}

@@ -1,0 +1,165 @@
+//! Conversions, 32 elements per step and a masked 16-lane tail (no scalar code).
+//!
+//! Same algorithms as the `Avx2` tier: integer ops for bf16, `vcvtps2ph`/`vcvtph2ps` with an
+//! explicit round-to-nearest-even immediate for f16.
+
+use core::arch::x86_64::*;
+
+use half::{bf16, f16};
+
+use crate::arch::for_each_chunk;
+
+/// Mask of the low `n` lanes, `n <= 16`.
+fn low_lanes(n: usize) -> __mmask16 {
+    debug_assert!(n <= 16);
+    ((1u32 << n) - 1) as __mmask16
+}
+
+/// Runs `step(src_ptr, dst_ptr, mask)` over a tail of at most 31 elements, 16 lanes at a time.
+#[inline(always)]
+pub(in crate::arch::x86_64) fn masked_tail<S, D>(
+    src: &[S],
+    dst: &mut [D],
+    mut step: impl FnMut(*const S, *mut D, __mmask16),
+) {
+    let n = src.len().min(dst.len());
+    let mut i = 0;
+    while i < n {
+        let lanes = (n - i).min(16);
+        // The pointers stay in bounds (`i < n`); `step` touches only the `lanes` masked lanes.
+        step(src[i..].as_ptr(), dst[i..].as_mut_ptr(), low_lanes(lanes));
+        i += lanes;
+    }
+}
+
+/// 16 f32 patterns -> 16 bf16 patterns, round to nearest even, NaN quieted.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+pub(in crate::arch::x86_64) fn round_bf16(x: __m512i) -> __m256i {
+    let high = _mm512_srli_epi32::<16>(x);
+    let lsb = _mm512_and_si512(high, _mm512_set1_epi32(1));
+    let biased = _mm512_add_epi32(_mm512_add_epi32(x, _mm512_set1_epi32(0x7fff)), lsb);
+    let rounded = _mm512_srli_epi32::<16>(biased);
+    let magnitude = _mm512_and_si512(x, _mm512_set1_epi32(0x7fff_ffff));
+    let is_nan = _mm512_cmpgt_epu32_mask(magnitude, _mm512_set1_epi32(0x7f80_0000));
+    let out = _mm512_mask_or_epi32(rounded, is_nan, high, _mm512_set1_epi32(0x40));
+    _mm512_cvtepi32_epi16(out)
+}
+
+/// 16 bf16 patterns -> 16 f32 patterns, NaN quieted.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+fn widen_bf16(h: __m256i) -> __m512i {
+    let x = _mm512_slli_epi32::<16>(_mm512_cvtepu16_epi32(h));
+    let magnitude = _mm512_and_si512(x, _mm512_set1_epi32(0x7fff_ffff));
+    let is_nan = _mm512_cmpgt_epu32_mask(magnitude, _mm512_set1_epi32(0x7f80_0000));
+    _mm512_mask_or_epi32(x, is_nan, x, _mm512_set1_epi32(0x0040_0000))
+}
+
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+pub(super) unsafe fn f32_to_bf16(src: &[f32], dst: &mut [bf16]) {
+    for_each_chunk::<_, _, 32>(
+        src,
+        dst,
+        |s, d| {
+            // SAFETY: `s` holds 32 f32 (two 64-byte loads), `d` 32 bf16 (two 32-byte stores).
+            unsafe {
+                let a = _mm512_loadu_si512(s.as_ptr().cast());
+                let b = _mm512_loadu_si512(s.as_ptr().add(16).cast());
+                _mm256_storeu_si256(d.as_mut_ptr().cast(), round_bf16(a));
+                _mm256_storeu_si256(d.as_mut_ptr().add(16).cast(), round_bf16(b));
+            }
+        },
+        |s, d| {
+            masked_tail(s, d, |s, d, k| {
+                // SAFETY: masked lanes are neither read nor written (no fault either); the
+                // unmasked ones are in bounds (see `masked_tail`).
+                unsafe {
+                    let x = _mm512_maskz_loadu_epi32(k, s.cast());
+                    _mm256_mask_storeu_epi16(d.cast(), k, round_bf16(x));
+                }
+            })
+        },
+    );
+}
+
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+pub(super) unsafe fn bf16_to_f32(src: &[bf16], dst: &mut [f32]) {
+    for_each_chunk::<_, _, 32>(
+        src,
+        dst,
+        |s, d| {
+            // SAFETY: `s` holds 32 bf16 (two 32-byte loads), `d` 32 f32 (two 64-byte stores).
+            unsafe {
+                let a = _mm256_loadu_si256(s.as_ptr().cast());
+                let b = _mm256_loadu_si256(s.as_ptr().add(16).cast());
+                _mm512_storeu_si512(d.as_mut_ptr().cast(), widen_bf16(a));
+                _mm512_storeu_si512(d.as_mut_ptr().add(16).cast(), widen_bf16(b));
+            }
+        },
+        |s, d| {
+            masked_tail(s, d, |s, d, k| {
+                // SAFETY: as in `f32_to_bf16`'s tail.
+                unsafe {
+                    let h = _mm256_maskz_loadu_epi16(k, s.cast());
+                    _mm512_mask_storeu_epi32(d.cast(), k, widen_bf16(h));
+                }
+            })
+        },
+    );
+}
+
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+pub(super) unsafe fn f32_to_f16(src: &[f32], dst: &mut [f16]) {
+    for_each_chunk::<_, _, 32>(
+        src,
+        dst,
+        |s, d| {
+            // SAFETY: `s` holds 32 f32 (two 64-byte loads), `d` 32 f16 (two 32-byte stores).
+            unsafe {
+                let a = _mm512_loadu_ps(s.as_ptr());
+                let b = _mm512_loadu_ps(s.as_ptr().add(16));
+                let a = _mm512_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(a);
+                let b = _mm512_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(b);
+                _mm256_storeu_si256(d.as_mut_ptr().cast(), a);
+                _mm256_storeu_si256(d.as_mut_ptr().add(16).cast(), b);
+            }
+        },
+        |s, d| {
+            masked_tail(s, d, |s, d, k| {
+                // SAFETY: as in `f32_to_bf16`'s tail.
+                unsafe {
+                    let x = _mm512_maskz_loadu_ps(k, s);
+                    let h = _mm512_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(x);
+                    _mm256_mask_storeu_epi16(d.cast(), k, h);
+                }
+            })
+        },
+    );
+}
+
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+pub(super) unsafe fn f16_to_f32(src: &[f16], dst: &mut [f32]) {
+    for_each_chunk::<_, _, 32>(
+        src,
+        dst,
+        |s, d| {
+            // SAFETY: `s` holds 32 f16 (two 32-byte loads), `d` 32 f32 (two 64-byte stores).
+            unsafe {
+                let a = _mm256_loadu_si256(s.as_ptr().cast());
+                let b = _mm256_loadu_si256(s.as_ptr().add(16).cast());
+                _mm512_storeu_ps(d.as_mut_ptr(), _mm512_cvtph_ps(a));
+                _mm512_storeu_ps(d.as_mut_ptr().add(16), _mm512_cvtph_ps(b));
+            }
+        },
+        |s, d| {
+            masked_tail(s, d, |s, d, k| {
+                // SAFETY: as in `f32_to_bf16`'s tail.
+                unsafe {
+                    let h = _mm256_maskz_loadu_epi16(k, s.cast());
+                    _mm512_mask_storeu_ps(d.cast(), k, _mm512_cvtph_ps(h));
+                }
+            })
+        },
+    );
+}

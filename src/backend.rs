@@ -1,0 +1,149 @@
+//! The dispatch handle: a tier plus its kernel table, constructible only on a CPU that has it.
+
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+use half::{bf16, f16};
+
+use crate::{arch, Error, Isa};
+
+/// One tier's kernels. Every entry is an `unsafe fn` whose only precondition is that the CPU
+/// supports the tier the table belongs to; lengths are the callers' business (kernels process
+/// `min(src.len(), dst.len())` elements and never touch memory outside the slices).
+pub(crate) struct Kernels {
+    pub(crate) f32_to_bf16: unsafe fn(&[f32], &mut [bf16]),
+    pub(crate) bf16_to_f32: unsafe fn(&[bf16], &mut [f32]),
+    pub(crate) f32_to_f16: unsafe fn(&[f32], &mut [f16]),
+    pub(crate) f16_to_f32: unsafe fn(&[f16], &mut [f32]),
+}
+
+/// A tier this CPU is known to support, with its kernel table.
+///
+/// `Backend` is `Copy` and cheap; holding one is the proof that its tier's instructions may run
+/// here, so every kernel is a method on it. The free functions of each family
+/// (e.g. [`crate::convert::f32_to_bf16`]) call the same method on [`Backend::active`].
+///
+/// ```
+/// use lowp::{Backend, Isa};
+/// for backend in Backend::all_supported() {
+///     println!("{} can run here", backend.isa());
+/// }
+/// assert!(Backend::new(Isa::Scalar).is_some());
+/// ```
+#[derive(Clone, Copy)]
+pub struct Backend {
+    isa: Isa,
+    pub(crate) kernels: &'static Kernels,
+}
+
+impl core::fmt::Debug for Backend {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_tuple("Backend").field(&self.isa).finish()
+    }
+}
+
+impl PartialEq for Backend {
+    fn eq(&self, other: &Backend) -> bool {
+        self.isa == other.isa
+    }
+}
+
+impl Eq for Backend {}
+
+/// `Isa::index() + 1` of the process-wide backend; 0 until first use.
+static ACTIVE: AtomicUsize = AtomicUsize::new(0);
+
+impl Backend {
+    /// The backend for `isa`, or `None` when this CPU (or OS) lacks any feature it uses.
+    /// This is the only constructor.
+    pub fn new(isa: Isa) -> Option<Backend> {
+        if isa.is_supported() {
+            // SAFETY: `isa.is_supported()` was just checked.
+            Some(unsafe { Backend::new_unchecked(isa) })
+        } else {
+            None
+        }
+    }
+
+    /// # Safety
+    /// The CPU must support `isa` (`isa.is_supported()`).
+    unsafe fn new_unchecked(isa: Isa) -> Backend {
+        Backend {
+            isa,
+            // SAFETY: the caller guarantees `isa.is_supported()`.
+            kernels: unsafe { arch::table(isa) },
+        }
+    }
+
+    /// The tier of this backend.
+    pub fn isa(self) -> Isa {
+        self.isa
+    }
+
+    /// The best tier this CPU supports.
+    pub fn best() -> Backend {
+        Backend::new(Isa::best()).expect("Isa::best() is supported")
+    }
+
+    /// Every tier this CPU supports, lowest first. Tests loop over this instead of flipping the
+    /// process-wide choice.
+    pub fn all_supported() -> Vec<Backend> {
+        Isa::ALL
+            .iter()
+            .filter_map(|&isa| Backend::new(isa))
+            .collect()
+    }
+
+    /// The backend the free functions use: [`Backend::set_active`]'s choice if one was made,
+    /// else `LOWP_ISA` if set, else [`Backend::best`]. Decided once, then one atomic load.
+    ///
+    /// # Panics
+    /// On first use, if `LOWP_ISA` names an unknown tier or one this CPU lacks (the message lists
+    /// the supported ones). A misconfigured process stops instead of silently running another
+    /// path; call [`Backend::from_env`] first to handle that case yourself.
+    pub fn active() -> Backend {
+        match ACTIVE.load(Ordering::Relaxed) {
+            0 => {
+                let chosen = Backend::from_env().unwrap_or_else(|e| panic!("LOWP_ISA: {e}"));
+                // Keep a concurrent `set_active` if it won the race.
+                let _ = ACTIVE.compare_exchange(
+                    0,
+                    chosen.isa.index() + 1,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                );
+                Backend::active()
+            }
+            stored => {
+                let isa = Isa::ALL[stored - 1];
+                // SAFETY: ACTIVE only ever holds the tier of a `Backend` that was constructed,
+                // i.e. whose support was checked.
+                unsafe { Backend::new_unchecked(isa) }
+            }
+        }
+    }
+
+    /// Makes `backend` the process-wide choice of the free functions, overriding `LOWP_ISA`.
+    pub fn set_active(backend: Backend) {
+        ACTIVE.store(backend.isa.index() + 1, Ordering::Relaxed);
+    }
+
+    /// The backend `LOWP_ISA` asks for (the best one when it is unset or empty).
+    pub fn from_env() -> Result<Backend, Error> {
+        match std::env::var("LOWP_ISA") {
+            Ok(name) => Backend::from_name(&name),
+            Err(std::env::VarError::NotPresent) => Ok(Backend::best()),
+            Err(std::env::VarError::NotUnicode(raw)) => Err(Error::UnknownIsa {
+                name: raw.to_string_lossy().into_owned(),
+            }),
+        }
+    }
+
+    /// The backend named `name` (as `LOWP_ISA` spells it; empty means the best one), or why not.
+    pub fn from_name(name: &str) -> Result<Backend, Error> {
+        if name.trim().is_empty() {
+            return Ok(Backend::best());
+        }
+        let isa: Isa = name.parse()?;
+        Backend::new(isa).ok_or(Error::UnsupportedIsa { isa })
+    }
+}

@@ -1,0 +1,97 @@
+//! The crate's one error type.
+
+use core::fmt;
+
+use crate::{DType, Isa};
+
+/// Everything a lowp call can reject. Bad input is reported here, never by UB or a silent wrong
+/// answer; panics are kept for documented programmer errors only.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// Two buffers that must have the same number of elements do not.
+    LengthMismatch {
+        /// What was being checked, e.g. `"dst"`.
+        what: &'static str,
+        /// The length the call needed.
+        expected: usize,
+        /// The length it got.
+        actual: usize,
+    },
+    /// A shape that cannot describe a buffer (its element count overflows `usize`).
+    Shape {
+        /// The offending shape.
+        shape: Vec<usize>,
+        /// Why it was refused.
+        reason: &'static str,
+    },
+    /// A tensor was read as an element type other than its own.
+    DType {
+        /// The dtype the caller asked for.
+        expected: DType,
+        /// The tensor's dtype.
+        actual: DType,
+    },
+    /// `LOWP_ISA` (or a parsed name) is not an ISA tier of this architecture.
+    UnknownIsa {
+        /// The name as given.
+        name: String,
+    },
+    /// The tier exists on this architecture but this CPU (or OS) lacks it.
+    UnsupportedIsa {
+        /// The tier that was asked for.
+        isa: Isa,
+    },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::LengthMismatch {
+                what,
+                expected,
+                actual,
+            } => write!(
+                f,
+                "length mismatch: {what} has {actual} elements, expected {expected}"
+            ),
+            Error::Shape { shape, reason } => write!(f, "invalid shape {shape:?}: {reason}"),
+            Error::DType { expected, actual } => {
+                write!(
+                    f,
+                    "dtype mismatch: asked for {expected}, tensor holds {actual}"
+                )
+            }
+            Error::UnknownIsa { name } => write!(
+                f,
+                "unknown ISA {name:?}; tiers of this architecture: {}; supported by this CPU: {}",
+                names(Isa::ALL.iter().copied()),
+                names(Isa::ALL.iter().copied().filter(|isa| isa.is_supported())),
+            ),
+            Error::UnsupportedIsa { isa } => write!(
+                f,
+                "ISA {isa} is not supported by this CPU; supported: {}",
+                names(Isa::ALL.iter().copied().filter(|isa| isa.is_supported())),
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+fn names(isas: impl Iterator<Item = Isa>) -> String {
+    isas.map(Isa::name).collect::<Vec<_>>().join(", ")
+}
+
+/// `Ok` when `actual == expected`, else [`Error::LengthMismatch`] naming `what`.
+pub(crate) fn check_len(what: &'static str, expected: usize, actual: usize) -> Result<(), Error> {
+    if expected == actual {
+        Ok(())
+    } else {
+        Err(Error::LengthMismatch {
+            what,
+            expected,
+            actual,
+        })
+    }
+}

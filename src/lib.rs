@@ -1,0 +1,68 @@
+//! # lowp — CPU SIMD numerics for compressed models
+//!
+//! lowp is the kernel layer under inference engines and training tools that store models in
+//! bf16/f16 (and, as the crate grows, sparse and block floating-point formats). Every kernel
+//! has a plain reference definition ([`reference`]) and hand-vectorised paths per instruction
+//! set, picked at run time.
+//!
+//! ## Families and instruction sets
+//!
+//! | family | Scalar | Portable (`wide`) | Avx2 | Avx512 | Avx512Bf16 | Neon |
+//! |---|---|---|---|---|---|---|
+//! | [`convert`]: f32 <-> bf16, f32 <-> f16 | reference | u32x8 integer ops | integer ops / F16C | integer ops / `vcvtps2ph` | `vcvtneps2bf16` + subnormal fix-up | integer ops / `fcvtn`,`fcvtl` |
+//!
+//! ## Dispatch
+//!
+//! A [`Backend`] is a tier ([`Isa`]) this CPU supports; [`Backend::new`] is its only
+//! constructor, so holding one proves the instructions may run. The free functions use
+//! [`Backend::active`]: detected once, overridable by [`Backend::set_active`] or for a whole
+//! process by the environment:
+//!
+//! - `LOWP_ISA=<scalar|portable|avx2|avx512|avx512bf16|neon>` picks the tier. An unknown name or
+//!   a tier this CPU lacks is an error naming the supported ones (the first kernel call panics
+//!   with it), never a silent fallback.
+//! - `LOWP_EXPECT_ISAS=avx2,avx512,...` is read by the test suite: it fails when this machine
+//!   lacks a tier CI expects to test.
+//!
+//! No `-C target-cpu=native` is needed or wanted: one binary runs everywhere and picks.
+//!
+//! ## Exactness
+//!
+//! Conversions are **bit-exact on every backend**: identical to [`reference::convert`] and to
+//! `half`'s `from_f32`/`to_f32` for all 2^32 f32 and all 2^16 bf16/f16 inputs (the release-mode
+//! test suite checks every input on every backend). Round to nearest, ties to even; subnormals
+//! kept; overflow to ±infinity; NaNs keep sign and top payload bits and come out quiet.
+//!
+//! ```
+//! use half::{bf16, f16};
+//! use lowp::{Backend, Isa};
+//!
+//! let x = [0.1f32, 65520.0, f32::MIN_POSITIVE / 2.0];
+//! let mut h = [f16::ZERO; 3];
+//! lowp::convert::f32_to_f16(&x, &mut h)?;
+//! assert_eq!(h[1], f16::INFINITY); // 65520 is the overflow tie: rounds to even = infinity
+//!
+//! // Every supported backend gives the same bits.
+//! let mut b = [bf16::ZERO; 3];
+//! for backend in Backend::all_supported() {
+//!     backend.f32_to_bf16(&x, &mut b)?;
+//!     assert_eq!(b[2].to_bits(), 0x0040); // a subnormal result, not flushed
+//! }
+//! # Ok::<(), lowp::Error>(())
+//! ```
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+
+mod arch;
+mod backend;
+pub mod convert;
+mod error;
+mod isa;
+pub mod reference;
+mod tensor;
+
+pub use backend::Backend;
+pub use error::Error;
+pub use half::{bf16, f16};
+pub use isa::Isa;
+pub use tensor::{DType, Element, Tensor};
