@@ -1,5 +1,109 @@
-//! x86_64 tiers. Each is a folder with its `KERNELS` table and one file per family.
+//! x86_64 tiers. Each is a folder with its `KERNELS` table and one file per family; what
+//! they share (the store policy for large outputs) lives here.
 
 pub(crate) mod avx2;
 pub(crate) mod avx512;
 pub(crate) mod avx512bf16;
+
+use core::arch::x86_64::*;
+
+use crate::arch::for_each_chunk;
+
+/// Outputs at least this large are written with non-temporal stores. They cannot stay in
+/// cache anyway, and skipping the read-for-ownership of every written line saves a quarter of
+/// a conversion's memory traffic. Below it the output stays cached for whoever reads it next.
+pub(crate) const STREAM_MIN_BYTES: usize = 16 << 20;
+
+/// How far ahead of the current chunk a streaming kernel prefetches its source. One core's
+/// hardware prefetchers alone leave DRAM idle between misses; measured on the development CPU
+/// (`lowp bench --only dram`), 4 KiB ahead lifted f32 -> bf16 from 0.6 to 0.9 of memcpy's rate.
+const PREFETCH_BYTES: usize = 4096;
+
+/// How a kernel writes a full vector: plainly (unaligned) or streaming (aligned, bypasses
+/// the cache). [`for_each_chunk_streaming`] picks it per chunk.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Store {
+    Plain,
+    Stream,
+}
+
+impl Store {
+    /// # Safety
+    /// `p` is valid for a 16-byte write, and 16-byte aligned when `self` is `Stream`.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub(crate) unsafe fn m128(self, p: *mut __m128i, v: __m128i) {
+        // SAFETY: per this function's contract.
+        unsafe {
+            match self {
+                Store::Plain => _mm_storeu_si128(p, v),
+                Store::Stream => _mm_stream_si128(p, v),
+            }
+        }
+    }
+
+    /// # Safety
+    /// `p` is valid for a 32-byte write, and 32-byte aligned when `self` is `Stream`.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub(crate) unsafe fn m256(self, p: *mut __m256i, v: __m256i) {
+        // SAFETY: per this function's contract.
+        unsafe {
+            match self {
+                Store::Plain => _mm256_storeu_si256(p, v),
+                Store::Stream => _mm256_stream_si256(p, v),
+            }
+        }
+    }
+
+    /// # Safety
+    /// `p` is valid for a 64-byte write, and 64-byte aligned when `self` is `Stream`.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    pub(crate) unsafe fn m512(self, p: *mut __m512i, v: __m512i) {
+        // SAFETY: per this function's contract.
+        unsafe {
+            match self {
+                Store::Plain => _mm512_storeu_si512(p, v),
+                Store::Stream => _mm512_stream_si512(p, v),
+            }
+        }
+    }
+}
+
+/// [`for_each_chunk`] with the store policy: small outputs get `Store::Plain` chunks; outputs
+/// of [`STREAM_MIN_BYTES`] or more get `edge` for the elements before the first 64-byte
+/// boundary of `dst`, then `Store::Stream` chunks (each starting aligned to its width's bytes,
+/// a multiple of its store size) with the source prefetched [`PREFETCH_BYTES`] ahead, then
+/// `edge` again for the tail, then a store fence.
+#[inline(always)]
+pub(crate) fn for_each_chunk_streaming<S, D, const W: usize>(
+    src: &[S],
+    dst: &mut [D],
+    mut body: impl FnMut(&[S; W], &mut [D; W], Store),
+    mut edge: impl FnMut(&[S], &mut [D]),
+) {
+    let n = src.len().min(dst.len());
+    if n * size_of::<D>() < STREAM_MIN_BYTES {
+        for_each_chunk(src, dst, |s, d| body(s, d, Store::Plain), edge);
+        return;
+    }
+    let head = dst.as_ptr().align_offset(64).min(n);
+    let (src_head, src_rest) = src[..n].split_at(head);
+    let (dst_head, dst_rest) = dst[..n].split_at_mut(head);
+    edge(src_head, dst_head);
+    let chunk_bytes = W * size_of::<S>();
+    let prefetched = |s: &[S; W], d: &mut [D; W]| {
+        for line in (0..chunk_bytes).step_by(64) {
+            let ahead = s.as_ptr().cast::<i8>().wrapping_add(PREFETCH_BYTES + line);
+            // SAFETY: SSE is part of the x86_64 baseline; a prefetch never faults, even past
+            // the end of the slice, and `wrapping_add` keeps the address computation defined.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(ahead) };
+        }
+        body(s, d, Store::Stream)
+    };
+    for_each_chunk(src_rest, dst_rest, prefetched, &mut edge);
+    // Order the weakly-ordered streaming stores before anything the caller does next.
+    // SAFETY: SSE is part of the x86_64 baseline.
+    unsafe { _mm_sfence() };
+}

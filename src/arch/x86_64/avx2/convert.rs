@@ -1,4 +1,5 @@
-//! Conversions, 16 elements per step; the tail goes through the reference.
+//! Conversions, 16 elements per step; the edges go through the reference. Large outputs are
+//! streamed (see [`for_each_chunk_streaming`]).
 //!
 //! bf16 uses integer ops only (bit-exact whatever MXCSR says); f16 uses F16C, whose
 //! `vcvtps2ph` with an explicit round-to-nearest-even immediate ignores MXCSR.RC, and whose
@@ -8,7 +9,7 @@ use core::arch::x86_64::*;
 
 use half::{bf16, f16};
 
-use crate::arch::for_each_chunk;
+use super::super::for_each_chunk_streaming;
 use crate::reference::convert as r;
 
 /// f32 patterns -> bf16 patterns (in the low 16 bits of each lane), round to nearest even,
@@ -18,12 +19,14 @@ use crate::reference::convert as r;
 fn round_bf16(x: __m256i) -> __m256i {
     let high = _mm256_srli_epi32::<16>(x);
     let lsb = _mm256_and_si256(high, _mm256_set1_epi32(1));
-    let biased = _mm256_add_epi32(_mm256_add_epi32(x, _mm256_set1_epi32(0x7fff)), lsb);
-    let rounded = _mm256_srli_epi32::<16>(biased);
-    let quiet_nan = _mm256_or_si256(high, _mm256_set1_epi32(0x40));
-    let magnitude = _mm256_and_si256(x, _mm256_set1_epi32(0x7fff_ffff));
-    let is_nan = _mm256_cmpgt_epi32(magnitude, _mm256_set1_epi32(0x7f80_0000));
-    _mm256_blendv_epi8(rounded, quiet_nan, is_nan)
+    // NaN lanes get no rounding bias (which could carry into the sign) and the quiet bit.
+    let is_nan = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_UNORD_Q>(
+        _mm256_castsi256_ps(x),
+        _mm256_castsi256_ps(x),
+    ));
+    let bias = _mm256_andnot_si256(is_nan, _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7fff)));
+    let rounded = _mm256_srli_epi32::<16>(_mm256_add_epi32(x, bias));
+    _mm256_or_si256(rounded, _mm256_and_si256(is_nan, _mm256_set1_epi32(0x40)))
 }
 
 /// bf16 patterns already shifted into the high half -> f32 patterns, NaN quieted.
@@ -37,12 +40,12 @@ fn quiet_nans(x: __m256i) -> __m256i {
 
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) unsafe fn f32_to_bf16(src: &[f32], dst: &mut [bf16]) {
-    for_each_chunk::<_, _, 16>(
+    for_each_chunk_streaming::<_, _, 16>(
         src,
         dst,
-        |s, d| {
-            // SAFETY: `s` holds 16 f32 (two 32-byte loads), `d` 16 bf16 (one 32-byte store);
-            // the unaligned forms need no alignment.
+        |s, d, store| {
+            // SAFETY: `s` holds 16 f32 (two 32-byte loads), `d` 16 bf16 (one 32-byte store,
+            // aligned when streaming).
             let (a, b) = unsafe {
                 (
                     _mm256_loadu_si256(s.as_ptr().cast()),
@@ -54,7 +57,7 @@ pub(super) unsafe fn f32_to_bf16(src: &[f32], dst: &mut [bf16]) {
             let packed = _mm256_packus_epi32(round_bf16(a), round_bf16(b));
             let ordered = _mm256_permute4x64_epi64::<0b11_01_10_00>(packed);
             // SAFETY: see above.
-            unsafe { _mm256_storeu_si256(d.as_mut_ptr().cast(), ordered) };
+            unsafe { store.m256(d.as_mut_ptr().cast(), ordered) };
         },
         r::f32_to_bf16_slice,
     );
@@ -62,20 +65,20 @@ pub(super) unsafe fn f32_to_bf16(src: &[f32], dst: &mut [bf16]) {
 
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) unsafe fn bf16_to_f32(src: &[bf16], dst: &mut [f32]) {
-    for_each_chunk::<_, _, 16>(
+    for_each_chunk_streaming::<_, _, 16>(
         src,
         dst,
-        |s, d| {
+        |s, d, store| {
             // SAFETY: `s` holds 16 bf16 (one 32-byte load).
             let h = unsafe { _mm256_loadu_si256(s.as_ptr().cast()) };
             let lo = _mm256_cvtepu16_epi32(_mm256_castsi256_si128(h));
             let hi = _mm256_cvtepu16_epi32(_mm256_extracti128_si256::<1>(h));
             let lo = quiet_nans(_mm256_slli_epi32::<16>(lo));
             let hi = quiet_nans(_mm256_slli_epi32::<16>(hi));
-            // SAFETY: `d` holds 16 f32 (two 32-byte stores).
+            // SAFETY: `d` holds 16 f32 (two 32-byte stores, aligned when streaming).
             unsafe {
-                _mm256_storeu_si256(d.as_mut_ptr().cast(), lo);
-                _mm256_storeu_si256(d.as_mut_ptr().add(8).cast(), hi);
+                store.m256(d.as_mut_ptr().cast(), lo);
+                store.m256(d.as_mut_ptr().add(8).cast(), hi);
             }
         },
         r::bf16_to_f32_slice,
@@ -84,10 +87,10 @@ pub(super) unsafe fn bf16_to_f32(src: &[bf16], dst: &mut [f32]) {
 
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) unsafe fn f32_to_f16(src: &[f32], dst: &mut [f16]) {
-    for_each_chunk::<_, _, 16>(
+    for_each_chunk_streaming::<_, _, 16>(
         src,
         dst,
-        |s, d| {
+        |s, d, store| {
             // SAFETY: `s` holds 16 f32 (two 32-byte loads).
             let (a, b) = unsafe {
                 (
@@ -97,10 +100,10 @@ pub(super) unsafe fn f32_to_f16(src: &[f32], dst: &mut [f16]) {
             };
             let a = _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(a);
             let b = _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(b);
-            // SAFETY: `d` holds 16 f16 (two 16-byte stores).
+            // SAFETY: `d` holds 16 f16 (two 16-byte stores, aligned when streaming).
             unsafe {
-                _mm_storeu_si128(d.as_mut_ptr().cast(), a);
-                _mm_storeu_si128(d.as_mut_ptr().add(8).cast(), b);
+                store.m128(d.as_mut_ptr().cast(), a);
+                store.m128(d.as_mut_ptr().add(8).cast(), b);
             }
         },
         r::f32_to_f16_slice,
@@ -109,10 +112,10 @@ pub(super) unsafe fn f32_to_f16(src: &[f32], dst: &mut [f16]) {
 
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) unsafe fn f16_to_f32(src: &[f16], dst: &mut [f32]) {
-    for_each_chunk::<_, _, 16>(
+    for_each_chunk_streaming::<_, _, 16>(
         src,
         dst,
-        |s, d| {
+        |s, d, store| {
             // SAFETY: `s` holds 16 f16 (two 16-byte loads).
             let (a, b) = unsafe {
                 (
@@ -120,10 +123,11 @@ pub(super) unsafe fn f16_to_f32(src: &[f16], dst: &mut [f32]) {
                     _mm_loadu_si128(s.as_ptr().add(8).cast()),
                 )
             };
-            // SAFETY: `d` holds 16 f32 (two 32-byte stores).
+            let (a, b) = (_mm256_cvtph_ps(a), _mm256_cvtph_ps(b));
+            // SAFETY: `d` holds 16 f32 (two 32-byte stores, aligned when streaming).
             unsafe {
-                _mm256_storeu_ps(d.as_mut_ptr(), _mm256_cvtph_ps(a));
-                _mm256_storeu_ps(d.as_mut_ptr().add(8), _mm256_cvtph_ps(b));
+                store.m256(d.as_mut_ptr().cast(), _mm256_castps_si256(a));
+                store.m256(d.as_mut_ptr().add(8).cast(), _mm256_castps_si256(b));
             }
         },
         r::f16_to_f32_slice,

@@ -1,4 +1,5 @@
-//! Conversions, 32 elements per step and a masked 16-lane tail (no scalar code).
+//! Conversions, 32 elements per step and masked 16-lane edges (no scalar code). Large outputs
+//! are streamed (see [`for_each_chunk_streaming`]).
 //!
 //! Same algorithms as the `Avx2` tier: integer ops for bf16, `vcvtps2ph`/`vcvtph2ps` with an
 //! explicit round-to-nearest-even immediate for f16.
@@ -7,7 +8,7 @@ use core::arch::x86_64::*;
 
 use half::{bf16, f16};
 
-use crate::arch::for_each_chunk;
+use super::super::for_each_chunk_streaming;
 
 /// Mask of the low `n` lanes, `n <= 16`.
 fn low_lanes(n: usize) -> __mmask16 {
@@ -15,7 +16,7 @@ fn low_lanes(n: usize) -> __mmask16 {
     ((1u32 << n) - 1) as __mmask16
 }
 
-/// Runs `step(src_ptr, dst_ptr, mask)` over a tail of at most 31 elements, 16 lanes at a time.
+/// Runs `step(src_ptr, dst_ptr, mask)` over an edge (head or tail), 16 lanes at a time.
 #[inline(always)]
 pub(in crate::arch::x86_64) fn masked_tail<S, D>(
     src: &[S],
@@ -58,16 +59,17 @@ fn widen_bf16(h: __m256i) -> __m512i {
 
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
 pub(super) unsafe fn f32_to_bf16(src: &[f32], dst: &mut [bf16]) {
-    for_each_chunk::<_, _, 32>(
+    for_each_chunk_streaming::<_, _, 32>(
         src,
         dst,
-        |s, d| {
-            // SAFETY: `s` holds 32 f32 (two 64-byte loads), `d` 32 bf16 (two 32-byte stores).
+        |s, d, store| {
+            // SAFETY: `s` holds 32 f32 (two 64-byte loads), `d` 32 bf16 (two 32-byte stores,
+            // aligned when streaming).
             unsafe {
                 let a = _mm512_loadu_si512(s.as_ptr().cast());
                 let b = _mm512_loadu_si512(s.as_ptr().add(16).cast());
-                _mm256_storeu_si256(d.as_mut_ptr().cast(), round_bf16(a));
-                _mm256_storeu_si256(d.as_mut_ptr().add(16).cast(), round_bf16(b));
+                store.m256(d.as_mut_ptr().cast(), round_bf16(a));
+                store.m256(d.as_mut_ptr().add(16).cast(), round_bf16(b));
             }
         },
         |s, d| {
@@ -85,16 +87,17 @@ pub(super) unsafe fn f32_to_bf16(src: &[f32], dst: &mut [bf16]) {
 
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
 pub(super) unsafe fn bf16_to_f32(src: &[bf16], dst: &mut [f32]) {
-    for_each_chunk::<_, _, 32>(
+    for_each_chunk_streaming::<_, _, 32>(
         src,
         dst,
-        |s, d| {
-            // SAFETY: `s` holds 32 bf16 (two 32-byte loads), `d` 32 f32 (two 64-byte stores).
+        |s, d, store| {
+            // SAFETY: `s` holds 32 bf16 (two 32-byte loads), `d` 32 f32 (two 64-byte stores,
+            // aligned when streaming).
             unsafe {
                 let a = _mm256_loadu_si256(s.as_ptr().cast());
                 let b = _mm256_loadu_si256(s.as_ptr().add(16).cast());
-                _mm512_storeu_si512(d.as_mut_ptr().cast(), widen_bf16(a));
-                _mm512_storeu_si512(d.as_mut_ptr().add(16).cast(), widen_bf16(b));
+                store.m512(d.as_mut_ptr().cast(), widen_bf16(a));
+                store.m512(d.as_mut_ptr().add(16).cast(), widen_bf16(b));
             }
         },
         |s, d| {
@@ -111,18 +114,19 @@ pub(super) unsafe fn bf16_to_f32(src: &[bf16], dst: &mut [f32]) {
 
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
 pub(super) unsafe fn f32_to_f16(src: &[f32], dst: &mut [f16]) {
-    for_each_chunk::<_, _, 32>(
+    for_each_chunk_streaming::<_, _, 32>(
         src,
         dst,
-        |s, d| {
-            // SAFETY: `s` holds 32 f32 (two 64-byte loads), `d` 32 f16 (two 32-byte stores).
+        |s, d, store| {
+            // SAFETY: `s` holds 32 f32 (two 64-byte loads), `d` 32 f16 (two 32-byte stores,
+            // aligned when streaming).
             unsafe {
                 let a = _mm512_loadu_ps(s.as_ptr());
                 let b = _mm512_loadu_ps(s.as_ptr().add(16));
                 let a = _mm512_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(a);
                 let b = _mm512_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(b);
-                _mm256_storeu_si256(d.as_mut_ptr().cast(), a);
-                _mm256_storeu_si256(d.as_mut_ptr().add(16).cast(), b);
+                store.m256(d.as_mut_ptr().cast(), a);
+                store.m256(d.as_mut_ptr().add(16).cast(), b);
             }
         },
         |s, d| {
@@ -140,16 +144,23 @@ pub(super) unsafe fn f32_to_f16(src: &[f32], dst: &mut [f16]) {
 
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
 pub(super) unsafe fn f16_to_f32(src: &[f16], dst: &mut [f32]) {
-    for_each_chunk::<_, _, 32>(
+    for_each_chunk_streaming::<_, _, 32>(
         src,
         dst,
-        |s, d| {
-            // SAFETY: `s` holds 32 f16 (two 32-byte loads), `d` 32 f32 (two 64-byte stores).
+        |s, d, store| {
+            // SAFETY: `s` holds 32 f16 (two 32-byte loads), `d` 32 f32 (two 64-byte stores,
+            // aligned when streaming).
             unsafe {
                 let a = _mm256_loadu_si256(s.as_ptr().cast());
                 let b = _mm256_loadu_si256(s.as_ptr().add(16).cast());
-                _mm512_storeu_ps(d.as_mut_ptr(), _mm512_cvtph_ps(a));
-                _mm512_storeu_ps(d.as_mut_ptr().add(16), _mm512_cvtph_ps(b));
+                store.m512(
+                    d.as_mut_ptr().cast(),
+                    _mm512_castps_si512(_mm512_cvtph_ps(a)),
+                );
+                store.m512(
+                    d.as_mut_ptr().add(16).cast(),
+                    _mm512_castps_si512(_mm512_cvtph_ps(b)),
+                );
             }
         },
         |s, d| {

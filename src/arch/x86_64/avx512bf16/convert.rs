@@ -9,7 +9,7 @@ use core::arch::x86_64::*;
 use half::bf16;
 
 use super::super::avx512::convert::{masked_tail, round_bf16};
-use crate::arch::for_each_chunk;
+use super::super::for_each_chunk_streaming;
 
 /// 16 f32 -> 16 bf16, bit-identical to the reference.
 #[inline]
@@ -30,16 +30,16 @@ fn convert16(x: __m512) -> __m256i {
 
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx512bf16")]
 pub(super) unsafe fn f32_to_bf16(src: &[f32], dst: &mut [bf16]) {
-    for_each_chunk::<_, _, 32>(
+    for_each_chunk_streaming::<_, _, 32>(
         src,
         dst,
-        |s, d| {
+        |s, d, store| {
             // SAFETY: `s` holds 32 f32 (two 64-byte loads), `d` 32 bf16 (two 32-byte stores).
             unsafe {
                 let a = _mm512_loadu_ps(s.as_ptr());
                 let b = _mm512_loadu_ps(s.as_ptr().add(16));
-                _mm256_storeu_si256(d.as_mut_ptr().cast(), convert16(a));
-                _mm256_storeu_si256(d.as_mut_ptr().add(16).cast(), convert16(b));
+                store.m256(d.as_mut_ptr().cast(), convert16(a));
+                store.m256(d.as_mut_ptr().add(16).cast(), convert16(b));
             }
         },
         |s, d| {

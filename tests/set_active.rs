@@ -1,0 +1,18 @@
+//! `Backend::set_active` changes what the free functions run on. Its own test binary, so no
+//! other test sees the process-wide switch.
+
+use half::bf16;
+use lowp::{Backend, Isa};
+
+#[test]
+fn set_active_overrides_detection() {
+    for backend in Backend::all_supported() {
+        Backend::set_active(backend);
+        assert_eq!(Backend::active(), backend);
+        let mut out = [bf16::ZERO; 33];
+        lowp::convert::f32_to_bf16(&[1.5; 33], &mut out).unwrap();
+        assert!(out.iter().all(|&v| v == bf16::from_f32(1.5)));
+    }
+    Backend::set_active(Backend::new(Isa::Scalar).unwrap());
+    assert_eq!(Backend::active().isa(), Isa::Scalar);
+}
