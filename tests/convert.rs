@@ -25,11 +25,13 @@ fn check_narrow<T: Copy + PartialEq + core::fmt::Debug>(
     reference: fn(f32) -> T,
     bits: fn(T) -> u16,
     from_bits: fn(u16) -> T,
+    lengths: &[usize],
+    offsets: &[usize],
 ) {
     let mut rng = Rng::new(0x5eed_0001);
     for backend in backends() {
-        for len in lengths() {
-            for off in OFFSETS {
+        for &len in lengths {
+            for &off in offsets {
                 let src: Vec<f32> = (0..len + off)
                     .map(|_| f32::from_bits(rng.f32_bits()))
                     .collect();
@@ -58,12 +60,14 @@ fn check_widen<T: Copy>(
     kernel: Widen<T>,
     reference: fn(T) -> f32,
     from_bits: fn(u16) -> T,
+    lengths: &[usize],
+    offsets: &[usize],
 ) {
     let mut rng = Rng::new(0x5eed_0002);
     let canary = f32::from_bits(0x5a5a_5a5a);
     for backend in backends() {
-        for len in lengths() {
-            for off in OFFSETS {
+        for &len in lengths {
+            for &off in offsets {
                 let src: Vec<T> = (0..len + off).map(|_| from_bits(rng.u16_bits())).collect();
                 let mut dst = vec![canary; len + 2 * off + 1];
                 kernel(backend, &src[off..], &mut dst[off..off + len]).unwrap();
@@ -81,45 +85,117 @@ fn check_widen<T: Copy>(
     }
 }
 
+/// Small and medium lengths at every offset.
+fn all_lengths() -> Vec<usize> {
+    lengths().collect()
+}
+
+/// Outputs past the x86 streaming threshold (16 MiB), at an odd offset so the aligned body has
+/// a head and a tail: exercises the non-temporal store path.
+const STREAMED_NARROW: [usize; 1] = [(16 << 20) / 2 + 37];
+const STREAMED_WIDEN: [usize; 1] = [(16 << 20) / 4 + 37];
+
 #[test]
 fn f32_to_bf16_matches_reference_on_every_backend() {
-    check_narrow(
+    let args = (
         "f32_to_bf16",
-        Backend::f32_to_bf16,
-        r::f32_to_bf16,
+        Backend::f32_to_bf16 as Narrow<bf16>,
+        r::f32_to_bf16 as fn(f32) -> bf16,
+    );
+    check_narrow(
+        args.0,
+        args.1,
+        args.2,
         bf16::to_bits,
         bf16::from_bits,
+        &all_lengths(),
+        &OFFSETS,
+    );
+    check_narrow(
+        args.0,
+        args.1,
+        args.2,
+        bf16::to_bits,
+        bf16::from_bits,
+        &STREAMED_NARROW,
+        &[1],
     );
 }
 
 #[test]
 fn f32_to_f16_matches_reference_on_every_backend() {
-    check_narrow(
+    let args = (
         "f32_to_f16",
-        Backend::f32_to_f16,
-        r::f32_to_f16,
+        Backend::f32_to_f16 as Narrow<f16>,
+        r::f32_to_f16 as fn(f32) -> f16,
+    );
+    check_narrow(
+        args.0,
+        args.1,
+        args.2,
         f16::to_bits,
         f16::from_bits,
+        &all_lengths(),
+        &OFFSETS,
+    );
+    check_narrow(
+        args.0,
+        args.1,
+        args.2,
+        f16::to_bits,
+        f16::from_bits,
+        &STREAMED_NARROW,
+        &[1],
     );
 }
 
 #[test]
 fn bf16_to_f32_matches_reference_on_every_backend() {
-    check_widen(
+    let args = (
         "bf16_to_f32",
-        Backend::bf16_to_f32,
-        r::bf16_to_f32,
+        Backend::bf16_to_f32 as Widen<bf16>,
+        r::bf16_to_f32 as fn(bf16) -> f32,
+    );
+    check_widen(
+        args.0,
+        args.1,
+        args.2,
         bf16::from_bits,
+        &all_lengths(),
+        &OFFSETS,
+    );
+    check_widen(
+        args.0,
+        args.1,
+        args.2,
+        bf16::from_bits,
+        &STREAMED_WIDEN,
+        &[1],
     );
 }
 
 #[test]
 fn f16_to_f32_matches_reference_on_every_backend() {
-    check_widen(
+    let args = (
         "f16_to_f32",
-        Backend::f16_to_f32,
-        r::f16_to_f32,
+        Backend::f16_to_f32 as Widen<f16>,
+        r::f16_to_f32 as fn(f16) -> f32,
+    );
+    check_widen(
+        args.0,
+        args.1,
+        args.2,
         f16::from_bits,
+        &all_lengths(),
+        &OFFSETS,
+    );
+    check_widen(
+        args.0,
+        args.1,
+        args.2,
+        f16::from_bits,
+        &STREAMED_WIDEN,
+        &[1],
     );
 }
 
