@@ -12,10 +12,12 @@ use lowp::Backend;
 
 const CHUNK: usize = 1 << 16;
 
+type Narrow<T> = fn(Backend, &[f32], &mut [T]) -> Result<(), lowp::Error>;
+
 /// Checks every f32 pattern: `kernel` on each backend and `half` must equal `reference`.
 fn exhaustive<T: Copy + Default + Send>(
     name: &str,
-    kernel: fn(Backend, &[f32], &mut [T]) -> Result<(), lowp::Error>,
+    kernel: Narrow<T>,
     reference: fn(f32) -> T,
     half: fn(f32) -> T,
     bits: fn(T) -> u16,
@@ -32,9 +34,10 @@ fn exhaustive<T: Copy + Default + Send>(
         for t in 0..threads as u64 {
             let backends = &backends;
             scope.spawn(move || {
-                let mut src = vec![0f32; CHUNK];
-                let mut want = vec![T::default(); CHUNK];
-                let mut got = vec![T::default(); CHUNK];
+                // On the heap: 3 x 2^16 elements would crowd a spawned thread's stack.
+                let mut src: Vec<f32> = vec![0.0; CHUNK];
+                let mut want: Vec<T> = std::iter::repeat_n(T::default(), CHUNK).collect();
+                let mut got = want.clone();
                 for chunk in (t * stride..chunks).step_by(threads * stride as usize) {
                     let base = chunk as u32 * CHUNK as u32;
                     for (i, x) in src.iter_mut().enumerate() {

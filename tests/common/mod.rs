@@ -123,7 +123,7 @@ impl Rng {
 
     pub fn u16_bits(&mut self) -> u16 {
         let r = self.next_u32();
-        if r % 4 == 0 {
+        if r.is_multiple_of(4) {
             SPECIAL_U16[(r >> 8) as usize % SPECIAL_U16.len()]
         } else {
             (r >> 16) as u16
