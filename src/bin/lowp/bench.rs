@@ -61,8 +61,8 @@ const SIZES: [Size; 3] = [
     },
 ];
 
-/// Median seconds per call of `f`: calibrated so a sample lasts at least `min_sample`.
-fn median_secs(mut f: impl FnMut(), min_sample: Duration, samples: usize) -> f64 {
+/// How many calls of `f` make a sample of at least `min_sample`.
+fn calibrate(f: &mut impl FnMut(), min_sample: Duration) -> u32 {
     f(); // warm caches, fault pages in
     let mut iters: u32 = 1;
     while iters < 1 << 24 {
@@ -75,17 +75,29 @@ fn median_secs(mut f: impl FnMut(), min_sample: Duration, samples: usize) -> f64
         }
         iters *= 2;
     }
-    let mut secs: Vec<f64> = (0..samples)
-        .map(|_| {
+    iters
+}
+
+/// Median seconds per call of `f(true)` (the copy) and of `f(false)` (the kernel), sampled
+/// alternately so both see the same machine: it is shared, and its bandwidth drifts by tens of
+/// percent within a minute.
+fn paired_medians(mut f: impl FnMut(bool), min_sample: Duration, samples: usize) -> (f64, f64) {
+    let iters = [true, false].map(|copy| calibrate(&mut || f(copy), min_sample));
+    let mut secs = [Vec::new(), Vec::new()];
+    for _ in 0..samples {
+        for (which, copy) in [true, false].into_iter().enumerate() {
             let start = Instant::now();
-            for _ in 0..iters {
-                f();
+            for _ in 0..iters[which] {
+                f(copy);
             }
-            start.elapsed().as_secs_f64() / f64::from(iters)
-        })
-        .collect();
-    secs.sort_by(f64::total_cmp);
-    secs[secs.len() / 2]
+            secs[which].push(start.elapsed().as_secs_f64() / f64::from(iters[which]));
+        }
+    }
+    let [copy, kernel] = secs.map(|mut v| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    });
+    (copy, kernel)
 }
 
 struct Buffers {
@@ -112,7 +124,8 @@ pub fn run(options: Options) -> Result<(), String> {
         f32_src,
     };
     println!(
-        "lowp bench: single thread, median of samples; GB/s = (bytes read + bytes written) / s"
+        "lowp bench: single thread; medians; GB/s = (bytes read + bytes written) / s;\n\
+copy = memcpy of the f32 array, sampled alternately with each row's kernel"
     );
     println!("cpu: {}", crate::info::cpu_name());
     println!(
@@ -138,7 +151,6 @@ fn bench_size(size: &Size, b: &mut Buffers, quick: bool) {
         (false, false) => (Duration::from_millis(20), 15),
         (false, true) => (Duration::from_millis(5), 5),
     };
-    let time = |f: &mut dyn FnMut()| median_secs(f, min_sample, samples);
     let gbs = |bytes: usize, secs: f64| bytes as f64 / secs / 1e9;
 
     // Fixed, distinct page offsets: the relative alignment of source and destination changes
@@ -154,41 +166,43 @@ fn bench_size(size: &Size, b: &mut Buffers, quick: bool) {
     let dst = at_page_offset(f32_dst, n, 2048);
     let b16 = at_page_offset(b16, n, 1024);
     let h16 = at_page_offset(h16, n, 3072);
-    let copy = gbs(
-        8 * n,
-        time(&mut || black_box(&mut *dst).copy_from_slice(black_box(src))),
-    );
     println!("\n== {} ==", size.label);
-    println!("plain copy of the f32 array (read + write): {copy:.1} GB/s");
     println!(
-        "{:<14} {:<12} {:>8} {:>8} {:>8}",
-        "conversion", "path", "GB/s", "x half", "x copy"
+        "{:<14} {:<12} {:>8} {:>8} {:>10} {:>8}",
+        "conversion", "path", "GB/s", "x half", "copy GB/s", "x copy"
     );
 
     let bytes = 6 * n; // 4 bytes of f32 and 2 of bf16/f16 per element, one read, one written
+    let mut copies = Vec::new();
     for conversion in Conversion::ALL {
-        let mut rate = |path: Option<Backend>| {
-            let secs = time(&mut || conversion.run(path, src, dst, b16, h16));
-            gbs(bytes, secs)
-        };
-        let half = rate(None);
-        let name = conversion.name();
-        println!(
-            "{name:<14} {:<12} {half:>8.1} {:>8.2} {:>8.2}",
-            "half",
-            1.0,
-            half / copy
-        );
-        for backend in Backend::all_supported() {
-            let g = rate(Some(backend));
+        let mut half = None;
+        for path in std::iter::once(None).chain(Backend::all_supported().into_iter().map(Some)) {
+            // The copy moves the f32 array: 4n bytes read, 4n written.
+            let (copy_secs, secs) = paired_medians(
+                |copy| {
+                    if copy {
+                        black_box(&mut *dst).copy_from_slice(black_box(src));
+                    } else {
+                        conversion.run(path, src, dst, b16, h16);
+                    }
+                },
+                min_sample,
+                samples,
+            );
+            let (g, copy) = (gbs(bytes, secs), gbs(8 * n, copy_secs));
+            copies.push(copy);
+            let half = *half.get_or_insert(g);
+            let name = path.map_or("half", |b| b.isa().name());
             println!(
-                "{name:<14} {:<12} {g:>8.1} {:>8.2} {:>8.2}",
-                backend.isa().name(),
+                "{:<14} {name:<12} {g:>8.1} {:>8.2} {copy:>10.1} {:>8.2}",
+                conversion.name(),
                 g / half,
                 g / copy
             );
         }
     }
+    copies.sort_by(f64::total_cmp);
+    println!("plain copy, median over the rows: {:.1} GB/s", copies[copies.len() / 2]);
 }
 
 /// Elements of slack in every buffer, enough to move its start to any page offset.
