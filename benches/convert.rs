@@ -14,7 +14,9 @@ use lowp::Backend;
 const SIZES: [(&str, usize); 3] = [("L1", 4 << 10), ("L2", 64 << 10), ("DRAM", 16 << 20)];
 
 fn inputs(n: usize) -> Vec<f32> {
-    (0..n).map(|i| ((i % 1000) as f32 - 500.0) * 1.37e-3 * (1 + i % 7) as f32).collect()
+    (0..n)
+        .map(|i| ((i % 1000) as f32 - 500.0) * 1.37e-3 * (1 + i % 7) as f32)
+        .collect()
 }
 
 /// Benches `lowp(backend, src, dst)` on every tier and `half(src, dst)` under `group_name`.
@@ -30,11 +32,17 @@ fn bench_conversion<S: Copy, D: Copy>(
     for (label, n) in SIZES {
         let src = make_src(&inputs(n));
         let mut dst = vec![zero; n];
-        group.throughput(Throughput::Bytes((n * (size_of::<S>() + size_of::<D>())) as u64));
+        group.throughput(Throughput::Bytes(
+            (n * (size_of::<S>() + size_of::<D>())) as u64,
+        ));
         if label == "DRAM" {
-            group.sample_size(10).measurement_time(Duration::from_secs(4));
+            group
+                .sample_size(10)
+                .measurement_time(Duration::from_secs(4));
         } else {
-            group.sample_size(50).measurement_time(Duration::from_secs(2));
+            group
+                .sample_size(50)
+                .measurement_time(Duration::from_secs(2));
         }
         group.bench_function(BenchmarkId::new("half", label), |b| {
             b.iter(|| half(black_box(&src), black_box(&mut dst)))

@@ -66,3 +66,8 @@ pub use error::Error;
 pub use half::{bf16, f16};
 pub use isa::Isa;
 pub use tensor::{DType, Element, Tensor};
+
+/// The README's examples, compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -202,7 +202,10 @@ fn bench_size(size: &Size, b: &mut Buffers, quick: bool) {
         }
     }
     copies.sort_by(f64::total_cmp);
-    println!("plain copy, median over the rows: {:.1} GB/s", copies[copies.len() / 2]);
+    println!(
+        "plain copy, median over the rows: {:.1} GB/s",
+        copies[copies.len() / 2]
+    );
 }
 
 /// Elements of slack in every buffer, enough to move its start to any page offset.
