@@ -4,7 +4,17 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 use half::{bf16, f16};
 
+use crate::reference::stochastic::Overflow;
 use crate::{arch, Error, Isa};
+
+/// The parameters of one stochastic-rounding call: element `i` of the slices uses the random
+/// bits of index `offset + i` under `seed`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Sr {
+    pub(crate) seed: u64,
+    pub(crate) offset: u64,
+    pub(crate) overflow: Overflow,
+}
 
 /// One tier's kernels. Every entry is an `unsafe fn` whose only precondition is that the CPU
 /// supports the tier the table belongs to; lengths are the callers' business (kernels process
@@ -14,6 +24,12 @@ pub(crate) struct Kernels {
     pub(crate) bf16_to_f32: unsafe fn(&[bf16], &mut [f32]),
     pub(crate) f32_to_f16: unsafe fn(&[f32], &mut [f16]),
     pub(crate) f16_to_f32: unsafe fn(&[f16], &mut [f32]),
+    pub(crate) f32_to_bf16_sr: unsafe fn(&[f32], &mut [bf16], Sr),
+    pub(crate) f32_to_f16_sr: unsafe fn(&[f32], &mut [f16], Sr),
+    /// `w = sr(w + alpha * g)`, g in f32.
+    pub(crate) axpy_bf16_sr: unsafe fn(f32, &[f32], &mut [bf16], Sr),
+    /// `w = sr(w + alpha * g)`, g in bf16.
+    pub(crate) axpy_bf16_sr_bf16: unsafe fn(f32, &[bf16], &mut [bf16], Sr),
 }
 
 /// A tier this CPU is known to support, with its kernel table.

@@ -16,10 +16,27 @@
 //! assert!(lowp::convert::f32_to_bf16(&src, &mut short).is_err()); // lengths must match
 //! # Ok::<(), lowp::Error>(())
 //! ```
+//!
+//! The `_stochastic` forms round at random instead, with probability proportional to
+//! closeness, so that rounding errors average out (pure-bf16 training needs this: round to
+//! nearest drops every update smaller than half an ulp). The definition, one pure function of
+//! `(x, seed, index)`, is in [`crate::reference::stochastic`].
+//!
+//! ```
+//! use half::bf16;
+//! let x = [1.0f32 + 1.0 / 512.0; 4096]; // a quarter of the way from 1 to the next bf16
+//! let mut y = [bf16::ZERO; 4096];
+//! lowp::convert::f32_to_bf16_stochastic(&x, &mut y, 42, 0)?;
+//! let up = y.iter().filter(|v| v.to_f32() > 1.0).count();
+//! assert!((850..1200).contains(&up)); // about 1024 of 4096 round up
+//! # Ok::<(), lowp::Error>(())
+//! ```
 
 use half::{bf16, f16};
 
+use crate::backend::Sr;
 use crate::error::check_len;
+use crate::reference::stochastic::Overflow;
 use crate::{Backend, Error};
 
 macro_rules! conversions {
@@ -61,4 +78,76 @@ conversions! {
     f32_to_f16: f32 => f16;
     /// f16 -> f32, exact (a signalling NaN comes out quiet).
     f16_to_f32: f16 => f32;
+}
+
+macro_rules! stochastic_conversions {
+    ($($(#[$doc:meta])* $name:ident, $with:ident, $kernel:ident: $dst:ty;)*) => {
+        $(
+            $(#[$doc])*
+            ///
+            /// Element `i` is rounded with the random bits of index `offset + i` under `seed`
+            /// (see [`crate::reference::rng`]), so any split of an array into calls or threads
+            /// gives the same bits; overflow gives ±infinity (see the `_with` form for
+            /// saturation).
+            ///
+            /// # Errors
+            /// [`Error::LengthMismatch`] when `dst.len() != src.len()`; nothing is written then.
+            pub fn $name(src: &[f32], dst: &mut [$dst], seed: u64, offset: u64) -> Result<(), Error> {
+                Backend::active().$name(src, dst, seed, offset)
+            }
+
+            #[doc = concat!("[`", stringify!($name), "`] with a choice of [`Overflow`] behaviour.")]
+            ///
+            /// # Errors
+            /// [`Error::LengthMismatch`] when `dst.len() != src.len()`; nothing is written then.
+            pub fn $with(
+                src: &[f32],
+                dst: &mut [$dst],
+                seed: u64,
+                offset: u64,
+                overflow: Overflow,
+            ) -> Result<(), Error> {
+                Backend::active().$with(src, dst, seed, offset, overflow)
+            }
+        )*
+
+        impl Backend {
+            $(
+                $(#[$doc])*
+                ///
+                /// # Errors
+                /// [`Error::LengthMismatch`] when `dst.len() != src.len()`.
+                pub fn $name(self, src: &[f32], dst: &mut [$dst], seed: u64, offset: u64) -> Result<(), Error> {
+                    self.$with(src, dst, seed, offset, Overflow::Infinity)
+                }
+
+                #[doc = concat!("[`Backend::", stringify!($name), "`] with a choice of [`Overflow`] behaviour.")]
+                ///
+                /// # Errors
+                /// [`Error::LengthMismatch`] when `dst.len() != src.len()`.
+                pub fn $with(
+                    self,
+                    src: &[f32],
+                    dst: &mut [$dst],
+                    seed: u64,
+                    offset: u64,
+                    overflow: Overflow,
+                ) -> Result<(), Error> {
+                    check_len("dst", src.len(), dst.len())?;
+                    let sr = Sr { seed, offset, overflow };
+                    // SAFETY: `self` exists only if the CPU supports `self.isa()`, the one
+                    // precondition of its kernel table.
+                    unsafe { (self.kernels.$kernel)(src, dst, sr) };
+                    Ok(())
+                }
+            )*
+        }
+    };
+}
+
+stochastic_conversions! {
+    /// f32 -> bf16 with stochastic rounding: unbiased, one of the two neighbours of each value.
+    f32_to_bf16_stochastic, f32_to_bf16_stochastic_with, f32_to_bf16_sr: bf16;
+    /// f32 -> f16 with stochastic rounding: unbiased, one of the two neighbours of each value.
+    f32_to_f16_stochastic, f32_to_f16_stochastic_with, f32_to_f16_sr: f16;
 }

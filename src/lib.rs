@@ -10,6 +10,7 @@
 //! | family | Scalar | Portable (`wide`) | Avx2 | Avx512 | Avx512Bf16 | Neon |
 //! |---|---|---|---|---|---|---|
 //! | [`convert`]: f32 <-> bf16, f32 <-> f16 | reference | u32x8 integer ops | integer ops / F16C | integer ops / `vcvtps2ph` | `vcvtneps2bf16` + subnormal fix-up | integer ops / `fcvtn`,`fcvtl` |
+//! | [`convert`] `_stochastic`, [`update`]: stochastic rounding, fused bf16 update | reference | Philox on u32x8 | Philox on 8 lanes | Philox on 16 lanes | (Avx512's) | Philox on 4 lanes |
 //!
 //! ## Dispatch
 //!
@@ -32,6 +33,11 @@
 //! `half`'s `from_f32`/`to_f32` for all 2^32 f32 and all 2^16 bf16/f16 inputs (the release-mode
 //! test suite checks every input on every backend). Round to nearest, ties to even; subnormals
 //! kept; overflow to ±infinity; NaNs keep sign and top payload bits and come out quiet.
+//!
+//! Stochastic rounding is **bit-exact on every backend too**: a pure function of the value, a
+//! seed and the element's global index ([`reference::stochastic`], random bits from
+//! Philox4x32-10 in [`reference::rng`]), so the bits never depend on the backend, the vector
+//! width or how an array is split into calls or threads.
 //!
 //! ```
 //! use half::{bf16, f16};
@@ -60,12 +66,14 @@ mod error;
 mod isa;
 pub mod reference;
 mod tensor;
+pub mod update;
 
 pub use backend::Backend;
 pub use error::Error;
 pub use half::{bf16, f16};
 pub use isa::Isa;
-pub use tensor::{DType, Element, Tensor};
+pub use reference::stochastic::Overflow;
+pub use tensor::{DType, Element, Rounding, Tensor};
 
 /// The README's examples, compiled and run as doctests.
 #[doc = include_str!("../README.md")]

@@ -9,6 +9,18 @@ use half::{bf16, f16};
 
 use crate::{convert, Error};
 
+/// How [`Tensor::to_dtype_with`] rounds when the target format is narrower.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Rounding {
+    /// Round to nearest, ties to even (bit-identical to `half`).
+    Nearest,
+    /// Stochastic rounding with the given seed; element `i` (row-major) uses index `i`.
+    Stochastic {
+        /// The Philox key.
+        seed: u64,
+    },
+}
+
 /// The element type of a [`Tensor`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -193,28 +205,45 @@ impl Tensor {
     /// A copy converted to `dtype`, rounding to nearest even (see [`crate::convert`]).
     /// bf16 <-> f16 goes through f32, which holds both exactly, so it rounds once.
     pub fn to_dtype(&self, dtype: DType) -> Tensor {
+        self.to_dtype_with(dtype, Rounding::Nearest)
+    }
+
+    /// A copy converted to `dtype` with the given rounding for narrowing conversions
+    /// (widening ones are exact). bf16 <-> f16 goes through f32, exactly, and rounds once.
+    ///
+    /// ```
+    /// use lowp::{DType, Rounding, Tensor};
+    /// let t = Tensor::from_slice(&[2], &[1.0f32 + 1.0 / 512.0; 2])?;
+    /// let a = t.to_dtype_with(DType::BF16, Rounding::Stochastic { seed: 3 });
+    /// let b = t.to_dtype_with(DType::BF16, Rounding::Stochastic { seed: 3 });
+    /// assert_eq!(a.as_bytes(), b.as_bytes()); // reproducible
+    /// # Ok::<(), lowp::Error>(())
+    /// ```
+    pub fn to_dtype_with(&self, dtype: DType, rounding: Rounding) -> Tensor {
         let mut out = Tensor::zeros(&self.shape, dtype).expect("same element count as self");
+        let to_bf16 = |s: &[f32], d: &mut [bf16], offset: u64| match rounding {
+            Rounding::Nearest => convert::f32_to_bf16(s, d),
+            Rounding::Stochastic { seed } => convert::f32_to_bf16_stochastic(s, d, seed, offset),
+        };
+        let to_f16 = |s: &[f32], d: &mut [f16], offset: u64| match rounding {
+            Rounding::Nearest => convert::f32_to_f16(s, d),
+            Rounding::Stochastic { seed } => convert::f32_to_f16_stochastic(s, d, seed, offset),
+        };
         let ok = match (self.dtype, dtype) {
             (from, to) if from == to => {
                 out.as_bytes_mut().copy_from_slice(self.as_bytes());
                 Ok(())
             }
-            (DType::F32, DType::BF16) => convert::f32_to_bf16(self.typed(), out.typed_mut()),
-            (DType::F32, DType::F16) => convert::f32_to_f16(self.typed(), out.typed_mut()),
+            (DType::F32, DType::BF16) => to_bf16(self.typed(), out.typed_mut(), 0),
+            (DType::F32, DType::F16) => to_f16(self.typed(), out.typed_mut(), 0),
             (DType::BF16, DType::F32) => convert::bf16_to_f32(self.typed(), out.typed_mut()),
             (DType::F16, DType::F32) => convert::f16_to_f32(self.typed(), out.typed_mut()),
-            (DType::BF16, DType::F16) => via_f32(
-                self.typed(),
-                out.typed_mut(),
-                convert::bf16_to_f32,
-                convert::f32_to_f16,
-            ),
-            (DType::F16, DType::BF16) => via_f32(
-                self.typed(),
-                out.typed_mut(),
-                convert::f16_to_f32,
-                convert::f32_to_bf16,
-            ),
+            (DType::BF16, DType::F16) => {
+                via_f32(self.typed(), out.typed_mut(), convert::bf16_to_f32, to_f16)
+            }
+            (DType::F16, DType::BF16) => {
+                via_f32(self.typed(), out.typed_mut(), convert::f16_to_f32, to_bf16)
+            }
             _ => unreachable!("every dtype pair is listed"),
         };
         ok.expect("source and destination have the same length");
@@ -231,19 +260,20 @@ impl Tensor {
     }
 }
 
-/// Converts through an f32 buffer on the stack, a chunk at a time.
+/// Converts through an f32 buffer on the stack, a chunk at a time; `narrow` gets the chunk's
+/// element offset (the stochastic index).
 fn via_f32<S, D>(
     src: &[S],
     dst: &mut [D],
     widen: fn(&[S], &mut [f32]) -> Result<(), Error>,
-    narrow: fn(&[f32], &mut [D]) -> Result<(), Error>,
+    narrow: impl Fn(&[f32], &mut [D], u64) -> Result<(), Error>,
 ) -> Result<(), Error> {
     const CHUNK: usize = 1024;
     let mut buf = [0f32; CHUNK];
-    for (s, d) in src.chunks(CHUNK).zip(dst.chunks_mut(CHUNK)) {
+    for (i, (s, d)) in src.chunks(CHUNK).zip(dst.chunks_mut(CHUNK)).enumerate() {
         let buf = &mut buf[..s.len()];
         widen(s, buf)?;
-        narrow(buf, d)?;
+        narrow(buf, d, (i * CHUNK) as u64)?;
     }
     Ok(())
 }

@@ -4,7 +4,7 @@ use crate::backend::Kernels;
 use crate::Isa;
 
 mod portable;
-mod scalar;
+pub(crate) mod scalar;
 
 #[cfg(target_arch = "x86_64")]
 mod x86_64;
@@ -49,4 +49,46 @@ pub(crate) fn for_each_chunk<S, D, const W: usize>(
         body(s.try_into().unwrap(), d.try_into().unwrap());
     }
     tail(src_chunks.remainder(), dst_chunks.into_remainder());
+}
+
+/// Stochastic rounding draws its bits per block of this many elements (see
+/// [`crate::reference::rng`]); SIMD kernels start their chunks on block boundaries.
+pub(crate) const SR_BLOCK: u64 = 8;
+
+/// Block `first + j`: indices wrap modulo 2^64, so block numbers wrap modulo 2^61.
+#[inline(always)]
+pub(crate) fn sr_block(first: u64, j: u64) -> u64 {
+    first.wrapping_add(j) & (u64::MAX / SR_BLOCK)
+}
+
+/// [`for_each_chunk`] for kernels whose element `i` has the global index `offset + i`:
+/// `edge(src, dst, first_index)` takes the elements before the first index that is a multiple
+/// of [`SR_BLOCK`] and the tail; `body(src, dst, first_block)` takes each chunk of `W` elements
+/// (`W` a multiple of [`SR_BLOCK`]), which starts at block `first_block`.
+#[inline(always)]
+pub(crate) fn for_each_block_chunk<S, D, const W: usize>(
+    src: &[S],
+    dst: &mut [D],
+    offset: u64,
+    mut body: impl FnMut(&[S; W], &mut [D; W], u64),
+    mut edge: impl FnMut(&[S], &mut [D], u64),
+) {
+    debug_assert_eq!(W as u64 % SR_BLOCK, 0);
+    let n = src.len().min(dst.len());
+    let head = ((SR_BLOCK - offset % SR_BLOCK) % SR_BLOCK).min(n as u64) as usize;
+    let (src_head, src_rest) = src[..n].split_at(head);
+    let (dst_head, dst_rest) = dst[..n].split_at_mut(head);
+    edge(src_head, dst_head, offset);
+    let start = offset.wrapping_add(head as u64);
+    let mut block = start / SR_BLOCK;
+    let whole = src_rest.len() / W * W;
+    for_each_chunk(
+        src_rest,
+        dst_rest,
+        |s, d| {
+            body(s, d, block);
+            block = sr_block(block, W as u64 / SR_BLOCK);
+        },
+        |s, d| edge(s, d, start.wrapping_add(whole as u64)),
+    );
 }

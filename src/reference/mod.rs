@@ -5,3 +5,5 @@
 //! integer arithmetic on bit patterns, no dependence on the FPU's rounding or flush modes.
 
 pub mod convert;
+pub mod rng;
+pub mod stochastic;

@@ -1,11 +1,22 @@
 //! The `Scalar` tier: the reference itself, so it is the oracle by construction.
 
-use crate::backend::Kernels;
+use half::bf16;
+
+use crate::backend::{Kernels, Sr};
 use crate::reference::convert as r;
+use crate::reference::stochastic as sr;
 
 pub(crate) static KERNELS: Kernels = Kernels {
     f32_to_bf16: r::f32_to_bf16_slice,
     bf16_to_f32: r::bf16_to_f32_slice,
     f32_to_f16: r::f32_to_f16_slice,
     f16_to_f32: r::f16_to_f32_slice,
+    f32_to_bf16_sr: |s, d, p| sr::f32_to_bf16_stochastic_slice(s, d, p.seed, p.offset, p.overflow),
+    f32_to_f16_sr: |s, d, p| sr::f32_to_f16_stochastic_slice(s, d, p.seed, p.offset, p.overflow),
+    axpy_bf16_sr: axpy::<f32>,
+    axpy_bf16_sr_bf16: axpy::<bf16>,
 };
+
+fn axpy<G: Copy + Into<f32>>(alpha: f32, g: &[G], w: &mut [bf16], p: Sr) {
+    sr::axpy_bf16_stochastic_slice(alpha, g, w, p.seed, p.offset, p.overflow);
+}

@@ -9,4 +9,5 @@ pub(crate) static KERNELS: Kernels = Kernels {
     bf16_to_f32: convert::bf16_to_f32,
     f32_to_f16: convert::f32_to_f16,
     f16_to_f32: convert::f16_to_f32,
+    ..crate::arch::scalar::KERNELS
 };

@@ -1,0 +1,245 @@
+//! Stochastic rounding and the fused bf16 update: Philox4x32-10 on 8 blocks per vector (64
+//! elements per step), then add-and-truncate. Bit-identical to
+//! [`crate::reference::stochastic`]; chunks start on block boundaries
+//! ([`for_each_block_chunk`]), and the edges go through the reference.
+
+use core::arch::x86_64::*;
+
+use half::{bf16, f16};
+
+use crate::arch::{for_each_block_chunk, sr_block};
+use crate::backend::Sr;
+use crate::reference::rng::{M0, M1, W0, W1};
+use crate::reference::stochastic::{self as r, Overflow};
+
+/// Elements per step: 8 Philox blocks of 8.
+const STEP: usize = 64;
+
+/// (high, low) 32-bit halves of `a * m` per lane.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn mulhilo(a: __m256i, m: u32) -> (__m256i, __m256i) {
+    let m = _mm256_set1_epi32(m as i32);
+    let even = _mm256_mul_epu32(a, m); // 64-bit products of lanes 0, 2, 4, 6
+    let odd = _mm256_mul_epu32(_mm256_srli_epi64::<32>(a), m); // lanes 1, 3, 5, 7
+    let lo = _mm256_blend_epi32::<0b1010_1010>(even, _mm256_slli_epi64::<32>(odd));
+    let hi = _mm256_blend_epi32::<0b1010_1010>(_mm256_srli_epi64::<32>(even), odd);
+    (hi, lo)
+}
+
+/// The random 16-bit values of the 64 elements of blocks `first..first + 8`, in element
+/// order: `out[k]` holds block `first + k`'s eight values.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn random_blocks(seed: u64, first: u64) -> [__m128i; 8] {
+    let blocks: [u64; 8] = core::array::from_fn(|j| sr_block(first, j as u64));
+    let lanes = |f: fn(u64) -> u32| {
+        let v = blocks.map(f);
+        _mm256_setr_epi32(
+            v[0] as i32, v[1] as i32, v[2] as i32, v[3] as i32,
+            v[4] as i32, v[5] as i32, v[6] as i32, v[7] as i32,
+        )
+    };
+    let (mut c0, mut c1) = (lanes(|b| b as u32), lanes(|b| (b >> 32) as u32));
+    let (mut c2, mut c3) = (_mm256_setzero_si256(), _mm256_setzero_si256());
+    let (mut k0, mut k1) = (seed as u32, (seed >> 32) as u32);
+    for round in 0..10 {
+        if round > 0 {
+            k0 = k0.wrapping_add(W0);
+            k1 = k1.wrapping_add(W1);
+        }
+        let (hi0, lo0) = mulhilo(c0, M0);
+        let (hi1, lo1) = mulhilo(c2, M1);
+        let k0v = _mm256_set1_epi32(k0 as i32);
+        let k1v = _mm256_set1_epi32(k1 as i32);
+        (c0, c1, c2, c3) = (
+            _mm256_xor_si256(_mm256_xor_si256(hi1, c1), k0v),
+            lo1,
+            _mm256_xor_si256(_mm256_xor_si256(hi0, c3), k1v),
+            lo0,
+        );
+    }
+    // Lanes are blocks; transpose so each 128-bit half holds one block's four words.
+    let t0 = _mm256_unpacklo_epi32(c0, c1);
+    let t1 = _mm256_unpacklo_epi32(c2, c3);
+    let t2 = _mm256_unpackhi_epi32(c0, c1);
+    let t3 = _mm256_unpackhi_epi32(c2, c3);
+    let o = [
+        _mm256_unpacklo_epi64(t0, t1), // blocks 0 | 4
+        _mm256_unpackhi_epi64(t0, t1), // blocks 1 | 5
+        _mm256_unpacklo_epi64(t2, t3), // blocks 2 | 6
+        _mm256_unpackhi_epi64(t2, t3), // blocks 3 | 7
+    ];
+    core::array::from_fn(|k| {
+        if k < 4 {
+            _mm256_castsi256_si128(o[k])
+        } else {
+            _mm256_extracti128_si256::<1>(o[k - 4])
+        }
+    })
+}
+
+/// 8 f32 patterns + 8 random values -> 8 bf16 patterns (low halves of the lanes).
+#[inline]
+#[target_feature(enable = "avx2")]
+fn sr_bf16<const SATURATE: bool>(x: __m256i, r: __m256i) -> __m256i {
+    let y = _mm256_srli_epi32::<16>(_mm256_add_epi32(x, r));
+    let xf = _mm256_castsi256_ps(x);
+    let is_nan = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_UNORD_Q>(xf, xf));
+    let quiet_nan = _mm256_or_si256(_mm256_srli_epi32::<16>(x), _mm256_set1_epi32(0x40));
+    let y = _mm256_blendv_epi8(y, quiet_nan, is_nan);
+    if SATURATE {
+        // Finite inputs that carried into ±Inf step back to ±max finite.
+        let magnitude = _mm256_and_si256(x, _mm256_set1_epi32(0x7fff_ffff));
+        let finite = _mm256_cmpgt_epi32(_mm256_set1_epi32(0x7f80_0000), magnitude);
+        let at_inf = _mm256_cmpeq_epi32(
+            _mm256_and_si256(y, _mm256_set1_epi32(0x7fff)),
+            _mm256_set1_epi32(0x7f80),
+        );
+        let overflowed = _mm256_and_si256(finite, at_inf);
+        _mm256_add_epi32(y, overflowed) // all-ones lanes subtract one
+    } else {
+        y
+    }
+}
+
+/// 8 f32 patterns + 8 random values -> 8 f16 patterns (low halves of the lanes).
+#[inline]
+#[target_feature(enable = "avx2")]
+fn sr_f16<const SATURATE: bool>(x: __m256i, r: __m256i) -> __m256i {
+    let splat = |v: i32| _mm256_set1_epi32(v);
+    let a = _mm256_and_si256(x, splat(0x7fff_ffff));
+    let sign = _mm256_and_si256(_mm256_srli_epi32::<16>(x), splat(0x8000));
+    let e = _mm256_srli_epi32::<23>(a);
+    let m = _mm256_or_si256(_mm256_and_si256(a, splat(0x007f_ffff)), splat(0x0080_0000));
+    // Dropped bits d: 13 in f16's normal range, 126 - e below (capped where the result is 0).
+    let normal = _mm256_cmpgt_epi32(e, splat(112));
+    let d = _mm256_blendv_epi8(_mm256_min_epi32(_mm256_sub_epi32(splat(126), e), splat(47)), splat(13), normal);
+    // floor((m + floor(r * 2^d / 2^16)) / 2^d), in 32 bits: ((m >> (d-16)) + r) >> 16 for
+    // d >= 16, (m + (r >> (16-d))) >> d below.
+    let above = _mm256_max_epi32(_mm256_sub_epi32(d, splat(16)), _mm256_setzero_si256());
+    let below = _mm256_max_epi32(_mm256_sub_epi32(splat(16), d), _mm256_setzero_si256());
+    let sum = _mm256_add_epi32(_mm256_srlv_epi32(m, above), _mm256_srlv_epi32(r, below));
+    let kept = _mm256_srlv_epi32(sum, _mm256_min_epi32(d, splat(16)));
+    let exponent = _mm256_and_si256(normal, _mm256_slli_epi32::<10>(_mm256_sub_epi32(e, splat(113))));
+    let limit = splat(if SATURATE { 0x7bff } else { 0x7c00 });
+    let finite = _mm256_min_epu32(_mm256_add_epi32(exponent, kept), limit);
+    let nan_bits = _mm256_or_si256(splat(0x0200), _mm256_and_si256(_mm256_srli_epi32::<13>(a), splat(0x03ff)));
+    let is_nan = _mm256_cmpgt_epi32(a, splat(0x7f80_0000));
+    let special = _mm256_or_si256(splat(0x7c00), _mm256_and_si256(is_nan, nan_bits));
+    let out = _mm256_blendv_epi8(finite, special, _mm256_cmpgt_epi32(a, splat(0x7f7f_ffff)));
+    _mm256_or_si256(out, sign)
+}
+
+/// Two groups of 8 results (u32 lanes holding 16-bit patterns) -> 16 u16 in order.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn narrow16(a: __m256i, b: __m256i) -> __m256i {
+    _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_packus_epi32(a, b))
+}
+
+/// Shared driver: `round(x_bits, r)` over chunks of [`STEP`] elements, 16 per store.
+#[inline(always)]
+fn drive<S, D>(
+    src: &[S],
+    dst: &mut [D],
+    sr: Sr,
+    mut load: impl FnMut(&[S], &[D], usize) -> __m256i,
+    mut round: impl FnMut(__m256i, __m256i) -> __m256i,
+    edge: impl FnMut(&[S], &mut [D], u64),
+) {
+    for_each_block_chunk::<_, _, STEP>(
+        src,
+        dst,
+        sr.offset,
+        |s, d, block| {
+            // SAFETY: this closure runs inside the kernels below, which enable avx2.
+            let bits = unsafe { random_blocks(sr.seed, block) };
+            for k in (0..8).step_by(2) {
+                // SAFETY: as above; `load` reads elements 8k..8k+16 of the 64-element chunk.
+                let ys = unsafe {
+                    let lo = round(load(s, d, 8 * k), _mm256_cvtepu16_epi32(bits[k]));
+                    let hi = round(load(s, d, 8 * k + 8), _mm256_cvtepu16_epi32(bits[k + 1]));
+                    narrow16(lo, hi)
+                };
+                // SAFETY: `d` holds 64 16-bit elements; this writes 16 of them from 8k.
+                unsafe { _mm256_storeu_si256(d[8 * k..].as_mut_ptr().cast(), ys) };
+            }
+        },
+        edge,
+    );
+}
+
+/// 8 f32 from `s[i..]` as bit patterns.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn load_f32(s: &[f32], i: usize) -> __m256i {
+    assert!(i + 8 <= s.len());
+    // SAFETY: checked just above (the check folds away: `i` is a constant step of a chunk).
+    unsafe { _mm256_loadu_si256(s[i..].as_ptr().cast()) }
+}
+
+/// 8 bf16 from `s[i..]` widened to f32, NaN quieted (as `half`'s `to_f32`).
+#[inline]
+#[target_feature(enable = "avx2")]
+fn load_bf16(s: &[bf16], i: usize) -> __m256 {
+    assert!(i + 8 <= s.len());
+    // SAFETY: checked just above.
+    let h = unsafe { _mm_loadu_si128(s[i..].as_ptr().cast()) };
+    let x = _mm256_slli_epi32::<16>(_mm256_cvtepu16_epi32(h));
+    let magnitude = _mm256_and_si256(x, _mm256_set1_epi32(0x7fff_ffff));
+    let is_nan = _mm256_cmpgt_epi32(magnitude, _mm256_set1_epi32(0x7f80_0000));
+    _mm256_castsi256_ps(_mm256_or_si256(x, _mm256_and_si256(is_nan, _mm256_set1_epi32(0x0040_0000))))
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) unsafe fn f32_to_bf16(src: &[f32], dst: &mut [bf16], sr: Sr) {
+    let edge = |s: &[f32], d: &mut [bf16], at| r::f32_to_bf16_stochastic_slice(s, d, sr.seed, at, sr.overflow);
+    match sr.overflow {
+        Overflow::Infinity => drive(src, dst, sr, |s, _, i| load_f32(s, i), |x, r| sr_bf16::<false>(x, r), edge),
+        Overflow::Saturate => drive(src, dst, sr, |s, _, i| load_f32(s, i), |x, r| sr_bf16::<true>(x, r), edge),
+    }
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) unsafe fn f32_to_f16(src: &[f32], dst: &mut [f16], sr: Sr) {
+    let edge = |s: &[f32], d: &mut [f16], at| r::f32_to_f16_stochastic_slice(s, d, sr.seed, at, sr.overflow);
+    match sr.overflow {
+        Overflow::Infinity => drive(src, dst, sr, |s, _, i| load_f32(s, i), |x, r| sr_f16::<false>(x, r), edge),
+        Overflow::Saturate => drive(src, dst, sr, |s, _, i| load_f32(s, i), |x, r| sr_f16::<true>(x, r), edge),
+    }
+}
+
+/// `w = sr(w + alpha * g)` for 8 lanes; NaN sums become the canonical NaN.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn update<const SATURATE: bool>(t: __m256, r: __m256i) -> __m256i {
+    let is_nan = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_UNORD_Q>(t, t));
+    let y = sr_bf16::<SATURATE>(_mm256_castps_si256(t), r);
+    _mm256_blendv_epi8(y, _mm256_set1_epi32(i32::from(r::CANONICAL_NAN.to_bits())), is_nan)
+}
+
+/// The fused update with gradients read by `grad(g, i)` (8 lanes from element `i`).
+#[inline(always)]
+fn axpy<G: Copy + Into<f32>>(alpha: f32, g: &[G], w: &mut [bf16], sr: Sr, grad: impl Fn(&[G], usize) -> __m256) {
+    let edge = |g: &[G], w: &mut [bf16], at| r::axpy_bf16_stochastic_slice(alpha, g, w, sr.seed, at, sr.overflow);
+    // SAFETY (all three): these closures run inside the kernels below, which enable avx2.
+    let sum = |g: &[G], w: &[bf16], i| unsafe {
+        let t = _mm256_add_ps(load_bf16(w, i), _mm256_mul_ps(_mm256_set1_ps(alpha), grad(g, i)));
+        _mm256_castps_si256(t)
+    };
+    match sr.overflow {
+        Overflow::Infinity => drive(g, w, sr, sum, |t, r| unsafe { update::<false>(_mm256_castsi256_ps(t), r) }, edge),
+        Overflow::Saturate => drive(g, w, sr, sum, |t, r| unsafe { update::<true>(_mm256_castsi256_ps(t), r) }, edge),
+    }
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) unsafe fn axpy_f32(alpha: f32, g: &[f32], w: &mut [bf16], sr: Sr) {
+    axpy(alpha, g, w, sr, |g, i| _mm256_castsi256_ps(load_f32(g, i)));
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) unsafe fn axpy_bf16(alpha: f32, g: &[bf16], w: &mut [bf16], sr: Sr) {
+    axpy(alpha, g, w, sr, |g, i| load_bf16(g, i));
+}
