@@ -105,6 +105,7 @@ struct Buffers {
     f32_dst: Vec<f32>,
     bf16: Vec<bf16>,
     f16: Vec<f16>,
+    weights: Vec<bf16>,
 }
 
 pub fn run(options: Options) -> Result<(), String> {
@@ -121,6 +122,7 @@ pub fn run(options: Options) -> Result<(), String> {
         f32_dst: vec![1.0; max_n + PAGE],
         bf16: f32_src.iter().map(|&x| bf16::from_f32(x)).collect(),
         f16: f32_src.iter().map(|&x| f16::from_f32(x)).collect(),
+        weights: f32_src.iter().map(|&x| bf16::from_f32(x)).collect(),
         f32_src,
     };
     println!(
@@ -161,42 +163,56 @@ fn bench_size(size: &Size, b: &mut Buffers, quick: bool) {
         f32_dst,
         bf16: b16,
         f16: h16,
+        weights: w16,
     } = b;
     let src = &at_page_offset(f32_src, n, 0)[..];
     let dst = at_page_offset(f32_dst, n, 2048);
     let b16 = at_page_offset(b16, n, 1024);
     let h16 = at_page_offset(h16, n, 3072);
+    let w16 = at_page_offset(w16, n, 512);
+    let mut bufs = Views { src, dst, b16, h16, w16 };
     println!("\n== {} ==", size.label);
     println!(
-        "{:<14} {:<12} {:>8} {:>8} {:>10} {:>8}",
-        "conversion", "path", "GB/s", "x half", "copy GB/s", "x copy"
+        "{:<24} {:<11} {:>7} {:>7} {:>10} {:>7}",
+        "kernel", "path", "GB/s", "x base", "copy GB/s", "x copy"
     );
-
-    let bytes = 6 * n; // 4 bytes of f32 and 2 of bf16/f16 per element, one read, one written
     let mut copies = Vec::new();
-    for conversion in Conversion::ALL {
-        let mut half = None;
-        for path in std::iter::once(None).chain(Backend::all_supported().into_iter().map(Some)) {
+    // GB/s of each (kernel, path) measured so far: the baselines of later rows.
+    let mut measured: Vec<(Kernel, Option<Backend>, f64)> = Vec::new();
+    for kernel in Kernel::ALL {
+        let paths = std::iter::once(None).chain(Backend::all_supported().into_iter().map(Some));
+        for path in paths.filter(|p| p.is_some() || kernel.has_half()) {
             // The copy moves the f32 array: 4n bytes read, 4n written.
             let (copy_secs, secs) = paired_medians(
                 |copy| {
                     if copy {
-                        black_box(&mut *dst).copy_from_slice(black_box(src));
+                        black_box(&mut *bufs.dst).copy_from_slice(black_box(bufs.src));
                     } else {
-                        conversion.run(path, src, dst, b16, h16);
+                        kernel.run(path, &mut bufs);
                     }
                 },
                 min_sample,
                 samples,
             );
-            let (g, copy) = (gbs(bytes, secs), gbs(8 * n, copy_secs));
+            let (g, copy) = (gbs(kernel.bytes_per_element() * n, secs), gbs(8 * n, copy_secs));
             copies.push(copy);
-            let half = *half.get_or_insert(g);
+            let (base_kernel, base_path) = kernel.baseline(path);
+            let base = measured
+                .iter()
+                .find(|m| m.0 == base_kernel && m.1 == base_path)
+                .map_or(g, |m| m.2);
+            measured.push((kernel, path, g));
             let name = path.map_or("half", |b| b.isa().name());
+            let ratio = if base_kernel == kernel && base_path == path && kernel.has_base() {
+                "1.00".to_string()
+            } else if kernel.has_base() {
+                format!("{:.2}", g / base)
+            } else {
+                "-".to_string()
+            };
             println!(
-                "{:<14} {name:<12} {g:>8.1} {:>8.2} {copy:>10.1} {:>8.2}",
-                conversion.name(),
-                g / half,
+                "{:<24} {name:<11} {g:>7.1} {ratio:>7} {copy:>10.1} {:>7.2}",
+                kernel.name(),
                 g / copy
             );
         }
@@ -206,6 +222,7 @@ fn bench_size(size: &Size, b: &mut Buffers, quick: bool) {
         "plain copy, median over the rows: {:.1} GB/s",
         copies[copies.len() / 2]
     );
+    println!("x base: conversions against half's slice conversion, stochastic rounding against lowp's round-to-nearest on the same tier");
 }
 
 /// Elements of slack in every buffer, enough to move its start to any page offset.
@@ -220,55 +237,104 @@ fn at_page_offset<T>(buf: &mut [T], n: usize, offset: usize) -> &mut [T] {
     &mut buf[start..start + n]
 }
 
-#[derive(Clone, Copy)]
-enum Conversion {
+/// The slices one size class works on.
+struct Views<'a> {
+    src: &'a [f32],
+    dst: &'a mut [f32],
+    b16: &'a mut [bf16],
+    h16: &'a mut [f16],
+    w16: &'a mut [bf16],
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kernel {
     F32ToBf16,
     Bf16ToF32,
     F32ToF16,
     F16ToF32,
+    F32ToBf16Stochastic,
+    F32ToF16Stochastic,
+    AxpyF32Grad,
+    AxpyBf16Grad,
 }
 
-impl Conversion {
-    const ALL: [Conversion; 4] = [
-        Conversion::F32ToBf16,
-        Conversion::Bf16ToF32,
-        Conversion::F32ToF16,
-        Conversion::F16ToF32,
+impl Kernel {
+    const ALL: [Kernel; 8] = [
+        Kernel::F32ToBf16,
+        Kernel::Bf16ToF32,
+        Kernel::F32ToF16,
+        Kernel::F16ToF32,
+        Kernel::F32ToBf16Stochastic,
+        Kernel::F32ToF16Stochastic,
+        Kernel::AxpyF32Grad,
+        Kernel::AxpyBf16Grad,
     ];
 
     fn name(self) -> &'static str {
         match self {
-            Conversion::F32ToBf16 => "f32 -> bf16",
-            Conversion::Bf16ToF32 => "bf16 -> f32",
-            Conversion::F32ToF16 => "f32 -> f16",
-            Conversion::F16ToF32 => "f16 -> f32",
+            Kernel::F32ToBf16 => "f32 -> bf16",
+            Kernel::Bf16ToF32 => "bf16 -> f32",
+            Kernel::F32ToF16 => "f32 -> f16",
+            Kernel::F16ToF32 => "f16 -> f32",
+            Kernel::F32ToBf16Stochastic => "f32 -> bf16 stochastic",
+            Kernel::F32ToF16Stochastic => "f32 -> f16 stochastic",
+            Kernel::AxpyF32Grad => "axpy bf16 += f32 grad",
+            Kernel::AxpyBf16Grad => "axpy bf16 += bf16 grad",
+        }
+    }
+
+    /// Bytes read plus bytes written per element.
+    fn bytes_per_element(self) -> usize {
+        match self {
+            Kernel::AxpyF32Grad => 4 + 2 + 2, // g read, w read and written
+            _ => 6, // 4 bytes of f32 and 2 of a 16-bit type, or 3 x 2 bytes for the bf16 axpy
+        }
+    }
+
+    /// Whether `half` has this kernel (a `None` path).
+    fn has_half(self) -> bool {
+        matches!(self, Kernel::F32ToBf16 | Kernel::Bf16ToF32 | Kernel::F32ToF16 | Kernel::F16ToF32)
+    }
+
+    /// Whether the row has a baseline to compare with.
+    fn has_base(self) -> bool {
+        !matches!(self, Kernel::AxpyF32Grad | Kernel::AxpyBf16Grad)
+    }
+
+    /// The (kernel, path) this row is compared with.
+    fn baseline(self, path: Option<Backend>) -> (Kernel, Option<Backend>) {
+        match self {
+            Kernel::F32ToBf16Stochastic => (Kernel::F32ToBf16, path),
+            Kernel::F32ToF16Stochastic => (Kernel::F32ToF16, path),
+            _ if self.has_half() => (self, None),
+            _ => (self, path),
         }
     }
 
     /// One pass over the arrays with lowp on `path`, or with `half`'s slice conversion on `None`.
-    fn run(
-        self,
-        path: Option<Backend>,
-        src: &[f32],
-        dst: &mut [f32],
-        b16: &mut [bf16],
-        h16: &mut [f16],
-    ) {
-        let (src, dst, b16, h16) = (
-            black_box(src),
-            black_box(dst),
-            black_box(b16),
-            black_box(h16),
+    fn run(self, path: Option<Backend>, v: &mut Views) {
+        let (src, dst, b16, h16, w16) = (
+            black_box(v.src),
+            black_box(&mut *v.dst),
+            black_box(&mut *v.b16),
+            black_box(&mut *v.h16),
+            black_box(&mut *v.w16),
         );
+        let (seed, alpha) = (0x5eed, 1e-3);
         match (self, path) {
-            (Conversion::F32ToBf16, Some(be)) => be.f32_to_bf16(src, b16).unwrap(),
-            (Conversion::F32ToBf16, None) => b16.convert_from_f32_slice(src),
-            (Conversion::Bf16ToF32, Some(be)) => be.bf16_to_f32(b16, dst).unwrap(),
-            (Conversion::Bf16ToF32, None) => b16.convert_to_f32_slice(dst),
-            (Conversion::F32ToF16, Some(be)) => be.f32_to_f16(src, h16).unwrap(),
-            (Conversion::F32ToF16, None) => h16.convert_from_f32_slice(src),
-            (Conversion::F16ToF32, Some(be)) => be.f16_to_f32(h16, dst).unwrap(),
-            (Conversion::F16ToF32, None) => h16.convert_to_f32_slice(dst),
+            (Kernel::F32ToBf16, Some(be)) => be.f32_to_bf16(src, b16).unwrap(),
+            (Kernel::F32ToBf16, None) => b16.convert_from_f32_slice(src),
+            (Kernel::Bf16ToF32, Some(be)) => be.bf16_to_f32(b16, dst).unwrap(),
+            (Kernel::Bf16ToF32, None) => b16.convert_to_f32_slice(dst),
+            (Kernel::F32ToF16, Some(be)) => be.f32_to_f16(src, h16).unwrap(),
+            (Kernel::F32ToF16, None) => h16.convert_from_f32_slice(src),
+            (Kernel::F16ToF32, Some(be)) => be.f16_to_f32(h16, dst).unwrap(),
+            (Kernel::F16ToF32, None) => h16.convert_to_f32_slice(dst),
+            (Kernel::F32ToBf16Stochastic, Some(be)) => be.f32_to_bf16_stochastic(src, b16, seed, 0).unwrap(),
+            (Kernel::F32ToF16Stochastic, Some(be)) => be.f32_to_f16_stochastic(src, h16, seed, 0).unwrap(),
+            (Kernel::AxpyF32Grad, Some(be)) => be.axpy_bf16_stochastic(alpha, src, w16, seed, 0).unwrap(),
+            (Kernel::AxpyBf16Grad, Some(be)) => be.axpy_bf16_stochastic(alpha, b16, w16, seed, 0).unwrap(),
+            (_, None) => unreachable!("half has no {}", self.name()),
         }
     }
 }

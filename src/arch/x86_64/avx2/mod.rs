@@ -1,7 +1,7 @@
 //! The `Avx2` tier: AVX2 + FMA + F16C.
 
 mod convert;
-mod stochastic;
+pub(super) mod stochastic;
 
 use crate::backend::Kernels;
 

@@ -7,76 +7,103 @@ use core::arch::x86_64::*;
 
 use half::{bf16, f16};
 
-use crate::arch::{for_each_block_chunk, sr_block};
+use crate::arch::for_each_block_chunk;
 use crate::backend::Sr;
 use crate::reference::rng::{M0, M1, W0, W1};
 use crate::reference::stochastic::{self as r, Overflow};
 
-/// Elements per step: 8 Philox blocks of 8.
-const STEP: usize = 64;
+/// Independent Philox computations in flight: one is a chain of ten multiply-shift-xor
+/// rounds, latency-bound; four chains keep the vector units busy.
+const CHAINS: usize = 4;
 
-/// (high, low) 32-bit halves of `a * m` per lane.
-#[inline]
-#[target_feature(enable = "avx2")]
-fn mulhilo(a: __m256i, m: u32) -> (__m256i, __m256i) {
-    let m = _mm256_set1_epi32(m as i32);
-    let even = _mm256_mul_epu32(a, m); // 64-bit products of lanes 0, 2, 4, 6
-    let odd = _mm256_mul_epu32(_mm256_srli_epi64::<32>(a), m); // lanes 1, 3, 5, 7
-    let lo = _mm256_blend_epi32::<0b1010_1010>(even, _mm256_slli_epi64::<32>(odd));
-    let hi = _mm256_blend_epi32::<0b1010_1010>(_mm256_srli_epi64::<32>(even), odd);
-    (hi, lo)
-}
+/// Blocks per step: four per chain (64-bit lanes of a 256-bit vector).
+const BLOCKS: usize = 4 * CHAINS;
 
-/// The random 16-bit values of the 64 elements of blocks `first..first + 8`, in element
-/// order: `out[k]` holds block `first + k`'s eight values.
-#[inline]
-#[target_feature(enable = "avx2")]
-fn random_blocks(seed: u64, first: u64) -> [__m128i; 8] {
-    let blocks: [u64; 8] = core::array::from_fn(|j| sr_block(first, j as u64));
-    let lanes = |f: fn(u64) -> u32| {
-        let v = blocks.map(f);
-        _mm256_setr_epi32(
-            v[0] as i32, v[1] as i32, v[2] as i32, v[3] as i32,
-            v[4] as i32, v[5] as i32, v[6] as i32, v[7] as i32,
-        )
-    };
-    let (mut c0, mut c1) = (lanes(|b| b as u32), lanes(|b| (b >> 32) as u32));
-    let (mut c2, mut c3) = (_mm256_setzero_si256(), _mm256_setzero_si256());
-    let (mut k0, mut k1) = (seed as u32, (seed >> 32) as u32);
-    for round in 0..10 {
-        if round > 0 {
+/// Elements per step.
+const STEP: usize = 8 * BLOCKS;
+
+/// The ten round keys of a seed, broadcast: `[k0 of round i]`, then `[k1 of round i]`.
+#[derive(Clone, Copy)]
+struct RoundKeys([[__m256i; 10]; 2]);
+
+impl RoundKeys {
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn new(seed: u64) -> RoundKeys {
+        let (mut k0, mut k1) = (seed as u32, (seed >> 32) as u32);
+        let mut keys = [[_mm256_setzero_si256(); 10]; 2];
+        for round in 0..10 {
+            keys[0][round] = _mm256_set1_epi32(k0 as i32);
+            keys[1][round] = _mm256_set1_epi32(k1 as i32);
             k0 = k0.wrapping_add(W0);
             k1 = k1.wrapping_add(W1);
         }
-        let (hi0, lo0) = mulhilo(c0, M0);
-        let (hi1, lo1) = mulhilo(c2, M1);
-        let k0v = _mm256_set1_epi32(k0 as i32);
-        let k1v = _mm256_set1_epi32(k1 as i32);
-        (c0, c1, c2, c3) = (
-            _mm256_xor_si256(_mm256_xor_si256(hi1, c1), k0v),
-            lo1,
-            _mm256_xor_si256(_mm256_xor_si256(hi0, c3), k1v),
-            lo0,
-        );
+        RoundKeys(keys)
     }
-    // Lanes are blocks; transpose so each 128-bit half holds one block's four words.
-    let t0 = _mm256_unpacklo_epi32(c0, c1);
-    let t1 = _mm256_unpacklo_epi32(c2, c3);
-    let t2 = _mm256_unpackhi_epi32(c0, c1);
-    let t3 = _mm256_unpackhi_epi32(c2, c3);
-    let o = [
-        _mm256_unpacklo_epi64(t0, t1), // blocks 0 | 4
-        _mm256_unpackhi_epi64(t0, t1), // blocks 1 | 5
-        _mm256_unpacklo_epi64(t2, t3), // blocks 2 | 6
-        _mm256_unpackhi_epi64(t2, t3), // blocks 3 | 7
-    ];
-    core::array::from_fn(|k| {
-        if k < 4 {
-            _mm256_castsi256_si128(o[k])
-        } else {
-            _mm256_extracti128_si256::<1>(o[k - 4])
+}
+
+/// Philox4x32-10 of the blocks in the 64-bit lanes of `blocks`,
+/// computed in the low 32 bits of each 64-bit lane: `vpmuludq` reads only those and gives the
+/// full 64-bit product, so no shuffles are needed between rounds (the high halves carry junk).
+/// The chains are interleaved for instruction-level parallelism and share key operands.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn philox(blocks: [__m256i; CHAINS], keys: &RoundKeys) -> [[__m256i; 4]; CHAINS] {
+    let (m0, m1) = (_mm256_set1_epi64x(i64::from(M0)), _mm256_set1_epi64x(i64::from(M1)));
+    let [k0, k1] = &keys.0;
+    // Round 1, with counter words 2 and 3 zero. (Plain loops, not closures: a closure passed
+    // to a generic helper would not inherit this function's target features.)
+    let mut c = [[_mm256_setzero_si256(); 4]; CHAINS];
+    for h in 0..CHAINS {
+        let p0 = _mm256_mul_epu32(blocks[h], m0);
+        c[h] = [
+            _mm256_xor_si256(_mm256_srli_epi64::<32>(blocks[h]), k0[0]),
+            _mm256_setzero_si256(),
+            _mm256_xor_si256(_mm256_srli_epi64::<32>(p0), k1[0]),
+            p0,
+        ];
+    }
+    for round in 1..10 {
+        for c in &mut c {
+            let p0 = _mm256_mul_epu32(c[0], m0);
+            let p1 = _mm256_mul_epu32(c[2], m1);
+            *c = [
+                _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64::<32>(p1), c[1]), k0[round]),
+                p1,
+                _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64::<32>(p0), c[3]), k1[round]),
+                p0,
+            ];
         }
-    })
+    }
+    c
+}
+
+/// The random 16-bit values of the elements of blocks `first..first + BLOCKS`, in element
+/// order: `out[k]` holds block `first + k`'s eight values.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn random_blocks(keys: &RoundKeys, first: u64) -> [__m128i; BLOCKS] {
+    let mask = _mm256_set1_epi64x((u64::MAX / 8) as i64);
+    let base = _mm256_add_epi64(_mm256_set1_epi64x(first as i64), _mm256_setr_epi64x(0, 1, 2, 3));
+    let mut blocks = [_mm256_setzero_si256(); CHAINS];
+    for (h, b) in blocks.iter_mut().enumerate() {
+        *b = _mm256_and_si256(_mm256_add_epi64(base, _mm256_set1_epi64x(4 * h as i64)), mask);
+    }
+    let words = philox(blocks, keys);
+    let mut out = [_mm_setzero_si128(); BLOCKS];
+    for h in 0..CHAINS {
+        let c = &words[h];
+        // Gather each block's four words (low halves of the 64-bit lanes) into 128 bits.
+        let t0 = _mm256_blend_epi32::<0b1010_1010>(c[0], _mm256_slli_epi64::<32>(c[1]));
+        let t1 = _mm256_blend_epi32::<0b1010_1010>(c[2], _mm256_slli_epi64::<32>(c[3]));
+        let even = _mm256_unpacklo_epi64(t0, t1); // blocks 0 | 2 of this chain
+        let odd = _mm256_unpackhi_epi64(t0, t1); // blocks 1 | 3
+        out[4 * h] = _mm256_castsi256_si128(even);
+        out[4 * h + 1] = _mm256_castsi256_si128(odd);
+        out[4 * h + 2] = _mm256_extracti128_si256::<1>(even);
+        out[4 * h + 3] = _mm256_extracti128_si256::<1>(odd);
+    }
+    out
 }
 
 /// 8 f32 patterns + 8 random values -> 8 bf16 patterns (low halves of the lanes).
@@ -148,21 +175,25 @@ fn drive<S, D>(
     mut round: impl FnMut(__m256i, __m256i) -> __m256i,
     edge: impl FnMut(&[S], &mut [D], u64),
 ) {
+    // SAFETY: `drive` is inlined into the kernels below, which enable avx2.
+    // Opaque to the optimiser, so the loop reads the keys from memory instead of rebuilding
+    // each broadcast from the seed (two instructions each) in every step.
+    let keys = core::hint::black_box(unsafe { RoundKeys::new(sr.seed) });
     for_each_block_chunk::<_, _, STEP>(
         src,
         dst,
         sr.offset,
         |s, d, block| {
             // SAFETY: this closure runs inside the kernels below, which enable avx2.
-            let bits = unsafe { random_blocks(sr.seed, block) };
-            for k in (0..8).step_by(2) {
-                // SAFETY: as above; `load` reads elements 8k..8k+16 of the 64-element chunk.
+            let bits = unsafe { random_blocks(&keys, block) };
+            for k in (0..BLOCKS).step_by(2) {
+                // SAFETY: as above; `load` reads elements 8k..8k+16 of the chunk.
                 let ys = unsafe {
                     let lo = round(load(s, d, 8 * k), _mm256_cvtepu16_epi32(bits[k]));
                     let hi = round(load(s, d, 8 * k + 8), _mm256_cvtepu16_epi32(bits[k + 1]));
                     narrow16(lo, hi)
                 };
-                // SAFETY: `d` holds 64 16-bit elements; this writes 16 of them from 8k.
+                // SAFETY: `d` holds STEP 16-bit elements; this writes 16 of them from 8k.
                 unsafe { _mm256_storeu_si256(d[8 * k..].as_mut_ptr().cast(), ys) };
             }
         },
@@ -193,7 +224,7 @@ fn load_bf16(s: &[bf16], i: usize) -> __m256 {
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
-pub(super) unsafe fn f32_to_bf16(src: &[f32], dst: &mut [bf16], sr: Sr) {
+pub(in crate::arch::x86_64) unsafe fn f32_to_bf16(src: &[f32], dst: &mut [bf16], sr: Sr) {
     let edge = |s: &[f32], d: &mut [bf16], at| r::f32_to_bf16_stochastic_slice(s, d, sr.seed, at, sr.overflow);
     match sr.overflow {
         Overflow::Infinity => drive(src, dst, sr, |s, _, i| load_f32(s, i), |x, r| sr_bf16::<false>(x, r), edge),
@@ -202,7 +233,7 @@ pub(super) unsafe fn f32_to_bf16(src: &[f32], dst: &mut [bf16], sr: Sr) {
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
-pub(super) unsafe fn f32_to_f16(src: &[f32], dst: &mut [f16], sr: Sr) {
+pub(in crate::arch::x86_64) unsafe fn f32_to_f16(src: &[f32], dst: &mut [f16], sr: Sr) {
     let edge = |s: &[f32], d: &mut [f16], at| r::f32_to_f16_stochastic_slice(s, d, sr.seed, at, sr.overflow);
     match sr.overflow {
         Overflow::Infinity => drive(src, dst, sr, |s, _, i| load_f32(s, i), |x, r| sr_f16::<false>(x, r), edge),
@@ -235,11 +266,11 @@ fn axpy<G: Copy + Into<f32>>(alpha: f32, g: &[G], w: &mut [bf16], sr: Sr, grad: 
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
-pub(super) unsafe fn axpy_f32(alpha: f32, g: &[f32], w: &mut [bf16], sr: Sr) {
+pub(in crate::arch::x86_64) unsafe fn axpy_f32(alpha: f32, g: &[f32], w: &mut [bf16], sr: Sr) {
     axpy(alpha, g, w, sr, |g, i| _mm256_castsi256_ps(load_f32(g, i)));
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
-pub(super) unsafe fn axpy_bf16(alpha: f32, g: &[bf16], w: &mut [bf16], sr: Sr) {
+pub(in crate::arch::x86_64) unsafe fn axpy_bf16(alpha: f32, g: &[bf16], w: &mut [bf16], sr: Sr) {
     axpy(alpha, g, w, sr, |g, i| load_bf16(g, i));
 }

@@ -9,5 +9,9 @@ pub(crate) static KERNELS: Kernels = Kernels {
     bf16_to_f32: convert::bf16_to_f32,
     f32_to_f16: convert::f32_to_f16,
     f16_to_f32: convert::f16_to_f32,
-    ..crate::arch::scalar::KERNELS
+    // AVX-512 implies AVX2: until a 16-lane Philox exists, the AVX2 kernels serve.
+    f32_to_bf16_sr: super::avx2::stochastic::f32_to_bf16,
+    f32_to_f16_sr: super::avx2::stochastic::f32_to_f16,
+    axpy_bf16_sr: super::avx2::stochastic::axpy_f32,
+    axpy_bf16_sr_bf16: super::avx2::stochastic::axpy_bf16,
 };
