@@ -89,7 +89,9 @@ impl Backend {
         // SAFETY (both arms): `self` exists only if the CPU supports `self.isa()`, the one
         // precondition of its kernel table.
         match G::DTYPE {
-            DType::F32 => unsafe { (self.kernels.axpy_bf16_sr)(alpha, bytemuck::cast_slice(g), w, sr) },
+            DType::F32 => unsafe {
+                (self.kernels.axpy_bf16_sr)(alpha, bytemuck::cast_slice(g), w, sr)
+            },
             DType::BF16 => unsafe {
                 (self.kernels.axpy_bf16_sr_bf16)(alpha, bytemuck::cast_slice(g), w, sr)
             },

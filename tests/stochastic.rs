@@ -20,13 +20,19 @@ const GLOBAL_OFFSETS: [u64; 6] = [0, 1, 7, 8, 1 << 35 | 5, u64::MAX - 700];
 #[test]
 fn philox_known_answers() {
     // Random123's kat_vectors for philox4x32_10.
-    assert_eq!(philox4x32_10([0; 4], [0; 2]), [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]);
+    assert_eq!(
+        philox4x32_10([0; 4], [0; 2]),
+        [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]
+    );
     assert_eq!(
         philox4x32_10([u32::MAX; 4], [u32::MAX; 2]),
         [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd]
     );
     assert_eq!(
-        philox4x32_10([0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344], [0xa4093822, 0x299f31d0]),
+        philox4x32_10(
+            [0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344],
+            [0xa4093822, 0x299f31d0]
+        ),
         [0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1]
     );
 }
@@ -35,7 +41,10 @@ fn philox_known_answers() {
 fn random_stream_matches_the_shared_vectors() {
     // shared/data/format-vectors.md, "Proposed SR stream", seed = (0x12345678, 0x9abcdef0).
     let got: Vec<u16> = (0..8).map(|i| random16(SEED, i)).collect();
-    assert_eq!(got, [0xb337, 0x0279, 0xbd8d, 0xecb5, 0xc4f6, 0xe611, 0xe875, 0x44ec]);
+    assert_eq!(
+        got,
+        [0xb337, 0x0279, 0xbd8d, 0xecb5, 0xc4f6, 0xe611, 0xe875, 0x44ec]
+    );
 }
 
 #[test]
@@ -74,12 +83,18 @@ fn conversions_match_the_reference_on_every_backend() {
             for (k, off) in OFFSETS.into_iter().enumerate() {
                 let global = GLOBAL_OFFSETS[(len + k) % GLOBAL_OFFSETS.len()];
                 let overflow = modes()[len % 2];
-                let src: Vec<f32> = (0..len + off).map(|_| f32::from_bits(rng.f32_bits())).collect();
+                let src: Vec<f32> = (0..len + off)
+                    .map(|_| f32::from_bits(rng.f32_bits()))
+                    .collect();
                 let src = &src[off..];
                 let mut b = vec![bf16::ZERO; len + off];
                 let mut h = vec![f16::ZERO; len + off];
-                backend.f32_to_bf16_stochastic_with(src, &mut b[off..], SEED, global, overflow).unwrap();
-                backend.f32_to_f16_stochastic_with(src, &mut h[off..], SEED, global, overflow).unwrap();
+                backend
+                    .f32_to_bf16_stochastic_with(src, &mut b[off..], SEED, global, overflow)
+                    .unwrap();
+                backend
+                    .f32_to_f16_stochastic_with(src, &mut h[off..], SEED, global, overflow)
+                    .unwrap();
                 for (i, &x) in src.iter().enumerate() {
                     let index = global.wrapping_add(i as u64);
                     let want_b = sr::f32_to_bf16_stochastic(x, SEED, index, overflow);
@@ -104,11 +119,20 @@ fn fused_update_matches_the_reference_on_every_backend() {
             let g32: Vec<f32> = (0..len).map(|_| f32::from_bits(rng.f32_bits())).collect();
             let g16: Vec<bf16> = (0..len).map(|_| bf16::from_bits(rng.u16_bits())).collect();
             let mut w = w0.clone();
-            backend.axpy_bf16_stochastic(alpha, &g32, &mut w, SEED, global).unwrap();
+            backend
+                .axpy_bf16_stochastic(alpha, &g32, &mut w, SEED, global)
+                .unwrap();
             for i in 0..len {
                 let index = global.wrapping_add(i as u64);
-                let want = sr::axpy_bf16_stochastic(alpha, g32[i], w0[i], SEED, index, Overflow::Infinity);
-                assert_eq!(w[i].to_bits(), want.to_bits(), "{backend:?} f32 grad len {len} i {i}: alpha {alpha:e} w {:#06x} g {:#010x}", w0[i].to_bits(), g32[i].to_bits());
+                let want =
+                    sr::axpy_bf16_stochastic(alpha, g32[i], w0[i], SEED, index, Overflow::Infinity);
+                assert_eq!(
+                    w[i].to_bits(),
+                    want.to_bits(),
+                    "{backend:?} f32 grad len {len} i {i}: alpha {alpha:e} w {:#06x} g {:#010x}",
+                    w0[i].to_bits(),
+                    g32[i].to_bits()
+                );
             }
             let mut w = w0.clone();
             backend
@@ -116,8 +140,19 @@ fn fused_update_matches_the_reference_on_every_backend() {
                 .unwrap();
             for i in 0..len {
                 let index = global.wrapping_add(i as u64);
-                let want = sr::axpy_bf16_stochastic(alpha, g16[i].to_f32(), w0[i], SEED, index, Overflow::Saturate);
-                assert_eq!(w[i].to_bits(), want.to_bits(), "{backend:?} bf16 grad len {len} i {i}");
+                let want = sr::axpy_bf16_stochastic(
+                    alpha,
+                    g16[i].to_f32(),
+                    w0[i],
+                    SEED,
+                    index,
+                    Overflow::Saturate,
+                );
+                assert_eq!(
+                    w[i].to_bits(),
+                    want.to_bits(),
+                    "{backend:?} bf16 grad len {len} i {i}"
+                );
             }
         }
     }
@@ -127,16 +162,35 @@ fn fused_update_matches_the_reference_on_every_backend() {
 fn special_values() {
     for backend in backends() {
         for overflow in modes() {
-            let xs = [0.0f32, -0.0, f32::INFINITY, f32::NEG_INFINITY, f32::NAN, f32::from_bits(0xff80_0001)];
+            let xs = [
+                0.0f32,
+                -0.0,
+                f32::INFINITY,
+                f32::NEG_INFINITY,
+                f32::NAN,
+                f32::from_bits(0xff80_0001),
+            ];
             let xs: Vec<f32> = xs.iter().cycle().take(6 * 40).copied().collect();
             let mut b = vec![bf16::ZERO; xs.len()];
             let mut h = vec![f16::ZERO; xs.len()];
-            backend.f32_to_bf16_stochastic_with(&xs, &mut b, 5, 3, overflow).unwrap();
-            backend.f32_to_f16_stochastic_with(&xs, &mut h, 5, 3, overflow).unwrap();
+            backend
+                .f32_to_bf16_stochastic_with(&xs, &mut b, 5, 3, overflow)
+                .unwrap();
+            backend
+                .f32_to_f16_stochastic_with(&xs, &mut h, 5, 3, overflow)
+                .unwrap();
             for (i, &x) in xs.iter().enumerate() {
                 // Zeros and infinities are unchanged, NaN gives the round-to-nearest NaN.
-                assert_eq!(b[i].to_bits(), bf16::from_f32(x).to_bits(), "{backend:?} {x}");
-                assert_eq!(h[i].to_bits(), f16::from_f32(x).to_bits(), "{backend:?} {x}");
+                assert_eq!(
+                    b[i].to_bits(),
+                    bf16::from_f32(x).to_bits(),
+                    "{backend:?} {x}"
+                );
+                assert_eq!(
+                    h[i].to_bits(),
+                    f16::from_f32(x).to_bits(),
+                    "{backend:?} {x}"
+                );
             }
         }
         // Just past the largest finite: IEEE mode overflows sometimes, saturating mode never.
@@ -144,12 +198,19 @@ fn special_values() {
         let mut b = vec![bf16::ZERO; big.len()];
         backend.f32_to_bf16_stochastic(&big, &mut b, 9, 0).unwrap();
         let infinite = b.iter().filter(|v| v.is_infinite()).count();
-        assert!((1800..2300).contains(&infinite), "{backend:?}: {infinite} of 4096 overflowed");
-        backend.f32_to_bf16_stochastic_with(&big, &mut b, 9, 0, Overflow::Saturate).unwrap();
+        assert!(
+            (1800..2300).contains(&infinite),
+            "{backend:?}: {infinite} of 4096 overflowed"
+        );
+        backend
+            .f32_to_bf16_stochastic_with(&big, &mut b, 9, 0, Overflow::Saturate)
+            .unwrap();
         assert!(b.iter().all(|v| v.to_bits() == 0x7f7f));
         let big = vec![65520.0f32; 4096];
         let mut h = vec![f16::ZERO; big.len()];
-        backend.f32_to_f16_stochastic_with(&big, &mut h, 9, 0, Overflow::Saturate).unwrap();
+        backend
+            .f32_to_f16_stochastic_with(&big, &mut h, 9, 0, Overflow::Saturate)
+            .unwrap();
         assert!(h.iter().all(|v| v.to_bits() == 0x7bff));
     }
 }
@@ -163,13 +224,17 @@ fn any_split_gives_the_same_bits() {
     let global = 12_345;
     for backend in backends() {
         let mut whole = vec![bf16::ZERO; n];
-        backend.f32_to_bf16_stochastic(&src, &mut whole, SEED, global).unwrap();
+        backend
+            .f32_to_bf16_stochastic(&src, &mut whole, SEED, global)
+            .unwrap();
         let mut pieces = vec![bf16::ZERO; n];
         let mut start = 0;
         while start < n {
             let len = (rng.next_u32() as usize % 97).min(n - start);
             let (s, d) = (&src[start..start + len], &mut pieces[start..start + len]);
-            backend.f32_to_bf16_stochastic(s, d, SEED, global + start as u64).unwrap();
+            backend
+                .f32_to_bf16_stochastic(s, d, SEED, global + start as u64)
+                .unwrap();
             start += len;
         }
         assert_eq!(bits(&whole), bits(&pieces), "{backend:?}: random pieces");
@@ -179,7 +244,8 @@ fn any_split_gives_the_same_bits() {
             std::thread::scope(|scope| {
                 for (t, (s, d)) in src.chunks(per).zip(split.chunks_mut(per)).enumerate() {
                     let offset = global + (t * per) as u64;
-                    scope.spawn(move || backend.f32_to_bf16_stochastic(s, d, SEED, offset).unwrap());
+                    scope
+                        .spawn(move || backend.f32_to_bf16_stochastic(s, d, SEED, offset).unwrap());
                 }
             });
             assert_eq!(bits(&whole), bits(&split), "{backend:?}: {threads} threads");
@@ -195,10 +261,19 @@ fn bits(v: &[bf16]) -> Vec<u16> {
 /// x in units of 2^-16 of the dropped field.
 #[test]
 fn round_away_counts_are_exact() {
-    for x in [0x3f80_0001u32, 0x3f80_8000, 0x3f80_ffff, 0xbf81_2345, 0x0000_7777, 0x7f7f_4321] {
+    for x in [
+        0x3f80_0001u32,
+        0x3f80_8000,
+        0x3f80_ffff,
+        0xbf81_2345,
+        0x0000_7777,
+        0x7f7f_4321,
+    ] {
         let base = bf16::from_bits((x >> 16) as u16);
         let away = (0..=u16::MAX)
-            .filter(|&r| sr::f32_to_bf16_with_bits(f32::from_bits(x), r, Overflow::Infinity) != base)
+            .filter(|&r| {
+                sr::f32_to_bf16_with_bits(f32::from_bits(x), r, Overflow::Infinity) != base
+            })
             .count();
         assert_eq!(away, (x & 0xffff) as usize, "bf16 {x:#010x}");
     }
@@ -266,13 +341,29 @@ fn rounding_is_unbiased() {
             let exponent = ((x.to_bits() >> 23) & 0xff) as i32 - 127;
             let src = vec![x; n];
             let mut b = vec![bf16::ZERO; n];
-            backend.f32_to_bf16_stochastic(&src, &mut b, 77, 1000).unwrap();
+            backend
+                .f32_to_bf16_stochastic(&src, &mut b, 77, 1000)
+                .unwrap();
             let bf16_ulp = 2f64.powi(exponent.max(-126) - 7);
-            check_mean(x, b.iter().map(|v| f64::from(v.to_f32())), bf16_ulp, "bf16", backend);
+            check_mean(
+                x,
+                b.iter().map(|v| f64::from(v.to_f32())),
+                bf16_ulp,
+                "bf16",
+                backend,
+            );
             let mut h = vec![f16::ZERO; n];
-            backend.f32_to_f16_stochastic(&src, &mut h, 77, 1000).unwrap();
+            backend
+                .f32_to_f16_stochastic(&src, &mut h, 77, 1000)
+                .unwrap();
             let f16_ulp = 2f64.powi((exponent - 10).max(-24));
-            check_mean(x, h.iter().map(|v| f64::from(v.to_f32())), f16_ulp, "f16", backend);
+            check_mean(
+                x,
+                h.iter().map(|v| f64::from(v.to_f32())),
+                f16_ulp,
+                "f16",
+                backend,
+            );
         }
     }
 }
@@ -285,18 +376,27 @@ fn check_mean(x: f32, values: impl Iterator<Item = f64>, ulp: f64, what: &str, b
     let p = (xd.abs() / ulp).fract();
     let sigma = ulp * (p * (1.0 - p) / n).sqrt();
     let bound = 5.0 * sigma + ulp * 2f64.powi(-16);
-    assert!((mean - xd).abs() <= bound, "{what} {backend:?}: x {x:e}, mean {mean:e}, bound {bound:e}");
+    assert!(
+        (mean - xd).abs() <= bound,
+        "{what} {backend:?}: x {x:e}, mean {mean:e}, bound {bound:e}"
+    );
 }
 
 #[test]
 fn length_mismatch_is_an_error() {
     for backend in backends() {
         let mut short = [bf16::ZERO; 3];
-        assert!(backend.f32_to_bf16_stochastic(&[1.0; 4], &mut short, 1, 0).is_err());
+        assert!(backend
+            .f32_to_bf16_stochastic(&[1.0; 4], &mut short, 1, 0)
+            .is_err());
         let mut short = [f16::ZERO; 5];
-        assert!(backend.f32_to_f16_stochastic(&[1.0; 4], &mut short, 1, 0).is_err());
+        assert!(backend
+            .f32_to_f16_stochastic(&[1.0; 4], &mut short, 1, 0)
+            .is_err());
         let mut w = [bf16::ONE; 3];
-        assert!(backend.axpy_bf16_stochastic(1.0, &[1.0f32; 4], &mut w, 1, 0).is_err());
+        assert!(backend
+            .axpy_bf16_stochastic(1.0, &[1.0f32; 4], &mut w, 1, 0)
+            .is_err());
         assert_eq!(w, [bf16::ONE; 3]);
     }
 }

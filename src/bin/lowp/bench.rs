@@ -170,7 +170,13 @@ fn bench_size(size: &Size, b: &mut Buffers, quick: bool) {
     let b16 = at_page_offset(b16, n, 1024);
     let h16 = at_page_offset(h16, n, 3072);
     let w16 = at_page_offset(w16, n, 512);
-    let mut bufs = Views { src, dst, b16, h16, w16 };
+    let mut bufs = Views {
+        src,
+        dst,
+        b16,
+        h16,
+        w16,
+    };
     println!("\n== {} ==", size.label);
     println!(
         "{:<24} {:<11} {:>7} {:>7} {:>10} {:>7}",
@@ -194,7 +200,10 @@ fn bench_size(size: &Size, b: &mut Buffers, quick: bool) {
                 min_sample,
                 samples,
             );
-            let (g, copy) = (gbs(kernel.bytes_per_element() * n, secs), gbs(8 * n, copy_secs));
+            let (g, copy) = (
+                gbs(kernel.bytes_per_element() * n, secs),
+                gbs(8 * n, copy_secs),
+            );
             copies.push(copy);
             let (base_kernel, base_path) = kernel.baseline(path);
             let base = measured
@@ -293,7 +302,10 @@ impl Kernel {
 
     /// Whether `half` has this kernel (a `None` path).
     fn has_half(self) -> bool {
-        matches!(self, Kernel::F32ToBf16 | Kernel::Bf16ToF32 | Kernel::F32ToF16 | Kernel::F16ToF32)
+        matches!(
+            self,
+            Kernel::F32ToBf16 | Kernel::Bf16ToF32 | Kernel::F32ToF16 | Kernel::F16ToF32
+        )
     }
 
     /// Whether the row has a baseline to compare with.
@@ -330,10 +342,18 @@ impl Kernel {
             (Kernel::F32ToF16, None) => h16.convert_from_f32_slice(src),
             (Kernel::F16ToF32, Some(be)) => be.f16_to_f32(h16, dst).unwrap(),
             (Kernel::F16ToF32, None) => h16.convert_to_f32_slice(dst),
-            (Kernel::F32ToBf16Stochastic, Some(be)) => be.f32_to_bf16_stochastic(src, b16, seed, 0).unwrap(),
-            (Kernel::F32ToF16Stochastic, Some(be)) => be.f32_to_f16_stochastic(src, h16, seed, 0).unwrap(),
-            (Kernel::AxpyF32Grad, Some(be)) => be.axpy_bf16_stochastic(alpha, src, w16, seed, 0).unwrap(),
-            (Kernel::AxpyBf16Grad, Some(be)) => be.axpy_bf16_stochastic(alpha, b16, w16, seed, 0).unwrap(),
+            (Kernel::F32ToBf16Stochastic, Some(be)) => {
+                be.f32_to_bf16_stochastic(src, b16, seed, 0).unwrap()
+            }
+            (Kernel::F32ToF16Stochastic, Some(be)) => {
+                be.f32_to_f16_stochastic(src, h16, seed, 0).unwrap()
+            }
+            (Kernel::AxpyF32Grad, Some(be)) => {
+                be.axpy_bf16_stochastic(alpha, src, w16, seed, 0).unwrap()
+            }
+            (Kernel::AxpyBf16Grad, Some(be)) => {
+                be.axpy_bf16_stochastic(alpha, b16, w16, seed, 0).unwrap()
+            }
             (_, None) => unreachable!("half has no {}", self.name()),
         }
     }

@@ -1,6 +1,7 @@
 //! The `Neon` tier: ARMv8.0 Advanced SIMD.
 
 mod convert;
+mod stochastic;
 
 use crate::backend::Kernels;
 
@@ -9,4 +10,8 @@ pub(crate) static KERNELS: Kernels = Kernels {
     bf16_to_f32: convert::bf16_to_f32,
     f32_to_f16: convert::f32_to_f16,
     f16_to_f32: convert::f16_to_f32,
+    f32_to_bf16_sr: stochastic::f32_to_bf16,
+    f32_to_f16_sr: stochastic::f32_to_f16,
+    axpy_bf16_sr: stochastic::axpy_f32,
+    axpy_bf16_sr_bf16: stochastic::axpy_bf16,
 };

@@ -49,7 +49,10 @@ impl RoundKeys {
 #[inline]
 #[target_feature(enable = "avx2")]
 fn philox(blocks: [__m256i; CHAINS], keys: &RoundKeys) -> [[__m256i; 4]; CHAINS] {
-    let (m0, m1) = (_mm256_set1_epi64x(i64::from(M0)), _mm256_set1_epi64x(i64::from(M1)));
+    let (m0, m1) = (
+        _mm256_set1_epi64x(i64::from(M0)),
+        _mm256_set1_epi64x(i64::from(M1)),
+    );
     let [k0, k1] = &keys.0;
     // Round 1, with counter words 2 and 3 zero. (Plain loops, not closures: a closure passed
     // to a generic helper would not inherit this function's target features.)
@@ -68,9 +71,15 @@ fn philox(blocks: [__m256i; CHAINS], keys: &RoundKeys) -> [[__m256i; 4]; CHAINS]
             let p0 = _mm256_mul_epu32(c[0], m0);
             let p1 = _mm256_mul_epu32(c[2], m1);
             *c = [
-                _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64::<32>(p1), c[1]), k0[round]),
+                _mm256_xor_si256(
+                    _mm256_xor_si256(_mm256_srli_epi64::<32>(p1), c[1]),
+                    k0[round],
+                ),
                 p1,
-                _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64::<32>(p0), c[3]), k1[round]),
+                _mm256_xor_si256(
+                    _mm256_xor_si256(_mm256_srli_epi64::<32>(p0), c[3]),
+                    k1[round],
+                ),
                 p0,
             ];
         }
@@ -84,10 +93,16 @@ fn philox(blocks: [__m256i; CHAINS], keys: &RoundKeys) -> [[__m256i; 4]; CHAINS]
 #[target_feature(enable = "avx2")]
 fn random_blocks(keys: &RoundKeys, first: u64) -> [__m128i; BLOCKS] {
     let mask = _mm256_set1_epi64x((u64::MAX / 8) as i64);
-    let base = _mm256_add_epi64(_mm256_set1_epi64x(first as i64), _mm256_setr_epi64x(0, 1, 2, 3));
+    let base = _mm256_add_epi64(
+        _mm256_set1_epi64x(first as i64),
+        _mm256_setr_epi64x(0, 1, 2, 3),
+    );
     let mut blocks = [_mm256_setzero_si256(); CHAINS];
     for (h, b) in blocks.iter_mut().enumerate() {
-        *b = _mm256_and_si256(_mm256_add_epi64(base, _mm256_set1_epi64x(4 * h as i64)), mask);
+        *b = _mm256_and_si256(
+            _mm256_add_epi64(base, _mm256_set1_epi64x(4 * h as i64)),
+            mask,
+        );
     }
     let words = philox(blocks, keys);
     let mut out = [_mm_setzero_si128(); BLOCKS];
@@ -141,17 +156,27 @@ fn sr_f16<const SATURATE: bool>(x: __m256i, r: __m256i) -> __m256i {
     let m = _mm256_or_si256(_mm256_and_si256(a, splat(0x007f_ffff)), splat(0x0080_0000));
     // Dropped bits d: 13 in f16's normal range, 126 - e below (capped where the result is 0).
     let normal = _mm256_cmpgt_epi32(e, splat(112));
-    let d = _mm256_blendv_epi8(_mm256_min_epi32(_mm256_sub_epi32(splat(126), e), splat(47)), splat(13), normal);
+    let d = _mm256_blendv_epi8(
+        _mm256_min_epi32(_mm256_sub_epi32(splat(126), e), splat(47)),
+        splat(13),
+        normal,
+    );
     // floor((m + floor(r * 2^d / 2^16)) / 2^d), in 32 bits: ((m >> (d-16)) + r) >> 16 for
     // d >= 16, (m + (r >> (16-d))) >> d below.
     let above = _mm256_max_epi32(_mm256_sub_epi32(d, splat(16)), _mm256_setzero_si256());
     let below = _mm256_max_epi32(_mm256_sub_epi32(splat(16), d), _mm256_setzero_si256());
     let sum = _mm256_add_epi32(_mm256_srlv_epi32(m, above), _mm256_srlv_epi32(r, below));
     let kept = _mm256_srlv_epi32(sum, _mm256_min_epi32(d, splat(16)));
-    let exponent = _mm256_and_si256(normal, _mm256_slli_epi32::<10>(_mm256_sub_epi32(e, splat(113))));
+    let exponent = _mm256_and_si256(
+        normal,
+        _mm256_slli_epi32::<10>(_mm256_sub_epi32(e, splat(113))),
+    );
     let limit = splat(if SATURATE { 0x7bff } else { 0x7c00 });
     let finite = _mm256_min_epu32(_mm256_add_epi32(exponent, kept), limit);
-    let nan_bits = _mm256_or_si256(splat(0x0200), _mm256_and_si256(_mm256_srli_epi32::<13>(a), splat(0x03ff)));
+    let nan_bits = _mm256_or_si256(
+        splat(0x0200),
+        _mm256_and_si256(_mm256_srli_epi32::<13>(a), splat(0x03ff)),
+    );
     let is_nan = _mm256_cmpgt_epi32(a, splat(0x7f80_0000));
     let special = _mm256_or_si256(splat(0x7c00), _mm256_and_si256(is_nan, nan_bits));
     let out = _mm256_blendv_epi8(finite, special, _mm256_cmpgt_epi32(a, splat(0x7f7f_ffff)));
@@ -220,24 +245,59 @@ fn load_bf16(s: &[bf16], i: usize) -> __m256 {
     let x = _mm256_slli_epi32::<16>(_mm256_cvtepu16_epi32(h));
     let magnitude = _mm256_and_si256(x, _mm256_set1_epi32(0x7fff_ffff));
     let is_nan = _mm256_cmpgt_epi32(magnitude, _mm256_set1_epi32(0x7f80_0000));
-    _mm256_castsi256_ps(_mm256_or_si256(x, _mm256_and_si256(is_nan, _mm256_set1_epi32(0x0040_0000))))
+    _mm256_castsi256_ps(_mm256_or_si256(
+        x,
+        _mm256_and_si256(is_nan, _mm256_set1_epi32(0x0040_0000)),
+    ))
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(in crate::arch::x86_64) unsafe fn f32_to_bf16(src: &[f32], dst: &mut [bf16], sr: Sr) {
-    let edge = |s: &[f32], d: &mut [bf16], at| r::f32_to_bf16_stochastic_slice(s, d, sr.seed, at, sr.overflow);
+    let edge = |s: &[f32], d: &mut [bf16], at| {
+        r::f32_to_bf16_stochastic_slice(s, d, sr.seed, at, sr.overflow)
+    };
     match sr.overflow {
-        Overflow::Infinity => drive(src, dst, sr, |s, _, i| load_f32(s, i), |x, r| sr_bf16::<false>(x, r), edge),
-        Overflow::Saturate => drive(src, dst, sr, |s, _, i| load_f32(s, i), |x, r| sr_bf16::<true>(x, r), edge),
+        Overflow::Infinity => drive(
+            src,
+            dst,
+            sr,
+            |s, _, i| load_f32(s, i),
+            |x, r| sr_bf16::<false>(x, r),
+            edge,
+        ),
+        Overflow::Saturate => drive(
+            src,
+            dst,
+            sr,
+            |s, _, i| load_f32(s, i),
+            |x, r| sr_bf16::<true>(x, r),
+            edge,
+        ),
     }
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(in crate::arch::x86_64) unsafe fn f32_to_f16(src: &[f32], dst: &mut [f16], sr: Sr) {
-    let edge = |s: &[f32], d: &mut [f16], at| r::f32_to_f16_stochastic_slice(s, d, sr.seed, at, sr.overflow);
+    let edge = |s: &[f32], d: &mut [f16], at| {
+        r::f32_to_f16_stochastic_slice(s, d, sr.seed, at, sr.overflow)
+    };
     match sr.overflow {
-        Overflow::Infinity => drive(src, dst, sr, |s, _, i| load_f32(s, i), |x, r| sr_f16::<false>(x, r), edge),
-        Overflow::Saturate => drive(src, dst, sr, |s, _, i| load_f32(s, i), |x, r| sr_f16::<true>(x, r), edge),
+        Overflow::Infinity => drive(
+            src,
+            dst,
+            sr,
+            |s, _, i| load_f32(s, i),
+            |x, r| sr_f16::<false>(x, r),
+            edge,
+        ),
+        Overflow::Saturate => drive(
+            src,
+            dst,
+            sr,
+            |s, _, i| load_f32(s, i),
+            |x, r| sr_f16::<true>(x, r),
+            edge,
+        ),
     }
 }
 
@@ -247,21 +307,50 @@ pub(in crate::arch::x86_64) unsafe fn f32_to_f16(src: &[f32], dst: &mut [f16], s
 fn update<const SATURATE: bool>(t: __m256, r: __m256i) -> __m256i {
     let is_nan = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_UNORD_Q>(t, t));
     let y = sr_bf16::<SATURATE>(_mm256_castps_si256(t), r);
-    _mm256_blendv_epi8(y, _mm256_set1_epi32(i32::from(r::CANONICAL_NAN.to_bits())), is_nan)
+    _mm256_blendv_epi8(
+        y,
+        _mm256_set1_epi32(i32::from(r::CANONICAL_NAN.to_bits())),
+        is_nan,
+    )
 }
 
 /// The fused update with gradients read by `grad(g, i)` (8 lanes from element `i`).
 #[inline(always)]
-fn axpy<G: Copy + Into<f32>>(alpha: f32, g: &[G], w: &mut [bf16], sr: Sr, grad: impl Fn(&[G], usize) -> __m256) {
-    let edge = |g: &[G], w: &mut [bf16], at| r::axpy_bf16_stochastic_slice(alpha, g, w, sr.seed, at, sr.overflow);
+fn axpy<G: Copy + Into<f32>>(
+    alpha: f32,
+    g: &[G],
+    w: &mut [bf16],
+    sr: Sr,
+    grad: impl Fn(&[G], usize) -> __m256,
+) {
+    let edge = |g: &[G], w: &mut [bf16], at| {
+        r::axpy_bf16_stochastic_slice(alpha, g, w, sr.seed, at, sr.overflow)
+    };
     // SAFETY (all three): these closures run inside the kernels below, which enable avx2.
     let sum = |g: &[G], w: &[bf16], i| unsafe {
-        let t = _mm256_add_ps(load_bf16(w, i), _mm256_mul_ps(_mm256_set1_ps(alpha), grad(g, i)));
+        let t = _mm256_add_ps(
+            load_bf16(w, i),
+            _mm256_mul_ps(_mm256_set1_ps(alpha), grad(g, i)),
+        );
         _mm256_castps_si256(t)
     };
     match sr.overflow {
-        Overflow::Infinity => drive(g, w, sr, sum, |t, r| unsafe { update::<false>(_mm256_castsi256_ps(t), r) }, edge),
-        Overflow::Saturate => drive(g, w, sr, sum, |t, r| unsafe { update::<true>(_mm256_castsi256_ps(t), r) }, edge),
+        Overflow::Infinity => drive(
+            g,
+            w,
+            sr,
+            sum,
+            |t, r| unsafe { update::<false>(_mm256_castsi256_ps(t), r) },
+            edge,
+        ),
+        Overflow::Saturate => drive(
+            g,
+            w,
+            sr,
+            sum,
+            |t, r| unsafe { update::<true>(_mm256_castsi256_ps(t), r) },
+            edge,
+        ),
     }
 }
 

@@ -1,0 +1,191 @@
+//! Stochastic rounding and the fused bf16 update on `u32x8` lanes: Philox4x32-10 on 8 blocks
+//! at once (64 elements per step), then add-and-truncate, as in
+//! [`crate::reference::stochastic`].
+
+use half::{bf16, f16};
+use wide::{f32x8, u32x8};
+
+use crate::arch::{for_each_block_chunk, sr_block};
+use crate::backend::Sr;
+use crate::reference::rng::{M0, M1, W0, W1};
+use crate::reference::stochastic::{self as r, Overflow};
+
+const STEP: usize = 64;
+
+fn splat(v: u32) -> u32x8 {
+    u32x8::splat(v)
+}
+
+/// The random 16-bit values of the 64 elements of blocks `first..first + 8`, each
+/// zero-extended, in element order.
+fn random_values(seed: u64, first: u64) -> [u32; STEP] {
+    let blocks: [u64; 8] = core::array::from_fn(|j| sr_block(first, j as u64));
+    let mut c = [
+        u32x8::new(blocks.map(|b| b as u32)),
+        u32x8::new(blocks.map(|b| (b >> 32) as u32)),
+        splat(0),
+        splat(0),
+    ];
+    let (mut k0, mut k1) = (seed as u32, (seed >> 32) as u32);
+    for round in 0..10 {
+        if round > 0 {
+            k0 = k0.wrapping_add(W0);
+            k1 = k1.wrapping_add(W1);
+        }
+        let (m0, m1) = (splat(M0), splat(M1));
+        let (hi0, lo0) = (c[0].mul_keep_high(m0), c[0] * m0);
+        let (hi1, lo1) = (c[2].mul_keep_high(m1), c[2] * m1);
+        c = [hi1 ^ c[1] ^ splat(k0), lo1, hi0 ^ c[3] ^ splat(k1), lo0];
+    }
+    let words = c.map(u32x8::to_array);
+    core::array::from_fn(|e| {
+        let (block, word, half) = (e / 8, e % 8 / 2, e % 2);
+        (words[word][block] >> (16 * half)) & 0xffff
+    })
+}
+
+fn sr_bf16(x: u32x8, r: u32x8, saturate: bool) -> u32x8 {
+    let y = (x + r) >> 16u32;
+    let magnitude = x & splat(0x7fff_ffff);
+    let is_nan = magnitude.simd_gt(splat(0x7f80_0000));
+    let y = is_nan.select((x >> 16u32) | splat(0x40), y);
+    if saturate {
+        let finite = magnitude.simd_lt(splat(0x7f80_0000));
+        let at_inf = (y & splat(0x7fff)).simd_eq(splat(0x7f80));
+        y + (finite & at_inf) // all-ones lanes subtract one
+    } else {
+        y
+    }
+}
+
+fn sr_f16(x: u32x8, r: u32x8, saturate: bool) -> u32x8 {
+    let a = x & splat(0x7fff_ffff);
+    let sign = (x >> 16u32) & splat(0x8000);
+    let e = a >> 23u32;
+    let m = (a & splat(0x007f_ffff)) | splat(0x0080_0000);
+    let normal = e.simd_gt(splat(112));
+    // d capped at 47 keeps shift counts below 32 (`wide` wraps larger ones); see the AVX2
+    // kernel for the algebra.
+    let d = normal.select(splat(13), (splat(126) - e.min(splat(126))).min(splat(47)));
+    let above = d.max(splat(16)) - splat(16);
+    let below = splat(16) - d.min(splat(16));
+    let kept = ((m >> above) + (r >> below)) >> d.min(splat(16));
+    let exponent = normal & ((e - splat(113)) << 10u32);
+    let limit = splat(if saturate { 0x7bff } else { 0x7c00 });
+    let finite = (exponent + kept).min(limit);
+    let nan_bits = splat(0x0200) | ((a >> 13u32) & splat(0x03ff));
+    let special = splat(0x7c00) | (a.simd_gt(splat(0x7f80_0000)) & nan_bits);
+    a.simd_gt(splat(0x7f7f_ffff)).select(special, finite) | sign
+}
+
+/// Shared driver: `round(x_bits, r)` 8 lanes at a time over chunks of [`STEP`] elements.
+fn drive<S, D: Copy>(
+    src: &[S],
+    dst: &mut [D],
+    sr: Sr,
+    load: impl Fn(&[S; 8], &[D; 8]) -> u32x8,
+    round: impl Fn(u32x8, u32x8) -> u32x8,
+    store: impl Fn(u32x8) -> [D; 8],
+    edge: impl FnMut(&[S], &mut [D], u64),
+) {
+    for_each_block_chunk::<_, _, STEP>(
+        src,
+        dst,
+        sr.offset,
+        |s, d, block| {
+            let bits = random_values(sr.seed, block);
+            for k in 0..STEP / 8 {
+                let range = 8 * k..8 * k + 8;
+                let x = load(
+                    s[range.clone()].try_into().unwrap(),
+                    d[range.clone()].try_into().unwrap(),
+                );
+                let r = u32x8::new(bits[range.clone()].try_into().unwrap());
+                d[range].copy_from_slice(&store(round(x, r)));
+            }
+        },
+        edge,
+    );
+}
+
+fn to_bf16(y: u32x8) -> [bf16; 8] {
+    y.to_array().map(|v| bf16::from_bits(v as u16))
+}
+
+fn bits_of(s: &[f32; 8]) -> u32x8 {
+    u32x8::new(s.map(f32::to_bits))
+}
+
+pub(super) fn f32_to_bf16(src: &[f32], dst: &mut [bf16], sr: Sr) {
+    let saturate = sr.overflow == Overflow::Saturate;
+    let edge = |s: &[f32], d: &mut [bf16], at| {
+        r::f32_to_bf16_stochastic_slice(s, d, sr.seed, at, sr.overflow)
+    };
+    drive(
+        src,
+        dst,
+        sr,
+        |s, _| bits_of(s),
+        |x, r| sr_bf16(x, r, saturate),
+        to_bf16,
+        edge,
+    );
+}
+
+pub(super) fn f32_to_f16(src: &[f32], dst: &mut [f16], sr: Sr) {
+    let saturate = sr.overflow == Overflow::Saturate;
+    let edge = |s: &[f32], d: &mut [f16], at| {
+        r::f32_to_f16_stochastic_slice(s, d, sr.seed, at, sr.overflow)
+    };
+    let store = |y: u32x8| y.to_array().map(|v| f16::from_bits(v as u16));
+    drive(
+        src,
+        dst,
+        sr,
+        |s, _| bits_of(s),
+        |x, r| sr_f16(x, r, saturate),
+        store,
+        edge,
+    );
+}
+
+/// bf16 patterns widened to f32, NaN quieted (as `half`'s `to_f32`).
+fn widen(h: &[bf16; 8]) -> f32x8 {
+    let x = u32x8::new(h.map(|v| u32::from(v.to_bits()))) << 16u32;
+    let is_nan = (x & splat(0x7fff_ffff)).simd_gt(splat(0x7f80_0000));
+    bytemuck::cast(x | (is_nan & splat(0x0040_0000)))
+}
+
+fn axpy<G: Copy + Into<f32>>(
+    alpha: f32,
+    g: &[G],
+    w: &mut [bf16],
+    sr: Sr,
+    grad: impl Fn(&[G; 8]) -> f32x8,
+) {
+    let saturate = sr.overflow == Overflow::Saturate;
+    let edge = |g: &[G], w: &mut [bf16], at| {
+        r::axpy_bf16_stochastic_slice(alpha, g, w, sr.seed, at, sr.overflow)
+    };
+    // Separate multiply and add (no fused multiply-add), as the reference defines.
+    let sum = |g: &[G; 8], w: &[bf16; 8]| {
+        bytemuck::cast::<f32x8, u32x8>(widen(w) + f32x8::splat(alpha) * grad(g))
+    };
+    let round = |t: u32x8, r: u32x8| {
+        let tf: f32x8 = bytemuck::cast(t);
+        let is_nan: u32x8 = bytemuck::cast(tf.simd_ne(tf));
+        is_nan.select(
+            splat(u32::from(r::CANONICAL_NAN.to_bits())),
+            sr_bf16(t, r, saturate),
+        )
+    };
+    drive(g, w, sr, sum, round, to_bf16, edge);
+}
+
+pub(super) fn axpy_f32(alpha: f32, g: &[f32], w: &mut [bf16], sr: Sr) {
+    axpy(alpha, g, w, sr, |g| f32x8::new(*g));
+}
+
+pub(super) fn axpy_bf16(alpha: f32, g: &[bf16], w: &mut [bf16], sr: Sr) {
+    axpy(alpha, g, w, sr, widen);
+}
