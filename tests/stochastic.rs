@@ -400,3 +400,26 @@ fn length_mismatch_is_an_error() {
         assert_eq!(w, [bf16::ONE; 3]);
     }
 }
+
+/// The motivating case (see `examples/stochastic_rounding.rs`): 10^5 updates of +1e-4 to a
+/// bf16 weight at 1.0. Round-to-nearest never moves it; stochastic rounding ends, on average
+/// over 64 weights, within 5 standard deviations of the exact 11 (one weight's spread after
+/// these steps is about 0.6, so the mean's is about 0.075).
+#[test]
+fn stochastic_rounding_tracks_small_updates() {
+    let (steps, update, weights) = (100_000u64, 1e-4f32, 64usize);
+    let mut nearest = bf16::ONE;
+    let mut w = vec![bf16::ONE; weights];
+    let g = vec![1.0f32; weights];
+    for step in 0..steps {
+        nearest = bf16::from_f32(nearest.to_f32() + update);
+        lowp::update::axpy_bf16_stochastic(update, &g, &mut w, 99, step * weights as u64).unwrap();
+    }
+    assert_eq!(nearest, bf16::ONE);
+    let mean = w.iter().map(|v| f64::from(v.to_f32())).sum::<f64>() / weights as f64;
+    let exact = 1.0 + steps as f64 * f64::from(update);
+    assert!(
+        (mean - exact).abs() < 5.0 * 0.075,
+        "mean {mean}, exact {exact}"
+    );
+}

@@ -30,15 +30,14 @@ impl RoundKeys {
     #[inline]
     #[target_feature(enable = "avx2")]
     fn new(seed: u64) -> RoundKeys {
-        let (mut k0, mut k1) = (seed as u32, (seed >> 32) as u32);
-        let mut keys = [[_mm256_setzero_si256(); 10]; 2];
-        for round in 0..10 {
-            keys[0][round] = _mm256_set1_epi32(k0 as i32);
-            keys[1][round] = _mm256_set1_epi32(k1 as i32);
-            k0 = k0.wrapping_add(W0);
-            k1 = k1.wrapping_add(W1);
-        }
-        RoundKeys(keys)
+        let key = |start: u32, step: u32, round: u32| {
+            _mm256_set1_epi32(start.wrapping_add(step.wrapping_mul(round)) as i32)
+        };
+        // Once per call, so the closures' calls need not inline.
+        RoundKeys([
+            core::array::from_fn(|round| key(seed as u32, W0, round as u32)),
+            core::array::from_fn(|round| key((seed >> 32) as u32, W1, round as u32)),
+        ])
     }
 }
 

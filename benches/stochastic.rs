@@ -1,0 +1,84 @@
+//! Criterion benches of stochastic rounding and the fused bf16 update on every tier, with
+//! lowp's own round-to-nearest conversion on the same tier as the baseline, at an L1- and a
+//! DRAM-sized array. `Throughput::Bytes` = bytes read plus bytes written.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use half::{bf16, f16};
+use lowp::Backend;
+
+/// (label, elements): 16 KiB and 64 MiB of f32.
+const SIZES: [(&str, usize); 2] = [("L1", 4 << 10), ("DRAM", 16 << 20)];
+
+fn configure(group: &mut criterion::BenchmarkGroup<criterion::measurement::WallTime>, label: &str) {
+    if label == "DRAM" {
+        group
+            .sample_size(10)
+            .measurement_time(Duration::from_secs(4));
+    } else {
+        group
+            .sample_size(50)
+            .measurement_time(Duration::from_secs(2));
+    }
+}
+
+fn stochastic(c: &mut Criterion) {
+    for (label, n) in SIZES {
+        let src: Vec<f32> = (0..n).map(|i| (i % 1000) as f32 * 1.37e-3 - 0.5).collect();
+        let mut b = vec![bf16::ZERO; n];
+        let mut h = vec![f16::ZERO; n];
+        let mut group = c.benchmark_group(format!("round_{label}"));
+        configure(&mut group, label);
+        group.throughput(Throughput::Bytes(6 * n as u64));
+        for be in Backend::all_supported() {
+            let isa = be.isa().name();
+            group.bench_function(BenchmarkId::new("f32_to_bf16_nearest", isa), |bench| {
+                bench.iter(|| be.f32_to_bf16(black_box(&src), black_box(&mut b)).unwrap())
+            });
+            group.bench_function(BenchmarkId::new("f32_to_bf16_stochastic", isa), |bench| {
+                bench.iter(|| {
+                    be.f32_to_bf16_stochastic(black_box(&src), black_box(&mut b), 7, 0)
+                        .unwrap()
+                })
+            });
+            group.bench_function(BenchmarkId::new("f32_to_f16_nearest", isa), |bench| {
+                bench.iter(|| be.f32_to_f16(black_box(&src), black_box(&mut h)).unwrap())
+            });
+            group.bench_function(BenchmarkId::new("f32_to_f16_stochastic", isa), |bench| {
+                bench.iter(|| {
+                    be.f32_to_f16_stochastic(black_box(&src), black_box(&mut h), 7, 0)
+                        .unwrap()
+                })
+            });
+        }
+        group.finish();
+
+        let mut group = c.benchmark_group(format!("axpy_{label}"));
+        configure(&mut group, label);
+        let g16: Vec<bf16> = src.iter().map(|&x| bf16::from_f32(x)).collect();
+        let mut w = g16.clone();
+        for be in Backend::all_supported() {
+            let isa = be.isa().name();
+            group.throughput(Throughput::Bytes(8 * n as u64)); // g (4) + w read (2) + w written (2)
+            group.bench_function(BenchmarkId::new("f32_grad", isa), |bench| {
+                bench.iter(|| {
+                    be.axpy_bf16_stochastic(1e-3, black_box(&src), black_box(&mut w), 7, 0)
+                        .unwrap()
+                })
+            });
+            group.throughput(Throughput::Bytes(6 * n as u64));
+            group.bench_function(BenchmarkId::new("bf16_grad", isa), |bench| {
+                bench.iter(|| {
+                    be.axpy_bf16_stochastic(1e-3, black_box(&g16), black_box(&mut w), 7, 0)
+                        .unwrap()
+                })
+            });
+        }
+        group.finish();
+    }
+}
+
+criterion_group!(benches, stochastic);
+criterion_main!(benches);
