@@ -423,3 +423,35 @@ fn stochastic_rounding_tracks_small_updates() {
         "mean {mean}, exact {exact}"
     );
 }
+
+/// Slices whose values all lie in f16's normal range (the vector kernels' fast path), against
+/// the reference, bit for bit.
+#[test]
+fn f16_normal_range_matches_the_reference() {
+    let mut rng = Rng::new(34);
+    for backend in backends() {
+        for len in [8usize, 64, 100, 1000, 4099] {
+            let src: Vec<f32> = (0..len)
+                .map(|_| {
+                    let exp = 113 + rng.next_u32() % 30; // 2^-14 ..= 2^15
+                    f32::from_bits((rng.next_u32() & 0x807f_ffff) | (exp << 23))
+                })
+                .collect();
+            for overflow in modes() {
+                let mut h = vec![f16::ZERO; len];
+                backend
+                    .f32_to_f16_stochastic_with(&src, &mut h, SEED, 3, overflow)
+                    .unwrap();
+                for (i, &x) in src.iter().enumerate() {
+                    let want = sr::f32_to_f16_stochastic(x, SEED, 3 + i as u64, overflow);
+                    assert_eq!(
+                        h[i].to_bits(),
+                        want.to_bits(),
+                        "{backend:?} x {:#010x}",
+                        x.to_bits()
+                    );
+                }
+            }
+        }
+    }
+}

@@ -151,6 +151,14 @@ fn sr_f16<const SATURATE: bool>(x: __m256i, r: __m256i) -> __m256i {
     let splat = |v: i32| _mm256_set1_epi32(v);
     let a = _mm256_and_si256(x, splat(0x7fff_ffff));
     let sign = _mm256_and_si256(_mm256_srli_epi32::<16>(x), splat(0x8000));
+    // Fast path, all lanes in f16's normal range below its largest finite value: 13 dropped
+    // bits, so add the top 13 random bits to the pattern, shift, and rebias the exponent.
+    let below_normal = _mm256_cmpgt_epi32(splat(0x3880_0000), a);
+    let above_max = _mm256_cmpgt_epi32(a, splat(0x477f_dfff));
+    if _mm256_testz_si256(_mm256_or_si256(below_normal, above_max), splat(-1)) == 1 {
+        let kept = _mm256_srli_epi32::<13>(_mm256_add_epi32(a, _mm256_srli_epi32::<3>(r)));
+        return _mm256_or_si256(_mm256_sub_epi32(kept, splat(112 << 10)), sign);
+    }
     let e = _mm256_srli_epi32::<23>(a);
     let m = _mm256_or_si256(_mm256_and_si256(a, splat(0x007f_ffff)), splat(0x0080_0000));
     // Dropped bits d: 13 in f16's normal range, 126 - e below (capped where the result is 0).
