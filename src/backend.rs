@@ -30,6 +30,11 @@ pub(crate) struct Kernels {
     pub(crate) axpy_bf16_sr: unsafe fn(f32, &[f32], &mut [bf16], Sr),
     /// `w = sr(w + alpha * g)`, g in bf16.
     pub(crate) axpy_bf16_sr_bf16: unsafe fn(f32, &[bf16], &mut [bf16], Sr),
+    pub(crate) dot_bf16: unsafe fn(&[bf16], &[bf16]) -> f32,
+    pub(crate) dot_f16: unsafe fn(&[f16], &[f16]) -> f32,
+    pub(crate) dot_f32_bf16: unsafe fn(&[f32], &[bf16]) -> f32,
+    pub(crate) dot_f32_f16: unsafe fn(&[f32], &[f16]) -> f32,
+    pub(crate) dot_f32: unsafe fn(&[f32], &[f32]) -> f32,
 }
 
 /// A tier this CPU is known to support, with its kernel table.

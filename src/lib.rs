@@ -63,6 +63,7 @@ mod arch;
 mod backend;
 pub mod convert;
 mod error;
+pub mod fmac;
 mod isa;
 pub mod reference;
 mod tensor;

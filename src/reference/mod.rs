@@ -5,5 +5,6 @@
 //! integer arithmetic on bit patterns, no dependence on the FPU's rounding or flush modes.
 
 pub mod convert;
+pub mod fmac;
 pub mod rng;
 pub mod stochastic;

@@ -1,5 +1,7 @@
 //! The `Scalar` tier: the reference itself, so it is the oracle by construction.
 
+mod fmac;
+
 use half::bf16;
 
 use crate::backend::{Kernels, Sr};
@@ -15,6 +17,11 @@ pub(crate) static KERNELS: Kernels = Kernels {
     f32_to_f16_sr: |s, d, p| sr::f32_to_f16_stochastic_slice(s, d, p.seed, p.offset, p.overflow),
     axpy_bf16_sr: axpy::<f32>,
     axpy_bf16_sr_bf16: axpy::<bf16>,
+    dot_bf16: fmac::dot_bf16,
+    dot_f16: fmac::dot_f16,
+    dot_f32_bf16: fmac::dot_f32_bf16,
+    dot_f32_f16: fmac::dot_f32_f16,
+    dot_f32: fmac::dot_f32,
 };
 
 fn axpy<G: Copy + Into<f32>>(alpha: f32, g: &[G], w: &mut [bf16], p: Sr) {

@@ -1,6 +1,7 @@
 //! The `Avx2` tier: AVX2 + FMA + F16C.
 
 mod convert;
+pub(super) mod fmac;
 pub(super) mod stochastic;
 
 use crate::backend::Kernels;
@@ -14,4 +15,9 @@ pub(crate) static KERNELS: Kernels = Kernels {
     f32_to_f16_sr: stochastic::f32_to_f16,
     axpy_bf16_sr: stochastic::axpy_f32,
     axpy_bf16_sr_bf16: stochastic::axpy_bf16,
+    dot_bf16: fmac::dot_bf16,
+    dot_f16: fmac::dot_f16,
+    dot_f32_bf16: fmac::dot_f32_bf16,
+    dot_f32_f16: fmac::dot_f32_f16,
+    dot_f32: fmac::dot_f32,
 };

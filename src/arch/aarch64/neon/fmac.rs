@@ -1,0 +1,97 @@
+//! Dot products: inputs widened to f32 lanes (shift for bf16, `fcvtl` for f16), FMA into four
+//! accumulators (16 elements per step), a fixed reduction, the tail added in order.
+
+use core::arch::aarch64::*;
+use core::arch::asm;
+
+use half::{bf16, f16};
+
+/// Four elements from `p` as f32 lanes.
+trait Lanes: Copy + Into<f32> {
+    /// # Safety
+    /// `p` is valid for reading 4 elements.
+    unsafe fn lanes(p: *const Self) -> float32x4_t;
+}
+
+impl Lanes for f32 {
+    #[inline(always)]
+    unsafe fn lanes(p: *const f32) -> float32x4_t {
+        // SAFETY: per the trait's contract.
+        unsafe { vld1q_f32(p) }
+    }
+}
+
+impl Lanes for bf16 {
+    #[inline(always)]
+    unsafe fn lanes(p: *const bf16) -> float32x4_t {
+        // SAFETY: per the trait's contract (4 bf16 = one 8-byte load).
+        unsafe { vreinterpretq_f32_u32(vshll_n_u16::<16>(vld1_u16(p.cast()))) }
+    }
+}
+
+impl Lanes for f16 {
+    #[inline(always)]
+    unsafe fn lanes(p: *const f16) -> float32x4_t {
+        // SAFETY: per the trait's contract (4 f16 = one 8-byte load).
+        let h = unsafe { vld1_u16(p.cast()) };
+        let out: float32x4_t;
+        // SAFETY: a register-only conversion of base Advanced SIMD; touches no memory or flags.
+        unsafe {
+            asm!("fcvtl {out:v}.4s, {h:v}.4h", h = in(vreg) h, out = out(vreg) out,
+                 options(pure, nomem, nostack, preserves_flags));
+        }
+        out
+    }
+}
+
+#[inline(always)]
+fn dot<A: Lanes, B: Lanes>(a: &[A], b: &[B]) -> f32 {
+    let n = a.len().min(b.len());
+    let whole = n / 16 * 16;
+    // SAFETY: every load reads 4 elements at `i + 4j + 4 <= whole <= n`; neon is part of the
+    // aarch64 baseline.
+    unsafe {
+        let mut acc = [vdupq_n_f32(0.0); 4];
+        for i in (0..whole).step_by(16) {
+            for (j, acc) in acc.iter_mut().enumerate() {
+                let k = i + 4 * j;
+                *acc = vfmaq_f32(
+                    *acc,
+                    A::lanes(a.as_ptr().add(k)),
+                    B::lanes(b.as_ptr().add(k)),
+                );
+            }
+        }
+        let sum = vaddq_f32(vaddq_f32(acc[0], acc[1]), vaddq_f32(acc[2], acc[3]));
+        let mut total = vaddvq_f32(sum);
+        for (&x, &y) in a[whole..n].iter().zip(&b[whole..n]) {
+            total += x.into() * y.into();
+        }
+        total
+    }
+}
+
+#[target_feature(enable = "neon")]
+pub(super) unsafe fn dot_bf16(a: &[bf16], b: &[bf16]) -> f32 {
+    dot(a, b)
+}
+
+#[target_feature(enable = "neon")]
+pub(super) unsafe fn dot_f16(a: &[f16], b: &[f16]) -> f32 {
+    dot(a, b)
+}
+
+#[target_feature(enable = "neon")]
+pub(super) unsafe fn dot_f32_bf16(a: &[f32], b: &[bf16]) -> f32 {
+    dot(a, b)
+}
+
+#[target_feature(enable = "neon")]
+pub(super) unsafe fn dot_f32_f16(a: &[f32], b: &[f16]) -> f32 {
+    dot(a, b)
+}
+
+#[target_feature(enable = "neon")]
+pub(super) unsafe fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
+    dot(a, b)
+}

@@ -1,0 +1,54 @@
+//! Dot products on `f32x8` lanes: four accumulators (32 elements per step), then a fixed
+//! pairwise reduction; the tail is added in order.
+
+use half::{bf16, f16};
+use wide::f32x8;
+
+/// Widens eight elements to f32 lanes.
+trait Lanes: Copy + Into<f32> {
+    fn lanes(c: &[Self]) -> f32x8 {
+        f32x8::new(core::array::from_fn(|j| c[j].into()))
+    }
+}
+
+impl Lanes for f32 {}
+impl Lanes for bf16 {}
+impl Lanes for f16 {}
+
+fn dot<A: Lanes, B: Lanes>(a: &[A], b: &[B]) -> f32 {
+    let n = a.len().min(b.len());
+    let mut acc = [f32x8::ZERO; 4];
+    let whole = n / 32 * 32;
+    for i in (0..whole).step_by(32) {
+        for (j, acc) in acc.iter_mut().enumerate() {
+            let k = i + 8 * j;
+            *acc = A::lanes(&a[k..k + 8]).mul_add(B::lanes(&b[k..k + 8]), *acc);
+        }
+    }
+    let sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    let mut total = sum.reduce_add();
+    for (&x, &y) in a[whole..n].iter().zip(&b[whole..n]) {
+        total += x.into() * y.into();
+    }
+    total
+}
+
+pub(super) fn dot_bf16(a: &[bf16], b: &[bf16]) -> f32 {
+    dot(a, b)
+}
+
+pub(super) fn dot_f16(a: &[f16], b: &[f16]) -> f32 {
+    dot(a, b)
+}
+
+pub(super) fn dot_f32_bf16(a: &[f32], b: &[bf16]) -> f32 {
+    dot(a, b)
+}
+
+pub(super) fn dot_f32_f16(a: &[f32], b: &[f16]) -> f32 {
+    dot(a, b)
+}
+
+pub(super) fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
+    dot(a, b)
+}

@@ -1,0 +1,101 @@
+//! Dot products: inputs widened to f32 lanes (shift for bf16, F16C for f16), FMA into four
+//! accumulators (32 elements per step), a fixed reduction, the tail added in order.
+
+use core::arch::x86_64::*;
+
+use half::{bf16, f16};
+
+/// Eight elements from `p` as f32 lanes.
+trait Lanes: Copy + Into<f32> {
+    /// # Safety
+    /// `p` is valid for reading 8 elements, and the CPU has avx2 and f16c.
+    unsafe fn lanes(p: *const Self) -> __m256;
+}
+
+impl Lanes for f32 {
+    #[inline(always)]
+    unsafe fn lanes(p: *const f32) -> __m256 {
+        // SAFETY: per the trait's contract.
+        unsafe { _mm256_loadu_ps(p) }
+    }
+}
+
+impl Lanes for bf16 {
+    #[inline(always)]
+    unsafe fn lanes(p: *const bf16) -> __m256 {
+        // SAFETY: per the trait's contract (8 bf16 = one 16-byte load).
+        unsafe {
+            let h = _mm_loadu_si128(p.cast());
+            _mm256_castsi256_ps(_mm256_slli_epi32::<16>(_mm256_cvtepu16_epi32(h)))
+        }
+    }
+}
+
+impl Lanes for f16 {
+    #[inline(always)]
+    unsafe fn lanes(p: *const f16) -> __m256 {
+        // SAFETY: per the trait's contract (8 f16 = one 16-byte load).
+        unsafe { _mm256_cvtph_ps(_mm_loadu_si128(p.cast())) }
+    }
+}
+
+/// Horizontal sum of 8 lanes in a fixed order.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn hsum(v: __m256) -> f32 {
+    let quad = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+    let pair = _mm_add_ps(quad, _mm_movehl_ps(quad, quad));
+    _mm_cvtss_f32(_mm_add_ss(pair, _mm_movehdup_ps(pair)))
+}
+
+#[inline(always)]
+fn dot<A: Lanes, B: Lanes>(a: &[A], b: &[B]) -> f32 {
+    let n = a.len().min(b.len());
+    let whole = n / 32 * 32;
+    // SAFETY: only called from the kernels below, which enable avx2, fma and f16c; every load
+    // reads 8 elements at `i + 8j + 8 <= whole <= n`.
+    unsafe {
+        let mut acc = [_mm256_setzero_ps(); 4];
+        for i in (0..whole).step_by(32) {
+            for (j, acc) in acc.iter_mut().enumerate() {
+                let k = i + 8 * j;
+                *acc = _mm256_fmadd_ps(
+                    A::lanes(a.as_ptr().add(k)),
+                    B::lanes(b.as_ptr().add(k)),
+                    *acc,
+                );
+            }
+        }
+        let sum = _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]));
+        let mut total = hsum(sum);
+        for (&x, &y) in a[whole..n].iter().zip(&b[whole..n]) {
+            total += x.into() * y.into();
+        }
+        total
+    }
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(in crate::arch::x86_64) unsafe fn dot_bf16(a: &[bf16], b: &[bf16]) -> f32 {
+    dot(a, b)
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(in crate::arch::x86_64) unsafe fn dot_f16(a: &[f16], b: &[f16]) -> f32 {
+    dot(a, b)
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(in crate::arch::x86_64) unsafe fn dot_f32_bf16(a: &[f32], b: &[bf16]) -> f32 {
+    dot(a, b)
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(in crate::arch::x86_64) unsafe fn dot_f32_f16(a: &[f32], b: &[f16]) -> f32 {
+    dot(a, b)
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(in crate::arch::x86_64) unsafe fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
+    dot(a, b)
+}

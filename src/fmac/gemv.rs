@@ -1,0 +1,138 @@
+//! GEMV: `y = alpha·W·x + beta·y` with W `[n × k]` row-major (a linear layer's weights).
+
+use half::{bf16, f16};
+
+use super::MatRef;
+use crate::error::check_len;
+use crate::{Backend, DType, Element, Error};
+
+/// How a kernel may spread its work over threads. Work is split over outputs only, so the
+/// result has the same bits for every choice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Par {
+    /// The calling thread only.
+    Seq,
+    /// Up to `n` tasks on the current rayon pool (`0`: as many as the pool has threads; the
+    /// default). Small problems stay on the calling thread. Without the `rayon` feature, the
+    /// same as `Seq`.
+    Rayon(usize),
+}
+
+impl Default for Par {
+    fn default() -> Par {
+        Par::Rayon(0)
+    }
+}
+
+/// Below this many multiply-adds a GEMV stays on one thread: spawning costs more.
+const PARALLEL_MIN_WORK: usize = 1 << 16;
+
+/// A weight element type of [`gemv`]: `f32`, `half::bf16` or `half::f16`.
+pub trait Weight: Element + Sync {}
+
+impl Weight for f32 {}
+
+impl Weight for bf16 {}
+
+impl Weight for f16 {}
+
+/// `y = alpha·W·x + beta·y` on [`Backend::active`]; see [`Backend::gemv`].
+///
+/// # Errors
+/// As [`Backend::gemv`].
+pub fn gemv<W: Weight>(
+    alpha: f32,
+    w: MatRef<'_, W>,
+    x: &[f32],
+    beta: f32,
+    y: &mut [f32],
+    par: Par,
+) -> Result<(), Error> {
+    Backend::active().gemv(alpha, w, x, beta, y, par)
+}
+
+impl Backend {
+    /// `y = alpha·W·x + beta·y` for weights `W` (`[n × k]`, row-major, f32/bf16/f16) and f32
+    /// `x` (`k`) and `y` (`n`). Each `yᵢ` is `alpha · dot(Wᵢ, x)` (f32 accumulation, within
+    /// `k·u·Σ|wᵢⱼxⱼ|` of exact) plus `beta · yᵢ`, each step rounded to nearest. With
+    /// `beta == 0`, `y` is not read: NaNs already in it do not leak.
+    ///
+    /// ```
+    /// use half::bf16;
+    /// use lowp::fmac::{gemv, MatRef, Par};
+    /// let w: Vec<bf16> = (0..6).map(|v| bf16::from_f32(v as f32)).collect(); // [[0,1,2],[3,4,5]]
+    /// let mut y = [f32::NAN; 2];
+    /// gemv(1.0, MatRef::new(&w, 2, 3)?, &[1.0, 1.0, 1.0], 0.0, &mut y, Par::Seq)?;
+    /// assert_eq!(y, [3.0, 12.0]);
+    /// # Ok::<(), lowp::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] when `x.len() != w.cols()` or `y.len() != w.rows()`.
+    pub fn gemv<W: Weight>(
+        self,
+        alpha: f32,
+        w: MatRef<'_, W>,
+        x: &[f32],
+        beta: f32,
+        y: &mut [f32],
+        par: Par,
+    ) -> Result<(), Error> {
+        check_len("x", w.cols(), x.len())?;
+        check_len("y", w.rows(), y.len())?;
+        let row = |i: usize| -> f32 {
+            let r = w.row(i);
+            // SAFETY (all arms): `self` exists only if the CPU supports `self.isa()`, the one
+            // precondition of its kernel table.
+            match W::DTYPE {
+                DType::F32 => unsafe { (self.kernels.dot_f32)(x, bytemuck::cast_slice(r)) },
+                DType::BF16 => unsafe { (self.kernels.dot_f32_bf16)(x, bytemuck::cast_slice(r)) },
+                DType::F16 => unsafe { (self.kernels.dot_f32_f16)(x, bytemuck::cast_slice(r)) },
+            }
+        };
+        let rows = |first: usize, ys: &mut [f32]| {
+            for (j, y) in ys.iter_mut().enumerate() {
+                let d = alpha * row(first + j);
+                *y = if beta == 0.0 { d } else { d + beta * *y };
+            }
+        };
+        let tasks = tasks(par, w.rows() * w.cols());
+        if tasks <= 1 {
+            rows(0, y);
+        } else {
+            run_parallel(y, tasks, &rows);
+        }
+        Ok(())
+    }
+}
+
+/// How many tasks `par` allows for `work` multiply-adds.
+fn tasks(par: Par, work: usize) -> usize {
+    if work < PARALLEL_MIN_WORK {
+        return 1;
+    }
+    match par {
+        Par::Seq => 1,
+        #[cfg(feature = "rayon")]
+        Par::Rayon(0) => rayon::current_num_threads(),
+        #[cfg(feature = "rayon")]
+        Par::Rayon(n) => n,
+        #[cfg(not(feature = "rayon"))]
+        Par::Rayon(_) => 1,
+    }
+}
+
+/// Splits `y` into `tasks` contiguous row ranges on the current rayon pool.
+#[cfg(feature = "rayon")]
+fn run_parallel(y: &mut [f32], tasks: usize, rows: &(dyn Fn(usize, &mut [f32]) + Sync)) {
+    use rayon::prelude::*;
+    let chunk = y.len().div_ceil(tasks).max(1);
+    y.par_chunks_mut(chunk)
+        .enumerate()
+        .for_each(|(c, ys)| rows(c * chunk, ys));
+}
+
+#[cfg(not(feature = "rayon"))]
+fn run_parallel(y: &mut [f32], _tasks: usize, rows: &dyn Fn(usize, &mut [f32])) {
+    rows(0, y);
+}

@@ -1,0 +1,16 @@
+//! Multiply-accumulate with low-precision inputs and f32 accumulators: dot products and GEMV.
+//!
+//! Inputs (bf16, f16, f32) widen exactly to f32; products accumulate in f32 (FMA where the
+//! backend has it). Each result lies within `k·u·Σ|aᵢbᵢ| + k·2^-149` of the exact value
+//! (`u = 2^-24`, `k` the length; the second term covers gradual underflow; see
+//! [`crate::reference::fmac::dot_error_bound`]). A backend's summation order is fixed, so
+//! results are deterministic, and GEMV splits work over output rows only, so they are the same
+//! bits for any thread count. Different backends may differ in the last bits.
+
+mod dot;
+mod gemv;
+mod mat;
+
+pub use dot::{dot_bf16, dot_f16, dot_f32_bf16};
+pub use gemv::{gemv, Par, Weight};
+pub use mat::MatRef;

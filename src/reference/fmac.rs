@@ -1,0 +1,45 @@
+//! Products with low-precision inputs, accumulated in f64: the yardstick for lowp's f32
+//! accumulation. Every bf16/f16/f32 value and every product of two of them is exact in f64
+//! (at most 24 + 24 significant bits), so the only error here is f64 summation's, far below
+//! the f32 bound the kernels are held to.
+
+/// An element type the products take: widened exactly to f64.
+pub trait Widen: Copy {
+    /// The exact value.
+    fn to_f64(self) -> f64;
+}
+
+impl Widen for f32 {
+    fn to_f64(self) -> f64 {
+        f64::from(self)
+    }
+}
+
+impl Widen for half::bf16 {
+    fn to_f64(self) -> f64 {
+        self.to_f64()
+    }
+}
+
+impl Widen for half::f16 {
+    fn to_f64(self) -> f64 {
+        self.to_f64()
+    }
+}
+
+/// `(Σ aᵢbᵢ, Σ |aᵢbᵢ|)` over `min(a.len(), b.len())` elements, in f64.
+pub fn dot<A: Widen, B: Widen>(a: &[A], b: &[B]) -> (f64, f64) {
+    a.iter().zip(b).fold((0.0, 0.0), |(sum, abs), (&x, &y)| {
+        let p = x.to_f64() * y.to_f64();
+        (sum + p, abs + p.abs())
+    })
+}
+
+/// The error bound lowp's f32-accumulated dot products meet: `k·u·Σ|aᵢbᵢ| + k·2^-149`
+/// with `u = 2^-24`. Each product and partial sum rounds at most once per addition along its
+/// path and no path is longer than `k` additions; the absolute term covers gradual underflow,
+/// where a result below f32's normal range is off by up to half the smallest subnormal.
+pub fn dot_error_bound(k: usize, sum_abs: f64) -> f64 {
+    let u = f64::from(f32::EPSILON) / 2.0;
+    k as f64 * (u * sum_abs + 2f64.powi(-149))
+}
