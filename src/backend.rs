@@ -35,6 +35,10 @@ pub(crate) struct Kernels {
     pub(crate) dot_f32_bf16: unsafe fn(&[f32], &[bf16]) -> f32,
     pub(crate) dot_f32_f16: unsafe fn(&[f32], &[f16]) -> f32,
     pub(crate) dot_f32: unsafe fn(&[f32], &[f32]) -> f32,
+    /// Two GEMV rows at once; each result bit-identical to the one-row kernel's.
+    pub(crate) dot2_f32_bf16: unsafe fn(&[f32], &[bf16], &[bf16]) -> [f32; 2],
+    pub(crate) dot2_f32_f16: unsafe fn(&[f32], &[f16], &[f16]) -> [f32; 2],
+    pub(crate) dot2_f32: unsafe fn(&[f32], &[f32], &[f32]) -> [f32; 2],
 }
 
 /// A tier this CPU is known to support, with its kernel table.

@@ -51,6 +51,21 @@ pub(crate) fn for_each_chunk<S, D, const W: usize>(
     tail(src_chunks.remainder(), dst_chunks.into_remainder());
 }
 
+/// Two rows with the one-row kernel (a backend without a fused two-row kernel).
+macro_rules! two_rows {
+    ($($name:ident: $one:path, $w:ty;)*) => {
+        $(
+            pub(crate) unsafe fn $name(x: &[f32], r0: &[$w], r1: &[$w]) -> [f32; 2] {
+                // SAFETY: the caller upholds the one-row kernel's contract (the same CPU);
+                // for safe one-row kernels the block is redundant.
+                #[allow(unused_unsafe)]
+                unsafe { [$one(x, r0), $one(x, r1)] }
+            }
+        )*
+    };
+}
+pub(crate) use two_rows;
+
 /// Stochastic rounding draws its bits per block of this many elements (see
 /// [`crate::reference::rng`]); SIMD kernels start their chunks on block boundaries.
 pub(crate) const SR_BLOCK: u64 = 8;

@@ -25,7 +25,7 @@ impl Default for Par {
 }
 
 /// Below this many multiply-adds a GEMV stays on one thread: spawning costs more.
-const PARALLEL_MIN_WORK: usize = 1 << 16;
+const PARALLEL_MIN_WORK: usize = 1 << 20;
 
 /// A weight element type of [`gemv`]: `f32`, `half::bf16` or `half::f16`.
 pub trait Weight: Element + Sync {}
@@ -80,20 +80,41 @@ impl Backend {
     ) -> Result<(), Error> {
         check_len("x", w.cols(), x.len())?;
         check_len("y", w.rows(), y.len())?;
-        let row = |i: usize| -> f32 {
-            let r = w.row(i);
+        // Row pairs share their loads of x; each row's result has the same bits as alone, so
+        // how rows pair up (it depends on the thread split) does not change anything.
+        let pair = |i: usize| -> [f32; 2] {
+            let (r0, r1) = (w.row(i), w.row(i + 1));
             // SAFETY (all arms): `self` exists only if the CPU supports `self.isa()`, the one
             // precondition of its kernel table.
             match W::DTYPE {
-                DType::F32 => unsafe { (self.kernels.dot_f32)(x, bytemuck::cast_slice(r)) },
-                DType::BF16 => unsafe { (self.kernels.dot_f32_bf16)(x, bytemuck::cast_slice(r)) },
-                DType::F16 => unsafe { (self.kernels.dot_f32_f16)(x, bytemuck::cast_slice(r)) },
+                DType::F32 => unsafe { (self.kernels.dot2_f32)(x, cast(r0), cast(r1)) },
+                DType::BF16 => unsafe { (self.kernels.dot2_f32_bf16)(x, cast(r0), cast(r1)) },
+                DType::F16 => unsafe { (self.kernels.dot2_f32_f16)(x, cast(r0), cast(r1)) },
             }
         };
+        let single = |i: usize| -> f32 {
+            let r = w.row(i);
+            // SAFETY: as above.
+            match W::DTYPE {
+                DType::F32 => unsafe { (self.kernels.dot_f32)(x, cast(r)) },
+                DType::BF16 => unsafe { (self.kernels.dot_f32_bf16)(x, cast(r)) },
+                DType::F16 => unsafe { (self.kernels.dot_f32_f16)(x, cast(r)) },
+            }
+        };
+        let finish = |d: f32, y: &mut f32| {
+            let d = alpha * d;
+            *y = if beta == 0.0 { d } else { d + beta * *y };
+        };
         let rows = |first: usize, ys: &mut [f32]| {
-            for (j, y) in ys.iter_mut().enumerate() {
-                let d = alpha * row(first + j);
-                *y = if beta == 0.0 { d } else { d + beta * *y };
+            let done = ys.len() / 2 * 2;
+            let mut pairs = ys.chunks_exact_mut(2);
+            for (p, ys) in (&mut pairs).enumerate() {
+                let d = pair(first + 2 * p);
+                finish(d[0], &mut ys[0]);
+                finish(d[1], &mut ys[1]);
+            }
+            if let [y] = pairs.into_remainder() {
+                finish(single(first + done), y);
             }
         };
         let tasks = tasks(par, w.rows() * w.cols());
@@ -104,6 +125,11 @@ impl Backend {
         }
         Ok(())
     }
+}
+
+/// The same element type viewed as itself (`W` is matched against `DType` first).
+fn cast<W: Weight, T: bytemuck::Pod>(r: &[W]) -> &[T] {
+    bytemuck::cast_slice(r)
 }
 
 /// How many tasks `par` allows for `work` multiply-adds.

@@ -20,4 +20,7 @@ pub(crate) static KERNELS: Kernels = Kernels {
     dot_f32_bf16: fmac::dot_f32_bf16,
     dot_f32_f16: fmac::dot_f32_f16,
     dot_f32: fmac::dot_f32,
+    dot2_f32_bf16: fmac::dot2_f32_bf16,
+    dot2_f32_f16: fmac::dot2_f32_f16,
+    dot2_f32: fmac::dot2_f32,
 };

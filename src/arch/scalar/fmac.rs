@@ -28,3 +28,9 @@ pub(super) fn dot_f32_f16(a: &[f32], b: &[f16]) -> f32 {
 pub(super) fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
     dot(a, b)
 }
+
+crate::arch::two_rows! {
+    dot2_f32_bf16: dot_f32_bf16, bf16;
+    dot2_f32_f16: dot_f32_f16, f16;
+    dot2_f32: dot_f32, f32;
+}

@@ -22,6 +22,9 @@ pub(crate) static KERNELS: Kernels = Kernels {
     dot_f32_bf16: fmac::dot_f32_bf16,
     dot_f32_f16: fmac::dot_f32_f16,
     dot_f32: fmac::dot_f32,
+    dot2_f32_bf16: fmac::dot2_f32_bf16,
+    dot2_f32_f16: fmac::dot2_f32_f16,
+    dot2_f32: fmac::dot2_f32,
 };
 
 fn axpy<G: Copy + Into<f32>>(alpha: f32, g: &[G], w: &mut [bf16], p: Sr) {

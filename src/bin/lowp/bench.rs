@@ -24,9 +24,9 @@ impl Options {
             match arg.as_str() {
                 "--quick" => options.quick = true,
                 "--only" => {
-                    let size = args.next().ok_or("--only needs l1, l2 or dram")?;
-                    if !SIZES.iter().any(|s| s.key == size) {
-                        return Err(format!("--only {size}: expected l1, l2 or dram"));
+                    let size = args.next().ok_or("--only needs l1, l2, dram or gemv")?;
+                    if !SIZES.iter().any(|s| s.key == size) && size != "gemv" {
+                        return Err(format!("--only {size}: expected l1, l2, dram or gemv"));
                     }
                     options.only = Some(size.clone());
                 }
@@ -81,7 +81,11 @@ fn calibrate(f: &mut impl FnMut(), min_sample: Duration) -> u32 {
 /// Median seconds per call of `f(true)` (the copy) and of `f(false)` (the kernel), sampled
 /// alternately so both see the same machine: it is shared, and its bandwidth drifts by tens of
 /// percent within a minute.
-fn paired_medians(mut f: impl FnMut(bool), min_sample: Duration, samples: usize) -> (f64, f64) {
+pub(crate) fn paired_medians(
+    mut f: impl FnMut(bool),
+    min_sample: Duration,
+    samples: usize,
+) -> (f64, f64) {
     let iters = [true, false].map(|copy| calibrate(&mut || f(copy), min_sample));
     let mut secs = [Vec::new(), Vec::new()];
     for _ in 0..samples {
@@ -138,6 +142,9 @@ copy = memcpy of the f32 array, sampled alternately with each row's kernel"
             .collect::<Vec<_>>()
             .join(" ")
     );
+    if options.only.as_deref().is_none_or(|k| k == "gemv") {
+        crate::gemv_bench::run(options.quick);
+    }
     for size in sizes {
         bench_size(size, &mut bufs, options.quick);
     }

@@ -75,6 +75,55 @@ fn dot<A: Lanes, B: Lanes>(a: &[A], b: &[B]) -> f32 {
     }
 }
 
+/// Two rows against one `x`, sharing its loads: each row's operations are exactly those of
+/// [`dot`]`(x, row)`, so each result has the same bits as the one-row kernel's.
+#[inline(always)]
+fn dot2<B: Lanes>(x: &[f32], r0: &[B], r1: &[B]) -> [f32; 2] {
+    let n = x.len().min(r0.len()).min(r1.len());
+    let whole = n / 32 * 32;
+    // SAFETY: as in `dot`.
+    unsafe {
+        let mut acc = [[_mm256_setzero_ps(); 4]; 2];
+        for i in (0..whole).step_by(32) {
+            for j in 0..4 {
+                let k = i + 8 * j;
+                let xv = f32::lanes(x.as_ptr().add(k));
+                acc[0][j] = _mm256_fmadd_ps(xv, B::lanes(r0.as_ptr().add(k)), acc[0][j]);
+                acc[1][j] = _mm256_fmadd_ps(xv, B::lanes(r1.as_ptr().add(k)), acc[1][j]);
+            }
+        }
+        let mut out = [0f32; 2];
+        for (r, (acc, row)) in acc.iter().zip([r0, r1]).enumerate() {
+            let sum = _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]));
+            let mut total = hsum(sum);
+            for (&a, &b) in x[whole..n].iter().zip(&row[whole..n]) {
+                total += a * b.into();
+            }
+            out[r] = total;
+        }
+        out
+    }
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(in crate::arch::x86_64) unsafe fn dot2_f32_bf16(
+    x: &[f32],
+    r0: &[bf16],
+    r1: &[bf16],
+) -> [f32; 2] {
+    dot2(x, r0, r1)
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(in crate::arch::x86_64) unsafe fn dot2_f32_f16(x: &[f32], r0: &[f16], r1: &[f16]) -> [f32; 2] {
+    dot2(x, r0, r1)
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(in crate::arch::x86_64) unsafe fn dot2_f32(x: &[f32], r0: &[f32], r1: &[f32]) -> [f32; 2] {
+    dot2(x, r0, r1)
+}
+
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(in crate::arch::x86_64) unsafe fn dot_bf16(a: &[bf16], b: &[bf16]) -> f32 {
     dot(a, b)
