@@ -16,6 +16,9 @@ pub(crate) struct Sr {
     pub(crate) overflow: Overflow,
 }
 
+/// `(x, row0, row1) -> [row0·x, row1·x]`.
+pub(crate) type TwoRows<W> = unsafe fn(&[f32], &[W], &[W]) -> [f32; 2];
+
 /// One tier's kernels. Every entry is an `unsafe fn` whose only precondition is that the CPU
 /// supports the tier the table belongs to; lengths are the callers' business (kernels process
 /// `min(src.len(), dst.len())` elements and never touch memory outside the slices).
@@ -36,9 +39,9 @@ pub(crate) struct Kernels {
     pub(crate) dot_f32_f16: unsafe fn(&[f32], &[f16]) -> f32,
     pub(crate) dot_f32: unsafe fn(&[f32], &[f32]) -> f32,
     /// Two GEMV rows at once; each result bit-identical to the one-row kernel's.
-    pub(crate) dot2_f32_bf16: unsafe fn(&[f32], &[bf16], &[bf16]) -> [f32; 2],
-    pub(crate) dot2_f32_f16: unsafe fn(&[f32], &[f16], &[f16]) -> [f32; 2],
-    pub(crate) dot2_f32: unsafe fn(&[f32], &[f32], &[f32]) -> [f32; 2],
+    pub(crate) dot2_f32_bf16: TwoRows<bf16>,
+    pub(crate) dot2_f32_f16: TwoRows<f16>,
+    pub(crate) dot2_f32: TwoRows<f32>,
 }
 
 /// A tier this CPU is known to support, with its kernel table.

@@ -85,11 +85,12 @@ fn dot2<B: Lanes>(x: &[f32], r0: &[B], r1: &[B]) -> [f32; 2] {
     unsafe {
         let mut acc = [[_mm256_setzero_ps(); 4]; 2];
         for i in (0..whole).step_by(32) {
-            for j in 0..4 {
+            let [acc0, acc1] = &mut acc;
+            for (j, (a0, a1)) in acc0.iter_mut().zip(acc1.iter_mut()).enumerate() {
                 let k = i + 8 * j;
                 let xv = f32::lanes(x.as_ptr().add(k));
-                acc[0][j] = _mm256_fmadd_ps(xv, B::lanes(r0.as_ptr().add(k)), acc[0][j]);
-                acc[1][j] = _mm256_fmadd_ps(xv, B::lanes(r1.as_ptr().add(k)), acc[1][j]);
+                *a0 = _mm256_fmadd_ps(xv, B::lanes(r0.as_ptr().add(k)), *a0);
+                *a1 = _mm256_fmadd_ps(xv, B::lanes(r1.as_ptr().add(k)), *a1);
             }
         }
         let mut out = [0f32; 2];
