@@ -297,9 +297,13 @@ fn axpy<G: Copy + Into<f32>>(
         let wf = vreinterpretq_f32_u32(load_bf16(w, i));
         vreinterpretq_u32_f32(vaddq_f32(wf, vmulq_f32(vdupq_n_f32(alpha), grad(g, i))))
     };
+    // SAFETY: as above.
+    let to_infinity = |t, r| unsafe { update::<false>(t, r) };
+    // SAFETY: as above.
+    let saturating = |t, r| unsafe { update::<true>(t, r) };
     match sr.overflow {
-        Overflow::Infinity => drive(g, w, sr, sum, |t, r| unsafe { update::<false>(t, r) }, edge),
-        Overflow::Saturate => drive(g, w, sr, sum, |t, r| unsafe { update::<true>(t, r) }, edge),
+        Overflow::Infinity => drive(g, w, sr, sum, to_infinity, edge),
+        Overflow::Saturate => drive(g, w, sr, sum, saturating, edge),
     }
 }
 

@@ -341,23 +341,13 @@ fn axpy<G: Copy + Into<f32>>(
         );
         _mm256_castps_si256(t)
     };
+    // SAFETY: as above.
+    let to_infinity = |t, r| unsafe { update::<false>(_mm256_castsi256_ps(t), r) };
+    // SAFETY: as above.
+    let saturating = |t, r| unsafe { update::<true>(_mm256_castsi256_ps(t), r) };
     match sr.overflow {
-        Overflow::Infinity => drive(
-            g,
-            w,
-            sr,
-            sum,
-            |t, r| unsafe { update::<false>(_mm256_castsi256_ps(t), r) },
-            edge,
-        ),
-        Overflow::Saturate => drive(
-            g,
-            w,
-            sr,
-            sum,
-            |t, r| unsafe { update::<true>(_mm256_castsi256_ps(t), r) },
-            edge,
-        ),
+        Overflow::Infinity => drive(g, w, sr, sum, to_infinity, edge),
+        Overflow::Saturate => drive(g, w, sr, sum, saturating, edge),
     }
 }
 
