@@ -2,7 +2,7 @@
 //!
 //! lowp is the kernel layer under inference engines and training tools that store models in
 //! bf16/f16 (and, as the crate grows, sparse and block floating-point formats). Every kernel
-//! has a plain reference definition ([`reference`]) and hand-vectorised paths per instruction
+//! has a plain reference definition ([`reference`](mod@reference)) and hand-vectorised paths per instruction
 //! set, picked at run time.
 //!
 //! ## Families and instruction sets
@@ -10,7 +10,8 @@
 //! | family | Scalar | Portable (`wide`) | Avx2 | Avx512 | Avx512Bf16 | Neon |
 //! |---|---|---|---|---|---|---|
 //! | [`convert`]: f32 <-> bf16, f32 <-> f16 | reference | u32x8 integer ops | integer ops / F16C | integer ops / `vcvtps2ph` | `vcvtneps2bf16` + subnormal fix-up | integer ops / `fcvtn`,`fcvtl` |
-//! | [`convert`] `_stochastic`, [`update`]: stochastic rounding, fused bf16 update | reference | Philox on u32x8 | Philox on 8 lanes | Philox on 16 lanes | (Avx512's) | Philox on 4 lanes |
+//! | [`convert`] `_stochastic`, [`update`]: stochastic rounding, fused bf16 update | reference | Philox on u32x8 | Philox in 64-bit lanes | (Avx2's) | (Avx2's) | Philox on 4 lanes |
+//! | [`fmac`]: dot products, GEMV (bf16/f16/f32 × f32 → f32) | one accumulator | f32x8 | widen + FMA | (Avx2's) | (Avx2's) | widen + FMA |
 //!
 //! ## Dispatch
 //!
@@ -38,6 +39,9 @@
 //! seed and the element's global index ([`reference::stochastic`], random bits from
 //! Philox4x32-10 in [`reference::rng`]), so the bits never depend on the backend, the vector
 //! width or how an array is split into calls or threads.
+//!
+//! Sums ([`fmac`]) are **error-bounded and deterministic**: within `k·u·Σ|aᵢbᵢ| + k·2^-149` of
+//! the exact value, the same bits for any thread count on a given backend.
 //!
 //! ```
 //! use half::{bf16, f16};
