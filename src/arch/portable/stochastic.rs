@@ -5,6 +5,7 @@
 use half::{bf16, f16};
 use wide::{f32x8, u32x8};
 
+use super::convert::widen_bf16;
 use crate::arch::{for_each_block_chunk, sr_block};
 use crate::backend::Sr;
 use crate::reference::rng::{M0, M1, W0, W1};
@@ -149,11 +150,9 @@ pub(super) fn f32_to_f16(src: &[f32], dst: &mut [f16], sr: Sr) {
     );
 }
 
-/// bf16 patterns widened to f32, NaN quieted (as `half`'s `to_f32`).
+/// bf16 widened to f32, NaN quieted (as `half`'s `to_f32`).
 fn widen(h: &[bf16; 8]) -> f32x8 {
-    let x = u32x8::new(h.map(|v| u32::from(v.to_bits()))) << 16u32;
-    let is_nan = (x & splat(0x7fff_ffff)).simd_gt(splat(0x7f80_0000));
-    bytemuck::cast(x | (is_nan & splat(0x0040_0000)))
+    bytemuck::cast(widen_bf16(h))
 }
 
 fn axpy<G: Copy + Into<f32>>(

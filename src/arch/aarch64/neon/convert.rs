@@ -29,7 +29,7 @@ fn round_bf16(x: uint32x4_t) -> uint16x4_t {
 /// 4 bf16 patterns -> 4 f32 patterns, NaN quieted.
 #[inline]
 #[target_feature(enable = "neon")]
-fn widen_bf16(h: uint16x4_t) -> uint32x4_t {
+pub(super) fn widen_bf16(h: uint16x4_t) -> uint32x4_t {
     let x = vshll_n_u16::<16>(h);
     let magnitude = vandq_u32(x, vdupq_n_u32(0x7fff_ffff));
     let is_nan = vcgtq_u32(magnitude, vdupq_n_u32(0x7f80_0000));

@@ -7,6 +7,7 @@ use core::arch::aarch64::*;
 
 use half::{bf16, f16};
 
+use super::convert::widen_bf16;
 use crate::arch::{for_each_block_chunk, sr_block};
 use crate::backend::Sr;
 use crate::reference::rng::{M0, M1, W0, W1};
@@ -212,10 +213,7 @@ fn load_f32(s: &[f32], i: usize) -> uint32x4_t {
 fn load_bf16(s: &[bf16], i: usize) -> uint32x4_t {
     assert!(i + 4 <= s.len());
     // SAFETY: checked just above.
-    let x = vshll_n_u16::<16>(unsafe { vld1_u16(s[i..].as_ptr().cast()) });
-    let magnitude = vandq_u32(x, vdupq_n_u32(0x7fff_ffff));
-    let is_nan = vcgtq_u32(magnitude, vdupq_n_u32(0x7f80_0000));
-    vorrq_u32(x, vandq_u32(is_nan, vdupq_n_u32(0x0040_0000)))
+    widen_bf16(unsafe { vld1_u16(s[i..].as_ptr().cast()) })
 }
 
 #[target_feature(enable = "neon")]

@@ -32,7 +32,7 @@ fn round_bf16(x: __m256i) -> __m256i {
 /// bf16 patterns already shifted into the high half -> f32 patterns, NaN quieted.
 #[inline]
 #[target_feature(enable = "avx2")]
-fn quiet_nans(x: __m256i) -> __m256i {
+pub(super) fn quiet_nans(x: __m256i) -> __m256i {
     let magnitude = _mm256_and_si256(x, _mm256_set1_epi32(0x7fff_ffff));
     let is_nan = _mm256_cmpgt_epi32(magnitude, _mm256_set1_epi32(0x7f80_0000));
     _mm256_or_si256(x, _mm256_and_si256(is_nan, _mm256_set1_epi32(0x0040_0000)))

@@ -7,6 +7,7 @@ use core::arch::x86_64::*;
 
 use half::{bf16, f16};
 
+use super::convert::quiet_nans;
 use crate::arch::for_each_block_chunk;
 use crate::backend::Sr;
 use crate::reference::rng::{M0, M1, W0, W1};
@@ -250,12 +251,7 @@ fn load_bf16(s: &[bf16], i: usize) -> __m256 {
     // SAFETY: checked just above.
     let h = unsafe { _mm_loadu_si128(s[i..].as_ptr().cast()) };
     let x = _mm256_slli_epi32::<16>(_mm256_cvtepu16_epi32(h));
-    let magnitude = _mm256_and_si256(x, _mm256_set1_epi32(0x7fff_ffff));
-    let is_nan = _mm256_cmpgt_epi32(magnitude, _mm256_set1_epi32(0x7f80_0000));
-    _mm256_castsi256_ps(_mm256_or_si256(
-        x,
-        _mm256_and_si256(is_nan, _mm256_set1_epi32(0x0040_0000)),
-    ))
+    _mm256_castsi256_ps(quiet_nans(x))
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
