@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use half::{bf16, f16};
-use lowp::fmac::{MatRef, Par, Weight};
+use lowp::fmac::{Input, MatRef, Par};
 use lowp::Backend;
 
 fn dots(c: &mut Criterion) {
@@ -39,7 +39,7 @@ fn dots(c: &mut Criterion) {
     group.finish();
 }
 
-fn gemv_of<W: Weight>(c: &mut Criterion, name: &str, make: fn(f32) -> W) {
+fn gemv_of<W: Input>(c: &mut Criterion, name: &str, make: fn(f32) -> W) {
     let (n, k) = (4096, 4096);
     let w: Vec<W> = (0..n * k)
         .map(|i| make(((i % 251) as f32 - 125.0) * 1e-3))

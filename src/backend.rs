@@ -19,6 +19,33 @@ pub(crate) struct Sr {
 /// `(x, row0, row1) -> [row0·x, row1·x]`.
 pub(crate) type TwoRows<W> = unsafe fn(&[f32], &[W], &[W]) -> [f32; 2];
 
+/// One micro-kernel step of GEMM over `kc` values of k, for an `mr × nr` tile:
+/// `acc[i*nr + j] = (accumulate ? acc[i*nr + j] : 0) + Σ_p a[p*mr + i] · b[p*nr + j]`, the
+/// products added in `p` order into one f32 accumulator per element (FMA where the tier has
+/// it). Each element's operations depend only on its own row of `a` and column of `b`, so a
+/// tile's position (and the thread split) never changes its bits. Kernels check the slice
+/// lengths (`a >= kc*mr`, `b >= kc*nr`, `acc >= mr*nr`) and panic rather than read past them.
+pub(crate) type MicroKernel<B> = unsafe fn(usize, &[f32], &[B], &mut [f32], bool);
+
+/// A tier's GEMM micro-kernels: the tile shape and, per B element type, the kernel that reads B
+/// panels of that type directly (`None`: B is widened to f32 when packed, and the f32 kernel
+/// runs). Packed A is always f32.
+#[derive(Clone, Copy)]
+pub(crate) struct GemmKernels {
+    pub(crate) mr: usize,
+    pub(crate) nr: usize,
+    pub(crate) f32: MicroKernel<f32>,
+    pub(crate) bf16: Option<MicroKernel<bf16>>,
+    pub(crate) f16: Option<MicroKernel<f16>>,
+}
+
+/// What a register-only FMA loop did: `flops` floating-point operations, and a value that
+/// depends on all of them (so the loop cannot be optimised away).
+pub(crate) struct PeakRun {
+    pub(crate) flops: u64,
+    pub(crate) sink: f32,
+}
+
 /// One tier's kernels. Every entry is an `unsafe fn` whose only precondition is that the CPU
 /// supports the tier the table belongs to; lengths are the callers' business (kernels process
 /// `min(src.len(), dst.len())` elements and never touch memory outside the slices).
@@ -42,6 +69,9 @@ pub(crate) struct Kernels {
     pub(crate) dot2_f32_bf16: TwoRows<bf16>,
     pub(crate) dot2_f32_f16: TwoRows<f16>,
     pub(crate) dot2_f32: TwoRows<f32>,
+    pub(crate) gemm: GemmKernels,
+    /// `iterations` rounds of independent multiply-adds on registers only: the tier's peak.
+    pub(crate) fma_peak: unsafe fn(u64) -> PeakRun,
 }
 
 /// A tier this CPU is known to support, with its kernel table.

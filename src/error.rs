@@ -42,6 +42,14 @@ pub enum Error {
         /// The tier that was asked for.
         isa: Isa,
     },
+    /// A [`PackedB`](crate::fmac::PackedB) was packed for a backend whose micro-kernel uses
+    /// another layout than the one it was passed to.
+    PackedLayout {
+        /// The tier it was packed for.
+        packed_for: Isa,
+        /// The tier it was used with.
+        backend: Isa,
+    },
 }
 
 impl fmt::Display for Error {
@@ -72,6 +80,14 @@ impl fmt::Display for Error {
                 f,
                 "ISA {isa} is not supported by this CPU; supported: {}",
                 names(Isa::ALL.iter().copied().filter(|isa| isa.is_supported())),
+            ),
+            Error::PackedLayout {
+                packed_for,
+                backend,
+            } => write!(
+                f,
+                "B was packed for {packed_for}, whose layout {backend} cannot read; pack it with \
+                 the backend that multiplies"
             ),
         }
     }

@@ -7,6 +7,7 @@ use core::fmt;
 
 use half::{bf16, f16};
 
+use crate::fmac::{self, Input, MatMut, MatRef, Par};
 use crate::{convert, Error};
 
 /// How [`Tensor::to_dtype_with`] rounds when the target format is narrower.
@@ -250,6 +251,84 @@ impl Tensor {
         out
     }
 
+    /// The matrix product `self · rhs` in f32: `self` is `[..., k]` (leading dimensions are
+    /// rows), `rhs` is `[k, n]`, the result `[..., n]`. Any mix of f32/bf16/f16 inputs; the
+    /// semantics (f32 accumulation, error bound, same bits for any thread count) are
+    /// [`crate::fmac::gemm`]'s, on [`Backend::active`](crate::Backend::active) and the current
+    /// rayon pool.
+    ///
+    /// ```
+    /// use half::bf16;
+    /// use lowp::{DType, Tensor};
+    /// let x = Tensor::from_slice(&[1, 2], &[1.0f32, 2.0])?;
+    /// let w = Tensor::from_slice(&[2, 3], &[1.0f32, 0.0, 1.0, 0.0, 1.0, 1.0])?.to_dtype(DType::BF16);
+    /// let y = x.matmul(&w)?;
+    /// assert_eq!((y.shape(), y.as_slice::<f32>()?), (&[1, 3][..], &[1.0, 2.0, 3.0][..]));
+    /// # Ok::<(), lowp::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Shape`] when `self` has no dimensions, `rhs` is not 2-D, or the inner
+    /// dimensions differ.
+    pub fn matmul(&self, rhs: &Tensor) -> Result<Tensor, Error> {
+        self.matmul_impl(rhs, false)
+    }
+
+    /// `self · rhsᵀ` for `rhs` stored `[n, k]`: a linear layer with weights in their usual
+    /// layout, read in place (no transposed copy). Otherwise as [`Tensor::matmul`].
+    ///
+    /// # Errors
+    /// As [`Tensor::matmul`], with `rhs` `[n, k]`.
+    pub fn matmul_t(&self, rhs: &Tensor) -> Result<Tensor, Error> {
+        self.matmul_impl(rhs, true)
+    }
+
+    fn matmul_impl(&self, rhs: &Tensor, transposed: bool) -> Result<Tensor, Error> {
+        let shapes = || [self.shape.as_slice(), &[usize::MAX], rhs.shape.as_slice()].concat();
+        let (&k, lead) = self.shape.split_last().ok_or_else(|| Error::Shape {
+            shape: shapes(),
+            reason: "matmul needs a left operand with at least one dimension",
+        })?;
+        let &[rows, cols] = rhs.shape.as_slice() else {
+            return Err(Error::Shape {
+                shape: shapes(),
+                reason: "matmul needs a 2-D right operand",
+            });
+        };
+        let (kb, n) = if transposed {
+            (cols, rows)
+        } else {
+            (rows, cols)
+        };
+        if k != kb {
+            return Err(Error::Shape {
+                shape: shapes(),
+                reason: "matmul's inner dimensions differ",
+            });
+        }
+        let m = lead.iter().product();
+        let mut out = Tensor::zeros(&[lead, &[n]].concat(), DType::F32)?;
+        let b = Operand {
+            rows,
+            cols,
+            transposed,
+        };
+        let c = out.as_mut_slice::<f32>()?;
+        use DType::{BF16, F16, F32};
+        match (self.dtype, rhs.dtype) {
+            (F32, F32) => b.multiply::<f32, f32>(self.typed(), m, k, rhs.typed(), c),
+            (F32, BF16) => b.multiply::<f32, bf16>(self.typed(), m, k, rhs.typed(), c),
+            (F32, F16) => b.multiply::<f32, f16>(self.typed(), m, k, rhs.typed(), c),
+            (BF16, F32) => b.multiply::<bf16, f32>(self.typed(), m, k, rhs.typed(), c),
+            (BF16, BF16) => b.multiply::<bf16, bf16>(self.typed(), m, k, rhs.typed(), c),
+            (BF16, F16) => b.multiply::<bf16, f16>(self.typed(), m, k, rhs.typed(), c),
+            (F16, F32) => b.multiply::<f16, f32>(self.typed(), m, k, rhs.typed(), c),
+            (F16, BF16) => b.multiply::<f16, bf16>(self.typed(), m, k, rhs.typed(), c),
+            (F16, F16) => b.multiply::<f16, f16>(self.typed(), m, k, rhs.typed(), c),
+        }?;
+        Ok(out)
+    }
+
     /// `as_slice` for a `T` the caller has matched against `self.dtype`.
     fn typed<T: Element>(&self) -> &[T] {
         self.as_slice().expect("dtype matched by the caller")
@@ -257,6 +336,30 @@ impl Tensor {
 
     fn typed_mut<T: Element>(&mut self) -> &mut [T] {
         self.as_mut_slice().expect("dtype matched by the caller")
+    }
+}
+
+/// The right operand of a matmul: stored `rows × cols`, used as is or transposed.
+struct Operand {
+    rows: usize,
+    cols: usize,
+    transposed: bool,
+}
+
+impl Operand {
+    fn multiply<A: Input, B: Input>(
+        &self,
+        a: &[A],
+        m: usize,
+        k: usize,
+        b: &[B],
+        c: &mut [f32],
+    ) -> Result<(), Error> {
+        let stored = MatRef::new(b, self.rows, self.cols)?;
+        let b = if self.transposed { stored.t() } else { stored };
+        let n = b.cols();
+        let a = MatRef::new(a, m, k)?;
+        fmac::gemm(1.0, a, b, 0.0, MatMut::new(c, m, n)?, Par::default())
     }
 }
 

@@ -6,7 +6,7 @@ mod common;
 
 use common::{backends, lengths, Rng, OFFSETS};
 use half::{bf16, f16};
-use lowp::fmac::{MatRef, Par, Weight};
+use lowp::fmac::{Input, MatRef, Par};
 use lowp::reference::fmac::{dot, dot_error_bound, Widen};
 use lowp::{Backend, Error};
 use proptest::prelude::*;
@@ -133,7 +133,7 @@ fn dot_length_mismatch_is_an_error() {
 
 /// GEMV against the reference: `yᵢ = alpha·dot(Wᵢ, x) + beta·yᵢ` within the dot bound plus
 /// the two final roundings.
-fn check_gemv<W: Weight + Widen>(
+fn check_gemv<W: Input + Widen>(
     backend: Backend,
     rng: &mut Rng,
     n: usize,

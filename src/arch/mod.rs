@@ -107,3 +107,16 @@ pub(crate) fn for_each_block_chunk<S, D, const W: usize>(
         |s, d| edge(s, d, start.wrapping_add(whole as u64)),
     );
 }
+
+/// The slice lengths a GEMM micro-kernel of `mr × nr` needs for `kc` steps; panics (a bug in
+/// the driver, never reachable from the safe API) rather than let a kernel read past them.
+#[inline(always)]
+pub(crate) fn check_tile<B>(mr: usize, nr: usize, kc: usize, a: &[f32], b: &[B], acc: &[f32]) {
+    assert!(
+        a.len() >= kc * mr && b.len() >= kc * nr && acc.len() >= mr * nr,
+        "micro-kernel {mr}x{nr}, kc {kc}: a {}, b {}, acc {}",
+        a.len(),
+        b.len(),
+        acc.len()
+    );
+}

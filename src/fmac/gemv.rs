@@ -1,46 +1,15 @@
 //! GEMV: `y = alpha·W·x + beta·y` with W `[n × k]` row-major (a linear layer's weights).
 
-use half::{bf16, f16};
-
-use super::MatRef;
+use super::par::{run_parallel, tasks, Par};
+use super::{Input, MatRef};
 use crate::error::check_len;
-use crate::{Backend, DType, Element, Error};
-
-/// How a kernel may spread its work over threads. Work is split over outputs only, so the
-/// result has the same bits for every choice.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Par {
-    /// The calling thread only.
-    Seq,
-    /// Up to `n` tasks on the current rayon pool (`0`: as many as the pool has threads; the
-    /// default). Small problems stay on the calling thread. Without the `rayon` feature, the
-    /// same as `Seq`.
-    Rayon(usize),
-}
-
-impl Default for Par {
-    fn default() -> Par {
-        Par::Rayon(0)
-    }
-}
-
-/// Below this many multiply-adds a GEMV stays on one thread: spawning costs more.
-const PARALLEL_MIN_WORK: usize = 1 << 20;
-
-/// A weight element type of [`gemv`]: `f32`, `half::bf16` or `half::f16`.
-pub trait Weight: Element + Sync {}
-
-impl Weight for f32 {}
-
-impl Weight for bf16 {}
-
-impl Weight for f16 {}
+use crate::{Backend, DType, Error};
 
 /// `y = alpha·W·x + beta·y` on [`Backend::active`]; see [`Backend::gemv`].
 ///
 /// # Errors
 /// As [`Backend::gemv`].
-pub fn gemv<W: Weight>(
+pub fn gemv<W: Input>(
     alpha: f32,
     w: MatRef<'_, W>,
     x: &[f32],
@@ -68,8 +37,9 @@ impl Backend {
     /// ```
     ///
     /// # Errors
-    /// [`Error::LengthMismatch`] when `x.len() != w.cols()` or `y.len() != w.rows()`.
-    pub fn gemv<W: Weight>(
+    /// [`Error::LengthMismatch`] when `x.len() != w.cols()` or `y.len() != w.rows()`;
+    /// [`Error::Shape`] when W's rows are not contiguous (`col_stride != 1`).
+    pub fn gemv<W: Input>(
         self,
         alpha: f32,
         w: MatRef<'_, W>,
@@ -78,6 +48,12 @@ impl Backend {
         y: &mut [f32],
         par: Par,
     ) -> Result<(), Error> {
+        if !w.rows_are_contiguous() {
+            return Err(Error::Shape {
+                shape: vec![w.rows(), w.cols(), w.row_stride(), w.col_stride()],
+                reason: "GEMV streams rows: W's column stride must be 1",
+            });
+        }
         check_len("x", w.cols(), x.len())?;
         check_len("y", w.rows(), y.len())?;
         // Row pairs share their loads of x; each row's result has the same bits as alone, so
@@ -128,37 +104,6 @@ impl Backend {
 }
 
 /// The same element type viewed as itself (`W` is matched against `DType` first).
-fn cast<W: Weight, T: bytemuck::Pod>(r: &[W]) -> &[T] {
+fn cast<W: Input, T: bytemuck::Pod>(r: &[W]) -> &[T] {
     bytemuck::cast_slice(r)
-}
-
-/// How many tasks `par` allows for `work` multiply-adds.
-fn tasks(par: Par, work: usize) -> usize {
-    if work < PARALLEL_MIN_WORK {
-        return 1;
-    }
-    match par {
-        Par::Seq => 1,
-        #[cfg(feature = "rayon")]
-        Par::Rayon(0) => rayon::current_num_threads(),
-        #[cfg(feature = "rayon")]
-        Par::Rayon(n) => n,
-        #[cfg(not(feature = "rayon"))]
-        Par::Rayon(_) => 1,
-    }
-}
-
-/// Splits `y` into `tasks` contiguous row ranges on the current rayon pool.
-#[cfg(feature = "rayon")]
-fn run_parallel(y: &mut [f32], tasks: usize, rows: &(dyn Fn(usize, &mut [f32]) + Sync)) {
-    use rayon::prelude::*;
-    let chunk = y.len().div_ceil(tasks).max(1);
-    y.par_chunks_mut(chunk)
-        .enumerate()
-        .for_each(|(c, ys)| rows(c * chunk, ys));
-}
-
-#[cfg(not(feature = "rayon"))]
-fn run_parallel(y: &mut [f32], _tasks: usize, rows: &dyn Fn(usize, &mut [f32])) {
-    rows(0, y);
 }

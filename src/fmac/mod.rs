@@ -1,16 +1,25 @@
-//! Multiply-accumulate with low-precision inputs and f32 accumulators: dot products and GEMV.
+//! Multiply-accumulate with low-precision inputs and f32 accumulators: dot products, GEMV and
+//! GEMM.
 //!
 //! Inputs (bf16, f16, f32) widen exactly to f32; products accumulate in f32 (FMA where the
 //! backend has it). Each result lies within `k·u·Σ|aᵢbᵢ| + k·2^-149` of the exact value
 //! (`u = 2^-24`, `k` the length; the second term covers gradual underflow; see
 //! [`crate::reference::fmac::dot_error_bound`]). A backend's summation order is fixed, so
-//! results are deterministic, and GEMV splits work over output rows only, so they are the same
-//! bits for any thread count. Different backends may differ in the last bits.
+//! results are deterministic, and GEMV and GEMM split work over outputs only, so they are the
+//! same bits for any thread count. Different backends may differ in the last bits.
 
 mod dot;
+mod driver;
+mod gemm;
 mod gemv;
 mod mat;
+mod packed;
+mod par;
+mod peak;
 
 pub use dot::{dot_bf16, dot_f16, dot_f32_bf16};
-pub use gemv::{gemv, Par, Weight};
-pub use mat::MatRef;
+pub use gemm::{gemm, gemm_packed, Output};
+pub use gemv::gemv;
+pub use mat::{MatMut, MatRef};
+pub use packed::PackedB;
+pub use par::{Input, Par};

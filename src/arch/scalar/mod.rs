@@ -1,6 +1,7 @@
 //! The `Scalar` tier: the reference itself, so it is the oracle by construction.
 
 mod fmac;
+mod gemm;
 
 use half::bf16;
 
@@ -25,6 +26,8 @@ pub(crate) static KERNELS: Kernels = Kernels {
     dot2_f32_bf16: fmac::dot2_f32_bf16,
     dot2_f32_f16: fmac::dot2_f32_f16,
     dot2_f32: fmac::dot2_f32,
+    gemm: gemm::GEMM,
+    fma_peak: gemm::fma_peak,
 };
 
 fn axpy<G: Copy + Into<f32>>(alpha: f32, g: &[G], w: &mut [bf16], p: Sr) {

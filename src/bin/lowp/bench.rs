@@ -24,9 +24,13 @@ impl Options {
             match arg.as_str() {
                 "--quick" => options.quick = true,
                 "--only" => {
-                    let size = args.next().ok_or("--only needs l1, l2, dram or gemv")?;
-                    if !SIZES.iter().any(|s| s.key == size) && size != "gemv" {
-                        return Err(format!("--only {size}: expected l1, l2, dram or gemv"));
+                    let size = args
+                        .next()
+                        .ok_or("--only needs l1, l2, dram, gemv or gemm")?;
+                    if !SIZES.iter().any(|s| s.key == size) && size != "gemv" && size != "gemm" {
+                        return Err(format!(
+                            "--only {size}: expected l1, l2, dram, gemv or gemm"
+                        ));
                     }
                     options.only = Some(size.clone());
                 }
@@ -144,6 +148,9 @@ copy = memcpy of the f32 array, sampled alternately with each row's kernel"
     );
     if options.only.as_deref().is_none_or(|k| k == "gemv") {
         crate::gemv_bench::run(options.quick);
+    }
+    if options.only.as_deref().is_none_or(|k| k == "gemm") {
+        crate::gemm_bench::run(options.quick);
     }
     for size in sizes {
         bench_size(size, &mut bufs, options.quick);

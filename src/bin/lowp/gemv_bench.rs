@@ -5,7 +5,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use half::{bf16, f16};
-use lowp::fmac::{MatRef, Par, Weight};
+use lowp::fmac::{Input, MatRef, Par};
 use lowp::Backend;
 use wide::u64x4;
 
@@ -61,7 +61,7 @@ pub fn run(quick: bool) {
     }
 }
 
-fn bench_dtype<W: Weight>(case: &Case, name: &str, quick: bool) {
+fn bench_dtype<W: Input>(case: &Case, name: &str, quick: bool) {
     let elems = case.rows * case.cols;
     let bytes = elems * size_of::<W>();
     let words_per_copy = bytes.div_ceil(8);

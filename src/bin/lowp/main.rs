@@ -1,22 +1,24 @@
 //! `lowp`: what this CPU can run (`lowp info`) and how fast (`lowp bench`).
 
 mod bench;
+mod gemm_bench;
 mod gemv_bench;
 mod info;
 
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: lowp info
-       lowp bench [--quick] [--only l1|l2|dram|gemv]
+       lowp bench [--quick] [--only l1|l2|dram|gemv|gemm]
 
   info   the CPU, its features, the tiers lowp supports here and the active one
   bench  single-thread throughput of every conversion on every supported tier, at an L1-,
          an L2- and a DRAM-sized array (16 KiB, 256 KiB and 256 MiB of f32), beside `half`
          and a plain copy measured in the same run
          and GEMV (W 4096x4096 in bf16/f16/f32, in cache and cycled through DRAM) against a
-         plain read of W's bytes
+         plain read of W's bytes, and GEMM (m = n = k = 2048, B packed) per input type
+         against the tier's register-only FMA peak
          --quick      fewer samples (for smoke tests; numbers are noisier)
-         --only SIZE  one size class (or the GEMV section) only
+         --only SIZE  one size class (or the GEMV or GEMM section) only
 
 environment: LOWP_ISA=<tier> picks the active tier (an unsupported or unknown name is an error)";
 

@@ -7,7 +7,7 @@ use core::arch::asm;
 use half::{bf16, f16};
 
 /// Four elements from `p` as f32 lanes.
-trait Lanes: Copy + Into<f32> {
+pub(super) trait Lanes: Copy + Into<f32> {
     /// # Safety
     /// `p` is valid for reading 4 elements.
     unsafe fn lanes(p: *const Self) -> float32x4_t;

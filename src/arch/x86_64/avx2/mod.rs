@@ -2,6 +2,7 @@
 
 mod convert;
 pub(super) mod fmac;
+pub(super) mod gemm;
 pub(super) mod stochastic;
 
 use crate::backend::Kernels;
@@ -23,4 +24,6 @@ pub(crate) static KERNELS: Kernels = Kernels {
     dot2_f32_bf16: fmac::dot2_f32_bf16,
     dot2_f32_f16: fmac::dot2_f32_f16,
     dot2_f32: fmac::dot2_f32,
+    gemm: gemm::GEMM,
+    fma_peak: gemm::fma_peak,
 };

@@ -22,4 +22,6 @@ pub(crate) static KERNELS: Kernels = Kernels {
     dot2_f32_bf16: super::avx2::fmac::dot2_f32_bf16,
     dot2_f32_f16: super::avx2::fmac::dot2_f32_f16,
     dot2_f32: super::avx2::fmac::dot2_f32,
+    gemm: super::avx2::gemm::GEMM,
+    fma_peak: super::avx2::gemm::fma_peak,
 };

@@ -1,0 +1,161 @@
+//! `lowp bench` GEMM section: `C = A·B` at m = n = k (2048 by default) with B packed once, per
+//! input type and tier, against the tier's register-only FMA peak measured in the same run.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use half::{bf16, f16};
+use lowp::fmac::{Input, MatMut, MatRef, PackedB, Par};
+use lowp::{Backend, Isa};
+
+/// Deterministic values in [-1, 1).
+fn values<T: Input>(len: usize, salt: usize, convert: fn(f32) -> T) -> Vec<T> {
+    (0..len)
+        .map(|i| convert(((i * 7919 + salt) % 2003) as f32 / 1001.5 - 1.0))
+        .collect()
+}
+
+/// One row of the table: a call to time.
+struct Case<'a> {
+    backend: Backend,
+    label: String,
+    threads: usize,
+    call: Box<dyn FnMut() + 'a>,
+    secs: Vec<f64>,
+}
+
+pub fn run(quick: bool) {
+    let size = if quick { 512 } else { 2048 };
+    let samples = if quick { 3 } else { 9 };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let flops = 2.0 * (size as f64).powi(3);
+    let best = Backend::best();
+    println!("\n== GEMM C = A B, m = n = k = {size}, B packed once; GFLOP/s = 2mnk / s; % of one core's f32 FMA peak ==");
+    println!("   (rows sampled round-robin with the peak loop, {samples} rounds; medians)");
+    let a_bf16 = values(size * size, 1, bf16::from_f32);
+    let b_bf16 = values(size * size, 2, bf16::from_f32);
+    let a_f32 = values(size * size, 1, |v| bf16::from_f32(v).to_f32());
+    let b_f32 = values(size * size, 2, |v| bf16::from_f32(v).to_f32());
+    let a_f16 = values(size * size, 1, f16::from_f32);
+    let b_f16 = values(size * size, 2, f16::from_f32);
+    let (a_bf16, a_f32, a_f16) = (
+        mat_of(&a_bf16, size),
+        mat_of(&a_f32, size),
+        mat_of(&a_f16, size),
+    );
+    let tiers: Vec<Backend> = Backend::all_supported()
+        .into_iter()
+        .filter(|b| b.isa() != Isa::Scalar) // the tests' oracle, not a contender (minutes)
+        .collect();
+    let packed: Vec<[PackedB; 3]> = tiers
+        .iter()
+        .map(|b| {
+            [
+                b.pack_b(mat_of(&b_bf16, size)),
+                b.pack_b(mat_of(&b_f32, size)),
+                b.pack_b(mat_of(&b_f16, size)),
+            ]
+        })
+        .collect();
+    let mut cases: Vec<Case<'_>> = Vec::new();
+    for (&backend, [pb_bf16, pb_f32, pb_f16]) in tiers.iter().zip(&packed) {
+        let bf16_label = format!("bf16 x bf16 ({})", panel_name(pb_bf16));
+        let rows: Vec<(String, &dyn Operand, &PackedB, Par, usize)> = vec![
+            (bf16_label.clone(), &a_bf16, pb_bf16, Par::Seq, 1),
+            ("bf16 x bf16 (f32)".into(), &a_bf16, pb_f32, Par::Seq, 1),
+            ("f32 x f32 (f32)".into(), &a_f32, pb_f32, Par::Seq, 1),
+            (
+                format!("f16 x f16 ({})", panel_name(pb_f16)),
+                &a_f16,
+                pb_f16,
+                Par::Seq,
+                1,
+            ),
+        ];
+        let parallel = (threads > 1 && backend == best).then_some((
+            bf16_label,
+            &a_bf16 as &dyn Operand,
+            pb_bf16,
+            Par::Rayon(0),
+            threads,
+        ));
+        for (label, a, b, par, threads) in rows.into_iter().chain(parallel) {
+            let mut c = vec![0f32; size * size];
+            cases.push(Case {
+                backend,
+                label,
+                threads,
+                call: Box::new(move || a.multiply(backend, b, black_box(&mut c), par)),
+                secs: Vec::new(),
+            });
+        }
+    }
+    let mut peak_rates = Vec::new();
+    for case in &mut cases {
+        (case.call)(); // warm up: fault pages in, size the workspaces
+    }
+    for _ in 0..samples {
+        peak_rates.push(best.measure_fma_peak(Duration::from_millis(if quick { 20 } else { 100 })));
+        for case in &mut cases {
+            let t = Instant::now();
+            (case.call)();
+            case.secs.push(t.elapsed().as_secs_f64());
+        }
+    }
+    let peak = median(&mut peak_rates);
+    println!(
+        "{:<10} {:<22} {:>8} {:>8} {:>7}",
+        "tier", "A x B (B panels)", "threads", "GFLOP/s", "% peak"
+    );
+    println!(
+        "{:<10} {:<22} {:>8} {:>8.1} {:>7}",
+        best.isa().name(),
+        "register-only FMA loop",
+        1,
+        peak / 1e9,
+        "100"
+    );
+    for mut case in cases {
+        let rate = flops / median(&mut case.secs);
+        println!(
+            "{:<10} {:<22} {:>8} {:>8.1} {:>7.1}",
+            case.backend.isa().name(),
+            case.label,
+            case.threads,
+            rate / 1e9,
+            100.0 * rate / peak
+        );
+    }
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// A left operand of any input type.
+trait Operand {
+    fn multiply(&self, backend: Backend, b: &PackedB, c: &mut [f32], par: Par);
+}
+
+impl<T: Input> Operand for MatRef<'_, T> {
+    fn multiply(&self, backend: Backend, b: &PackedB, c: &mut [f32], par: Par) {
+        let c = MatMut::new(c, self.rows(), b.n()).expect("shape fits");
+        backend
+            .gemm_packed(1.0, *self, b, 0.0, c, par)
+            .expect("shapes match");
+    }
+}
+
+fn mat_of<T>(v: &[T], size: usize) -> MatRef<'_, T> {
+    MatRef::new(v, size, size).expect("shape fits")
+}
+
+/// The panel element type, from the packed size (2 bytes per element: kept narrow).
+fn panel_name(p: &PackedB) -> &'static str {
+    if p.size_bytes() < p.k() * p.n() * 4 {
+        p.source_dtype().name()
+    } else {
+        "f32"
+    }
+}

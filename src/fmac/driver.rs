@@ -1,0 +1,287 @@
+//! The GEMM driver: cache blocking, packing of A, the thread split and the alpha/beta epilogue
+//! around a backend's micro-kernel. Safe, generic code shared by every tier.
+//!
+//! Loop order per task (rows `ic` of `MC`, depth `pc` of `KC`, B panels `jp`, A panels `ip`):
+//! the packed A block (`MC × KC` f32, L2-sized) is reused by every B panel, each B micro-panel
+//! (`KC × nr`, L1-sized) by every A panel. The micro-kernel carries its accumulators through
+//! `acc` between depth blocks, so every output element is one f32 accumulation in `k` order,
+//! whatever the blocking or the thread split: the same bits for any of them.
+
+use core::cell::Cell;
+
+use super::gemm::Output;
+use super::packed::{micro_panel_offset, Panels, KC};
+use super::par::for_each_task;
+use super::{Input, MatMut, MatRef};
+use crate::backend::MicroKernel;
+use crate::Backend;
+
+/// Rows of A packed at once (a multiple of every tier's `mr`: 4, 6, 8).
+const MC: usize = 72;
+
+thread_local! {
+    /// Packed A and the accumulator tiles, kept per thread so steady-state calls do not allocate.
+    static WORKSPACE: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
+}
+
+/// Runs `f` on `len` floats of this thread's workspace (contents unspecified).
+fn with_workspace<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    WORKSPACE.with(|cell| {
+        let mut buf = cell.take();
+        if buf.len() < len {
+            buf.resize(len, 0.0);
+        }
+        let result = f(&mut buf[..len]);
+        cell.set(buf);
+        result
+    })
+}
+
+/// `C = alpha·A·B + beta·C` with B already packed for `backend` (the caller checked shapes
+/// and the layout).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn gemm<A: Input, C: Output>(
+    backend: Backend,
+    alpha: f32,
+    a: MatRef<'_, A>,
+    panels: &Panels,
+    beta: f32,
+    c: MatMut<'_, C>,
+    tasks: usize,
+) {
+    let g = &backend.kernels.gemm;
+    let layout = "pack_b chose this panel type for this backend";
+    match panels {
+        Panels::F32(p) => Driver::new(backend, g.f32, p, a, alpha, beta).run(c, tasks),
+        Panels::Bf16(p) => {
+            Driver::new(backend, g.bf16.expect(layout), p, a, alpha, beta).run(c, tasks)
+        }
+        Panels::F16(p) => {
+            Driver::new(backend, g.f16.expect(layout), p, a, alpha, beta).run(c, tasks)
+        }
+    }
+}
+
+/// One GEMM call's read-only state, shared by its tasks.
+struct Driver<'a, A, B> {
+    kernel: MicroKernel<B>,
+    mr: usize,
+    nr: usize,
+    panels: &'a [B],
+    a: MatRef<'a, A>,
+    alpha: f32,
+    beta: f32,
+}
+
+/// A task's share of C: rows from `row0` and B panels `[p0, p1)`, and where they are stored.
+struct Task<'c, C> {
+    row0: usize,
+    p0: usize,
+    p1: usize,
+    out: Out<'c, C>,
+}
+
+/// A task's output rows, indexed from the task's first row and first column.
+enum Out<'c, C> {
+    /// Whole rows of C.
+    Block(MatMut<'c, C>),
+    /// The task's column range of every row of C.
+    Columns(Vec<&'c mut [C]>),
+}
+
+impl<C> Out<'_, C> {
+    fn rows(&self) -> usize {
+        match self {
+            Out::Block(m) => m.rows(),
+            Out::Columns(rows) => rows.len(),
+        }
+    }
+
+    /// Columns of the task's share of each row.
+    fn row_width(&self) -> usize {
+        match self {
+            Out::Block(m) => m.cols(),
+            Out::Columns(rows) => rows.first().map_or(0, |r| r.len()),
+        }
+    }
+
+    fn row(&mut self, i: usize) -> &mut [C] {
+        match self {
+            Out::Block(m) => m.row_mut(i),
+            Out::Columns(rows) => rows[i],
+        }
+    }
+}
+
+impl<'a, A: Input, B: Copy + Sync> Driver<'a, A, B> {
+    fn new(
+        backend: Backend,
+        kernel: MicroKernel<B>,
+        panels: &'a [B],
+        a: MatRef<'a, A>,
+        alpha: f32,
+        beta: f32,
+    ) -> Self {
+        let g = &backend.kernels.gemm;
+        Driver {
+            kernel,
+            mr: g.mr,
+            nr: g.nr,
+            panels,
+            a,
+            alpha,
+            beta,
+        }
+    }
+
+    fn run<C: Output>(&self, c: MatMut<'_, C>, tasks: usize) {
+        let split = self.split(c, tasks);
+        for_each_task(split, |task| self.task(task));
+    }
+
+    /// Splits C into at most `tasks` pieces: by rows when there are enough of them to keep
+    /// every task's packed A busy, else by column panels (small batches, wide layers).
+    fn split<'c, C: Output>(&self, c: MatMut<'c, C>, tasks: usize) -> Vec<Task<'c, C>> {
+        let (m, n) = (c.rows(), c.cols());
+        let panels = n.div_ceil(self.nr);
+        if tasks <= 1 || m == 0 || n == 0 {
+            return vec![Task {
+                row0: 0,
+                p0: 0,
+                p1: panels,
+                out: Out::Block(c),
+            }];
+        }
+        if m >= tasks * MC || panels < tasks {
+            let chunk = m.div_ceil(tasks).next_multiple_of(self.mr);
+            let mut rest = c;
+            let mut out = Vec::with_capacity(tasks);
+            let mut row0 = 0;
+            while row0 < m {
+                let rows = chunk.min(m - row0);
+                let (block, tail) = rest.split_rows(rows);
+                out.push(Task {
+                    row0,
+                    p0: 0,
+                    p1: panels,
+                    out: Out::Block(block),
+                });
+                rest = tail;
+                row0 += rows;
+            }
+            out
+        } else {
+            let chunk = panels.div_ceil(tasks);
+            let starts: Vec<usize> = (0..panels).step_by(chunk).collect();
+            let mut columns: Vec<Vec<&mut [C]>> = starts.iter().map(|_| Vec::new()).collect();
+            for mut row in c.into_rows() {
+                for (t, &p0) in starts.iter().enumerate() {
+                    let width = ((p0 + chunk) * self.nr).min(n) - p0 * self.nr;
+                    let (piece, tail) = row.split_at_mut(width);
+                    columns[t].push(piece);
+                    row = tail;
+                }
+            }
+            starts
+                .into_iter()
+                .zip(columns)
+                .map(|(p0, rows)| Task {
+                    row0: 0,
+                    p0,
+                    p1: (p0 + chunk).min(panels),
+                    out: Out::Columns(rows),
+                })
+                .collect()
+        }
+    }
+
+    fn task<C: Output>(&self, mut task: Task<'_, C>) {
+        let (mr, nr) = (self.mr, self.nr);
+        let k = self.a.cols();
+        let rows = task.out.rows();
+        let width = task.out.row_width();
+        if rows == 0 || width == 0 {
+            return;
+        }
+        if k == 0 {
+            // An empty sum: every element of A·B is 0.
+            let zeros = vec![0.0; width];
+            for i in 0..rows {
+                self.store(&zeros, task.out.row(i));
+            }
+            return;
+        }
+        let panels = task.p1 - task.p0;
+        let padded_n = self.panels.len() / k;
+        let mc_max = MC.min(rows.next_multiple_of(mr));
+        let a_len = mc_max * KC.min(k);
+        let acc_len = mc_max * panels * nr;
+        with_workspace(a_len + acc_len, |ws| {
+            let (a_buf, acc_buf) = ws.split_at_mut(a_len);
+            for ic in (0..rows).step_by(MC) {
+                let mc = MC.min(rows - ic);
+                let a_panels = mc.div_ceil(mr);
+                for pc in (0..k).step_by(KC) {
+                    let kc = KC.min(k - pc);
+                    let last = pc + kc == k;
+                    let a_block = &mut a_buf[..a_panels * mr * kc];
+                    self.pack_a(task.row0 + ic, mc, pc, kc, a_block);
+                    for jp in 0..panels {
+                        let at = micro_panel_offset(padded_n, nr, task.p0 + jp, pc, kc);
+                        let b = &self.panels[at..][..kc * nr];
+                        for (ip, a) in a_block.chunks_exact(mr * kc).enumerate() {
+                            let acc = &mut acc_buf[(jp * a_panels + ip) * mr * nr..][..mr * nr];
+                            // SAFETY: the kernel belongs to the backend this driver was built
+                            // from, which exists only if the CPU supports its tier; the slices
+                            // have the lengths the kernel needs (it checks them too).
+                            unsafe { (self.kernel)(kc, a, b, acc, pc > 0) };
+                            if last {
+                                let cols = nr.min(width - jp * nr);
+                                let first_row = ic + ip * mr;
+                                for i in 0..mr.min(rows - first_row) {
+                                    let out = &mut task.out.row(first_row + i)[jp * nr..][..cols];
+                                    self.store(&acc[i * nr..][..cols], out);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /// Rows `[row0, row0 + mc)`, depth `[pc, pc + kc)` of A as f32 panels of `mr` rows,
+    /// `kc`-major (`panel[p*mr + i]`), zero rows past `mc`.
+    fn pack_a(&self, row0: usize, mc: usize, pc: usize, kc: usize, buf: &mut [f32]) {
+        let mr = self.mr;
+        for (ip, panel) in buf.chunks_exact_mut(mr * kc).enumerate() {
+            for i in 0..mr {
+                let row = ip * mr + i;
+                if row >= mc {
+                    (0..kc).for_each(|p| panel[p * mr + i] = 0.0);
+                } else if self.a.rows_are_contiguous() {
+                    let src = &self.a.row(row0 + row)[pc..][..kc];
+                    for (p, &v) in src.iter().enumerate() {
+                        panel[p * mr + i] = v.into();
+                    }
+                } else {
+                    for p in 0..kc {
+                        panel[p * mr + i] = self.a.get(row0 + row, pc + p).into();
+                    }
+                }
+            }
+        }
+    }
+
+    /// `out = alpha·acc + beta·out`, rounded to C's type; `out` is not read when `beta == 0`.
+    fn store<C: Output>(&self, acc: &[f32], out: &mut [C]) {
+        for (c, &sum) in out.iter_mut().zip(acc) {
+            let scaled = self.alpha * sum;
+            *c = C::from_f32(if self.beta == 0.0 {
+                scaled
+            } else {
+                scaled + self.beta * c.to_f32()
+            });
+        }
+    }
+}

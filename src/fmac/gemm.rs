@@ -1,0 +1,176 @@
+//! GEMM: `C = alpha·A·B + beta·C` with bf16/f16/f32 inputs, f32 accumulation, f32/bf16/f16
+//! output.
+
+use half::{bf16, f16};
+
+use super::packed::PackedB;
+use super::par::{tasks, Par};
+use super::{driver, Input, MatMut, MatRef};
+use crate::{Backend, Element, Error};
+
+/// An output element type of [`gemm`]: `f32`, or `half::bf16` / `half::f16` rounded to nearest
+/// even from the f32 result.
+pub trait Output: Element + Send + Sync {
+    /// The value as f32 (exact).
+    fn to_f32(self) -> f32;
+    /// `v` rounded to nearest, ties to even.
+    fn from_f32(v: f32) -> Self;
+}
+
+impl Output for f32 {
+    fn to_f32(self) -> f32 {
+        self
+    }
+    fn from_f32(v: f32) -> f32 {
+        v
+    }
+}
+
+impl Output for bf16 {
+    fn to_f32(self) -> f32 {
+        bf16::to_f32(self)
+    }
+    fn from_f32(v: f32) -> bf16 {
+        bf16::from_f32(v)
+    }
+}
+
+impl Output for f16 {
+    fn to_f32(self) -> f32 {
+        f16::to_f32(self)
+    }
+    fn from_f32(v: f32) -> f16 {
+        f16::from_f32(v)
+    }
+}
+
+/// `C = alpha·A·B + beta·C` on [`Backend::active`]; see [`Backend::gemm`].
+///
+/// # Errors
+/// As [`Backend::gemm`].
+pub fn gemm<A: Input, B: Input, C: Output>(
+    alpha: f32,
+    a: MatRef<'_, A>,
+    b: MatRef<'_, B>,
+    beta: f32,
+    c: MatMut<'_, C>,
+    par: Par,
+) -> Result<(), Error> {
+    Backend::active().gemm(alpha, a, b, beta, c, par)
+}
+
+/// `C = alpha·A·B + beta·C` with B packed once; see [`Backend::gemm_packed`].
+///
+/// # Errors
+/// As [`Backend::gemm_packed`].
+pub fn gemm_packed<A: Input, C: Output>(
+    alpha: f32,
+    a: MatRef<'_, A>,
+    b: &PackedB,
+    beta: f32,
+    c: MatMut<'_, C>,
+    par: Par,
+) -> Result<(), Error> {
+    Backend::active().gemm_packed(alpha, a, b, beta, c, par)
+}
+
+impl Backend {
+    /// `C = alpha·A·B + beta·C`: A `[m × k]`, B `[k × n]` (any strides: a linear layer's
+    /// weights `W [n × k]` are `w.t()`), C `[m × n]` row-major.
+    ///
+    /// Each element of `A·B` is one f32 accumulation of the exactly widened products in `k`
+    /// order, within `k·u·Σ|aᵢₚbₚⱼ| + k·2^-149` of the exact value; then `alpha·s` and
+    /// `+ beta·c` are each rounded to nearest, and the result to C's type. With `beta == 0`,
+    /// C is not read (NaNs in it do not leak). Work is split over C's rows or columns, never
+    /// over `k`, so the bits do not depend on `par`.
+    ///
+    /// This packs B into a fresh buffer on every call (`k·n` elements); for weights used more
+    /// than once, pack them with [`Backend::pack_b`] and call [`Backend::gemm_packed`].
+    ///
+    /// ```
+    /// use half::bf16;
+    /// use lowp::fmac::{gemm, MatMut, MatRef, Par};
+    /// let x = [1.0f32, 2.0, 3.0, 4.0]; // activations [2 × 2]
+    /// let w: Vec<bf16> = [1.0, 0.0, 0.0, 1.0, 1.0, 1.0].map(bf16::from_f32).to_vec(); // W [3 × 2]
+    /// let mut y = [f32::NAN; 6]; // y = x·Wᵀ [2 × 3]
+    /// let (a, b) = (MatRef::new(&x, 2, 2)?, MatRef::new(&w, 3, 2)?.t());
+    /// gemm(1.0, a, b, 0.0, MatMut::new(&mut y, 2, 3)?, Par::Seq)?;
+    /// assert_eq!(y, [1.0, 2.0, 3.0, 3.0, 4.0, 7.0]);
+    /// # Ok::<(), lowp::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Shape`] when `a.cols() != b.rows()` or C is not `a.rows() × b.cols()`.
+    pub fn gemm<A: Input, B: Input, C: Output>(
+        self,
+        alpha: f32,
+        a: MatRef<'_, A>,
+        b: MatRef<'_, B>,
+        beta: f32,
+        c: MatMut<'_, C>,
+        par: Par,
+    ) -> Result<(), Error> {
+        check_shapes(a.rows(), a.cols(), b.rows(), b.cols(), &c)?;
+        self.gemm_packed(alpha, a, &self.pack_b(b), beta, c, par)
+    }
+
+    /// `C = alpha·A·B + beta·C` with B packed by [`Backend::pack_b`] (or [`PackedB::pack`]);
+    /// the semantics of [`Backend::gemm`], without the packing. Allocation-free after a
+    /// thread's first call of a given size (packed A and the accumulators live in a per-thread
+    /// workspace).
+    ///
+    /// ```
+    /// use half::bf16;
+    /// use lowp::fmac::{MatMut, MatRef, Par};
+    /// use lowp::Backend;
+    /// let backend = Backend::active();
+    /// let w: Vec<bf16> = (0..6).map(|v| bf16::from_f32(v as f32)).collect(); // W [3 × 2]
+    /// let packed = backend.pack_b(MatRef::new(&w, 3, 2)?.t()); // once, at load
+    /// let mut y = [0.0f32; 3];
+    /// backend.gemm_packed(1.0, MatRef::new(&[1.0f32, 1.0], 1, 2)?, &packed, 0.0,
+    ///                     MatMut::new(&mut y, 1, 3)?, Par::Seq)?;
+    /// assert_eq!(y, [1.0, 5.0, 9.0]);
+    /// # Ok::<(), lowp::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Shape`] as [`Backend::gemm`]; [`Error::PackedLayout`] when `b` was packed for a
+    /// backend with another micro-kernel layout.
+    pub fn gemm_packed<A: Input, C: Output>(
+        self,
+        alpha: f32,
+        a: MatRef<'_, A>,
+        b: &PackedB,
+        beta: f32,
+        c: MatMut<'_, C>,
+        par: Par,
+    ) -> Result<(), Error> {
+        check_shapes(a.rows(), a.cols(), b.k(), b.n(), &c)?;
+        let panels = b.panels_for(self)?;
+        let work = a.rows().saturating_mul(a.cols()).saturating_mul(b.n());
+        driver::gemm(self, alpha, a, panels, beta, c, tasks(par, work));
+        Ok(())
+    }
+}
+
+fn check_shapes<C>(
+    m: usize,
+    k: usize,
+    kb: usize,
+    n: usize,
+    c: &MatMut<'_, C>,
+) -> Result<(), Error> {
+    if k != kb {
+        return Err(Error::Shape {
+            shape: vec![m, k, kb, n],
+            reason: "A is m x k and B is k' x n with k != k'",
+        });
+    }
+    if (c.rows(), c.cols()) != (m, n) {
+        return Err(Error::Shape {
+            shape: vec![c.rows(), c.cols()],
+            reason: "C must be m x n (A's rows by B's columns)",
+        });
+    }
+    Ok(())
+}
