@@ -37,6 +37,10 @@ pub(crate) struct GemmKernels {
     pub(crate) f32: MicroKernel<f32>,
     pub(crate) bf16: Option<MicroKernel<bf16>>,
     pub(crate) f16: Option<MicroKernel<f16>>,
+    /// bf16 panels store each row of `nr` columns in pairs: column `j` at
+    /// `2·(j mod nr/2) + j div nr/2`, so a 32-bit word holds columns `i` and `nr/2 + i` and
+    /// two vector ops widen a whole row.
+    pub(crate) bf16_pairs: bool,
 }
 
 /// What a register-only FMA loop did: `flops` floating-point operations, and a value that

@@ -12,6 +12,7 @@
 //! | [`convert`]: f32 <-> bf16, f32 <-> f16 | reference | u32x8 integer ops | integer ops / F16C | integer ops / `vcvtps2ph` | `vcvtneps2bf16` + subnormal fix-up | integer ops / `fcvtn`,`fcvtl` |
 //! | [`convert`] `_stochastic`, [`update`]: stochastic rounding, fused bf16 update | reference | Philox on u32x8 | Philox in 64-bit lanes | (Avx2's) | (Avx2's) | Philox on 4 lanes |
 //! | [`fmac`]: dot products, GEMV (bf16/f16/f32 × f32 → f32) | one accumulator | f32x8 | widen + FMA | (Avx2's) | (Avx2's) | widen + FMA |
+//! | [`fmac`]: GEMM micro-kernel (the driver is shared) | 4×4 | 4×8 f32x8 | 6×16 FMA, bf16/f16 widened in registers | (Avx2's) | (Avx2's) | 8×8 by-lane FMA |
 //!
 //! ## Dispatch
 //!

@@ -30,6 +30,8 @@ pub struct PackedB {
     k: usize,
     n: usize,
     nr: usize,
+    /// bf16 panels in the paired column order (`GemmKernels::bf16_pairs`).
+    pairs: bool,
     source: DType,
     isa: Isa,
     panels: Panels,
@@ -105,7 +107,9 @@ impl PackedB {
     /// The panels, checked to be laid out for `backend`.
     pub(crate) fn panels_for(&self, backend: Backend) -> Result<&Panels, Error> {
         let expected = panel_dtype(backend, self.source);
-        if backend.kernels.gemm.nr == self.nr && expected == self.panels.dtype() {
+        let g = &backend.kernels.gemm;
+        let pairs = expected == DType::BF16 && g.bf16_pairs;
+        if g.nr == self.nr && expected == self.panels.dtype() && pairs == self.pairs {
             Ok(&self.panels)
         } else {
             Err(Error::PackedLayout {
@@ -130,20 +134,36 @@ impl Backend {
     /// Packs `b` (`[k × n]`, any strides) for this backend's GEMM micro-kernel; see [`PackedB`].
     pub fn pack_b<B: Input>(self, b: MatRef<'_, B>) -> PackedB {
         let nr = self.kernels.gemm.nr;
+        let mut pairs = false;
         let panels = match panel_dtype(self, B::DTYPE) {
-            DType::F32 => Panels::F32(pack_panels(b, nr, |v: B| v.into())),
-            DType::BF16 => Panels::Bf16(pack_panels(b, nr, |v: B| as_dtype::<B, bf16>(v))),
-            DType::F16 => Panels::F16(pack_panels(b, nr, |v: B| as_dtype::<B, f16>(v))),
+            DType::F32 => Panels::F32(pack_panels(b, nr, in_order, |v: B| v.into())),
+            DType::BF16 => {
+                pairs = self.kernels.gemm.bf16_pairs;
+                let order = if pairs { in_pairs } else { in_order };
+                Panels::Bf16(pack_panels(b, nr, order, |v: B| as_dtype::<B, bf16>(v)))
+            }
+            DType::F16 => Panels::F16(pack_panels(b, nr, in_order, |v: B| as_dtype::<B, f16>(v))),
         };
         PackedB {
             k: b.rows(),
             n: b.cols(),
             nr,
+            pairs,
             source: B::DTYPE,
             isa: self.isa(),
             panels,
         }
     }
+}
+
+/// Column `j` of `nr` stored at position `j`.
+fn in_order(j: usize, _nr: usize) -> usize {
+    j
+}
+
+/// Column `j` of `nr` stored at `2·(j mod nr/2) + j div nr/2` (see `GemmKernels::bf16_pairs`).
+fn in_pairs(j: usize, nr: usize) -> usize {
+    2 * (j % (nr / 2)) + j / (nr / 2)
 }
 
 /// `v` as `T`, which [`panel_dtype`] guarantees is the same type.
@@ -167,10 +187,12 @@ pub(crate) fn micro_panel_offset(
     pc * padded_n + jp * kc * nr
 }
 
-/// B packed into depth blocks of [`KC`] and panels of `nr` columns (zero-padded columns).
+/// B packed into depth blocks of [`KC`] and panels of `nr` columns (zero-padded columns),
+/// column `j` of a panel's row stored at `order(j, nr)`.
 pub(crate) fn pack_panels<B: Copy, T: Copy + Default>(
     b: MatRef<'_, B>,
     nr: usize,
+    order: fn(usize, usize) -> usize,
     convert: impl Fn(B) -> T,
 ) -> Vec<T> {
     let (k, n) = (b.rows(), b.cols());
@@ -184,15 +206,16 @@ pub(crate) fn pack_panels<B: Copy, T: Copy + Default>(
             if b.col_stride() == 1 {
                 // B's rows are contiguous: copy row pieces.
                 for (p, dst) in panel.chunks_exact_mut(nr).enumerate() {
-                    for (d, &v) in dst.iter_mut().zip(&b.row(pc + p)[jp * nr..][..cols]) {
-                        *d = convert(v);
+                    for (jj, &v) in b.row(pc + p)[jp * nr..][..cols].iter().enumerate() {
+                        dst[order(jj, nr)] = convert(v);
                     }
                 }
             } else {
                 // Read each column along k (contiguous for B = Wᵀ).
                 for jj in 0..cols {
+                    let at = order(jj, nr);
                     for p in 0..kc {
-                        panel[p * nr + jj] = convert(b.get(pc + p, jp * nr + jj));
+                        panel[p * nr + at] = convert(b.get(pc + p, jp * nr + jj));
                     }
                 }
             }

@@ -13,6 +13,7 @@ pub(super) const GEMM: GemmKernels = GemmKernels {
     f32: micro,
     bf16: None,
     f16: None,
+    bf16_pairs: false,
 };
 
 fn micro(kc: usize, a: &[f32], b: &[f32], acc: &mut [f32], accumulate: bool) {

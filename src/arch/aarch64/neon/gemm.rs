@@ -18,6 +18,7 @@ pub(super) const GEMM: GemmKernels = GemmKernels {
     f32: micro::<f32>,
     bf16: Some(micro::<bf16>),
     f16: None,
+    bf16_pairs: false,
 };
 
 /// `t[i] += b * a[lane]` for the four rows held in `a`'s lanes.

@@ -6,7 +6,7 @@ use core::arch::x86_64::*;
 use half::{bf16, f16};
 
 /// Eight elements from `p` as f32 lanes.
-pub(super) trait Lanes: Copy + Into<f32> {
+trait Lanes: Copy + Into<f32> {
     /// # Safety
     /// `p` is valid for reading 8 elements, and the CPU has avx2 and f16c.
     unsafe fn lanes(p: *const Self) -> __m256;

@@ -1,11 +1,10 @@
-//! The GEMM micro-kernel: a 6 × 16 tile in twelve ymm accumulators; per step, two rows of B
-//! (widened in registers when bf16/f16) and six broadcasts of A, twelve FMAs.
+//! The GEMM micro-kernel: a 6 × 16 tile in twelve ymm accumulators; per step, one row of 16 B
+//! values (widened in registers when bf16/f16) and six broadcasts of A, twelve FMAs.
 
 use core::arch::x86_64::*;
 
 use half::{bf16, f16};
 
-use super::fmac::Lanes;
 use crate::arch::check_tile;
 use crate::backend::{GemmKernels, PeakRun};
 
@@ -18,10 +17,57 @@ pub(in crate::arch::x86_64) const GEMM: GemmKernels = GemmKernels {
     f32: micro_f32,
     bf16: Some(micro_bf16),
     f16: Some(micro_f16),
+    bf16_pairs: true,
 };
 
+/// One packed row of 16 B values as two vectors of 8 f32 lanes (columns 0-7, 8-15).
+trait Row16: Copy {
+    /// # Safety
+    /// `p` is valid for reading 16 elements, and the CPU has avx2 and f16c.
+    unsafe fn row(p: *const Self) -> [__m256; 2];
+}
+
+impl Row16 for f32 {
+    #[inline(always)]
+    unsafe fn row(p: *const f32) -> [__m256; 2] {
+        // SAFETY: per the trait's contract.
+        unsafe { [_mm256_loadu_ps(p), _mm256_loadu_ps(p.add(8))] }
+    }
+}
+
+impl Row16 for f16 {
+    #[inline(always)]
+    unsafe fn row(p: *const f16) -> [__m256; 2] {
+        // SAFETY: per the trait's contract (16 f16 = two 16-byte loads).
+        unsafe {
+            [
+                _mm256_cvtph_ps(_mm_loadu_si128(p.cast())),
+                _mm256_cvtph_ps(_mm_loadu_si128(p.add(8).cast())),
+            ]
+        }
+    }
+}
+
+impl Row16 for bf16 {
+    /// The row is packed in pairs (column `j` at `2·(j mod 8) + j div 8`, `bf16_pairs`): each
+    /// 32-bit word holds columns `i` (low half) and `8 + i` (high half), so a shift and an AND
+    /// widen all 16, one vector op each, off the FMA ports' critical share.
+    #[inline(always)]
+    unsafe fn row(p: *const bf16) -> [__m256; 2] {
+        // SAFETY: per the trait's contract (16 bf16 = one 32-byte load).
+        unsafe {
+            let w = _mm256_loadu_si256(p.cast());
+            let high = _mm256_and_si256(w, _mm256_set1_epi32(0xffff_0000u32 as i32));
+            [
+                _mm256_castsi256_ps(_mm256_slli_epi32::<16>(w)),
+                _mm256_castsi256_ps(high),
+            ]
+        }
+    }
+}
+
 #[inline(always)]
-fn micro<B: Lanes>(kc: usize, a: &[f32], b: &[B], acc: &mut [f32], accumulate: bool) {
+fn micro<B: Row16>(kc: usize, a: &[f32], b: &[B], acc: &mut [f32], accumulate: bool) {
     check_tile(MR, NR, kc, a, b, acc);
     // SAFETY: only called from the kernels below, which enable avx2, fma and f16c; the check
     // above keeps every load below `kc * MR` of `a`, `kc * NR` of `b` and `MR * NR` of `acc`.
@@ -35,8 +81,7 @@ fn micro<B: Lanes>(kc: usize, a: &[f32], b: &[B], acc: &mut [f32], accumulate: b
         }
         let (mut pa, mut pb) = (a.as_ptr(), b.as_ptr());
         for _ in 0..kc {
-            let b0 = B::lanes(pb);
-            let b1 = B::lanes(pb.add(8));
+            let [b0, b1] = B::row(pb);
             for (i, row) in t.iter_mut().enumerate() {
                 let ai = _mm256_broadcast_ss(&*pa.add(i));
                 row[0] = _mm256_fmadd_ps(ai, b0, row[0]);
