@@ -50,6 +50,12 @@ pub(crate) struct PeakRun {
     pub(crate) sink: f32,
 }
 
+/// `(indices, values, x) -> Σ values[p]·x[indices[p]]`.
+pub(crate) type SparseDot<T> = unsafe fn(&[u32], &[T], &[f32]) -> f32;
+
+/// `(indices, values, b, stride, out)`: `out = Σ_p values[p]·b[indices[p]·stride..]`.
+pub(crate) type SparseRow<T> = unsafe fn(&[u32], &[T], &[f32], usize, &mut [f32]);
+
 /// One tier's kernels. Every entry is an `unsafe fn` whose only precondition is that the CPU
 /// supports the tier the table belongs to; lengths are the callers' business (kernels process
 /// `min(src.len(), dst.len())` elements and never touch memory outside the slices).
@@ -74,6 +80,18 @@ pub(crate) struct Kernels {
     pub(crate) dot2_f32_f16: TwoRows<f16>,
     pub(crate) dot2_f32: TwoRows<f32>,
     pub(crate) gemm: GemmKernels,
+    /// `Σ_p values[p]·x[indices[p]]`: one sparse row times a dense vector. Precondition beyond
+    /// the tier: every index is below `x.len()` (a validated structure).
+    pub(crate) sparse_dot_f32: SparseDot<f32>,
+    pub(crate) sparse_dot_bf16: SparseDot<bf16>,
+    pub(crate) sparse_dot_f16: SparseDot<f16>,
+    /// `out[j] = Σ_p values[p]·b[indices[p]·stride + j]` for `j < out.len()`: one sparse row
+    /// times a dense row-major matrix. Each product is rounded, then added in `p` order
+    /// starting from 0, on every tier: the bits are the same everywhere. Precondition beyond
+    /// the tier: `indices[p]·stride + out.len() <= b.len()` for every `p`.
+    pub(crate) sparse_row_f32: SparseRow<f32>,
+    pub(crate) sparse_row_bf16: SparseRow<bf16>,
+    pub(crate) sparse_row_f16: SparseRow<f16>,
     /// `iterations` rounds of independent multiply-adds on registers only: the tier's peak.
     pub(crate) fma_peak: unsafe fn(u64) -> PeakRun,
 }

@@ -42,6 +42,21 @@ pub enum Error {
         /// The tier that was asked for.
         isa: Isa,
     },
+    /// A compressed sparse structure breaks an invariant of
+    /// [`Sparse`](crate::sparse::Sparse).
+    InvalidSparse {
+        /// Which invariant.
+        reason: &'static str,
+        /// Where: a position in `indptr` for indptr faults, in `indices` otherwise.
+        at: usize,
+    },
+    /// An argument outside its domain (e.g. a sparsity outside `[0, 1]`).
+    Parameter {
+        /// The argument.
+        name: &'static str,
+        /// What it must be.
+        reason: &'static str,
+    },
     /// A [`PackedB`](crate::fmac::PackedB) was packed for a backend whose micro-kernel uses
     /// another layout than the one it was passed to.
     PackedLayout {
@@ -81,6 +96,10 @@ impl fmt::Display for Error {
                 "ISA {isa} is not supported by this CPU; supported: {}",
                 names(Isa::ALL.iter().copied().filter(|isa| isa.is_supported())),
             ),
+            Error::InvalidSparse { reason, at } => {
+                write!(f, "invalid sparse structure: {reason} at {at}")
+            }
+            Error::Parameter { name, reason } => write!(f, "invalid {name}: {reason}"),
             Error::PackedLayout {
                 packed_for,
                 backend,

@@ -71,6 +71,7 @@ mod error;
 pub mod fmac;
 mod isa;
 pub mod reference;
+pub mod sparse;
 mod tensor;
 pub mod update;
 

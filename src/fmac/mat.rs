@@ -125,6 +125,11 @@ impl<'a, T> MatRef<'a, T> {
         self.col_stride
     }
 
+    /// The buffer from element `(0, 0)` on.
+    pub(crate) fn data(&self) -> &'a [T] {
+        self.data
+    }
+
     /// Row `i` as a slice.
     ///
     /// # Panics
@@ -251,6 +256,19 @@ impl<'a, T> MatMut<'a, T> {
             cols: self.cols,
             row_stride: self.row_stride,
         }
+    }
+
+    /// Row blocks `[cuts[t], cuts[t + 1])` as disjoint views with their first row (`cuts`
+    /// starts at 0, ends at `rows` and does not decrease).
+    pub(crate) fn split_at_rows(self, cuts: &[usize]) -> Vec<(usize, MatMut<'a, T>)> {
+        let mut rest = self;
+        let mut out = Vec::with_capacity(cuts.len());
+        for w in cuts.windows(2) {
+            let (block, tail) = rest.split_rows(w[1] - w[0]);
+            out.push((w[0], block));
+            rest = tail;
+        }
+        out
     }
 
     /// Every row as its own slice.

@@ -14,7 +14,7 @@ mod gemm;
 mod gemv;
 mod mat;
 mod packed;
-mod par;
+pub(crate) mod par;
 mod peak;
 
 pub use dot::{dot_bf16, dot_f16, dot_f32_bf16};

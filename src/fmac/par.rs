@@ -36,7 +36,7 @@ impl Input for f16 {}
 const PARALLEL_MIN_WORK: usize = 1 << 20;
 
 /// How many tasks `par` allows for `work` multiply-adds.
-pub(super) fn tasks(par: Par, work: usize) -> usize {
+pub(crate) fn tasks(par: Par, work: usize) -> usize {
     if work < PARALLEL_MIN_WORK {
         return 1;
     }
@@ -68,7 +68,7 @@ pub(super) fn run_parallel(y: &mut [f32], _tasks: usize, rows: &dyn Fn(usize, &m
 
 /// Runs `task` on each item, on the current rayon pool when there is more than one.
 #[cfg(feature = "rayon")]
-pub(super) fn for_each_task<T: Send>(items: Vec<T>, task: impl Fn(T) + Sync + Send) {
+pub(crate) fn for_each_task<T: Send>(items: Vec<T>, task: impl Fn(T) + Sync + Send) {
     use rayon::prelude::*;
     if items.len() <= 1 {
         items.into_iter().for_each(task);
@@ -78,6 +78,6 @@ pub(super) fn for_each_task<T: Send>(items: Vec<T>, task: impl Fn(T) + Sync + Se
 }
 
 #[cfg(not(feature = "rayon"))]
-pub(super) fn for_each_task<T: Send>(items: Vec<T>, task: impl Fn(T) + Sync + Send) {
+pub(crate) fn for_each_task<T: Send>(items: Vec<T>, task: impl Fn(T) + Sync + Send) {
     items.into_iter().for_each(task);
 }

@@ -3,7 +3,10 @@
 mod convert;
 mod fmac;
 mod gemm;
+mod sparse;
 mod stochastic;
+
+use half::{bf16, f16};
 
 use crate::backend::Kernels;
 
@@ -26,4 +29,10 @@ pub(crate) static KERNELS: Kernels = Kernels {
     dot2_f32: fmac::dot2_f32,
     gemm: gemm::GEMM,
     fma_peak: gemm::fma_peak,
+    sparse_dot_f32: sparse::dot::<f32>,
+    sparse_dot_bf16: sparse::dot::<bf16>,
+    sparse_dot_f16: sparse::dot::<f16>,
+    sparse_row_f32: sparse::row::<f32>,
+    sparse_row_bf16: sparse::row::<bf16>,
+    sparse_row_f16: sparse::row::<f16>,
 };

@@ -2,8 +2,9 @@
 
 mod fmac;
 mod gemm;
+pub(crate) mod sparse;
 
-use half::bf16;
+use half::{bf16, f16};
 
 use crate::backend::{Kernels, Sr};
 use crate::reference::convert as r;
@@ -28,6 +29,12 @@ pub(crate) static KERNELS: Kernels = Kernels {
     dot2_f32: fmac::dot2_f32,
     gemm: gemm::GEMM,
     fma_peak: gemm::fma_peak,
+    sparse_dot_f32: sparse::dot::<f32>,
+    sparse_dot_bf16: sparse::dot::<bf16>,
+    sparse_dot_f16: sparse::dot::<f16>,
+    sparse_row_f32: sparse::row::<f32>,
+    sparse_row_bf16: sparse::row::<bf16>,
+    sparse_row_f16: sparse::row::<f16>,
 };
 
 fn axpy<G: Copy + Into<f32>>(alpha: f32, g: &[G], w: &mut [bf16], p: Sr) {

@@ -26,10 +26,12 @@ impl Options {
                 "--only" => {
                     let size = args
                         .next()
-                        .ok_or("--only needs l1, l2, dram, gemv or gemm")?;
-                    if !SIZES.iter().any(|s| s.key == size) && size != "gemv" && size != "gemm" {
+                        .ok_or("--only needs l1, l2, dram, gemv, gemm or sparse")?;
+                    if !SIZES.iter().any(|s| s.key == size)
+                        && !["gemv", "gemm", "sparse"].contains(&size.as_str())
+                    {
                         return Err(format!(
-                            "--only {size}: expected l1, l2, dram, gemv or gemm"
+                            "--only {size}: expected l1, l2, dram, gemv, gemm or sparse"
                         ));
                     }
                     options.only = Some(size.clone());
@@ -151,6 +153,9 @@ copy = memcpy of the f32 array, sampled alternately with each row's kernel"
     }
     if options.only.as_deref().is_none_or(|k| k == "gemm") {
         crate::gemm_bench::run(options.quick);
+    }
+    if options.only.as_deref().is_none_or(|k| k == "sparse") {
+        crate::sparse_bench::run(options.quick);
     }
     for size in sizes {
         bench_size(size, &mut bufs, options.quick);

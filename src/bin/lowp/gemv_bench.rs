@@ -41,7 +41,7 @@ const CASES: [Case; 3] = [
 ];
 
 /// XOR of every 64-bit word: a read of the bytes at the speed the loads allow.
-fn read_all(words: &[u64]) -> u64 {
+pub(crate) fn read_all(words: &[u64]) -> u64 {
     let chunks = words.chunks_exact(4);
     let tail = chunks.remainder().iter().fold(0, |a, &w| a ^ w);
     let v = chunks.fold(u64x4::ZERO, |a, c| a ^ u64x4::new(c.try_into().unwrap()));

@@ -4,11 +4,12 @@ mod bench;
 mod gemm_bench;
 mod gemv_bench;
 mod info;
+mod sparse_bench;
 
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: lowp info
-       lowp bench [--quick] [--only l1|l2|dram|gemv|gemm]
+       lowp bench [--quick] [--only l1|l2|dram|gemv|gemm|sparse]
 
   info   the CPU, its features, the tiers lowp supports here and the active one
   bench  single-thread throughput of every conversion on every supported tier, at an L1-,
@@ -16,9 +17,10 @@ const USAGE: &str = "usage: lowp info
          and a plain copy measured in the same run
          and GEMV (W 4096x4096 in bf16/f16/f32, in cache and cycled through DRAM) against a
          plain read of W's bytes, and GEMM (m = n = k = 2048, B packed) per input type
-         against the tier's register-only FMA peak
+         against the tier's register-only FMA peak, and sparse SpMV/SpMM of a pruned
+         4096x4096 bf16 matrix against a plain read, sprs and lowp's dense products
          --quick      fewer samples (for smoke tests; numbers are noisier)
-         --only SIZE  one size class (or the GEMV or GEMM section) only
+         --only SIZE  one size class (or the GEMV, GEMM or sparse section) only
 
 environment: LOWP_ISA=<tier> picks the active tier (an unsupported or unknown name is an error)";
 

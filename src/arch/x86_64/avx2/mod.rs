@@ -3,6 +3,7 @@
 mod convert;
 pub(super) mod fmac;
 pub(super) mod gemm;
+pub(super) mod sparse;
 pub(super) mod stochastic;
 
 use crate::backend::Kernels;
@@ -26,4 +27,10 @@ pub(crate) static KERNELS: Kernels = Kernels {
     dot2_f32: fmac::dot2_f32,
     gemm: gemm::GEMM,
     fma_peak: gemm::fma_peak,
+    sparse_dot_f32: sparse::dot_f32,
+    sparse_dot_bf16: sparse::dot_bf16,
+    sparse_dot_f16: sparse::dot_f16,
+    sparse_row_f32: sparse::row_f32,
+    sparse_row_bf16: sparse::row_bf16,
+    sparse_row_f16: sparse::row_f16,
 };

@@ -24,4 +24,10 @@ pub(crate) static KERNELS: Kernels = Kernels {
     dot2_f32: super::avx2::fmac::dot2_f32,
     gemm: super::avx2::gemm::GEMM,
     fma_peak: super::avx2::gemm::fma_peak,
+    sparse_dot_f32: super::avx2::sparse::dot_f32,
+    sparse_dot_bf16: super::avx2::sparse::dot_bf16,
+    sparse_dot_f16: super::avx2::sparse::dot_f16,
+    sparse_row_f32: super::avx2::sparse::row_f32,
+    sparse_row_bf16: super::avx2::sparse::row_bf16,
+    sparse_row_f16: super::avx2::sparse::row_f16,
 };

@@ -1,0 +1,28 @@
+//! Sparse kernels with no SIMD: the oracle of the sparse products. Each product is rounded,
+//! then added, in the order of the entries.
+
+/// `Σ values[p]·x[indices[p]]`, in order.
+pub(crate) fn dot<T: Copy + Into<f32>>(indices: &[u32], values: &[T], x: &[f32]) -> f32 {
+    indices
+        .iter()
+        .zip(values)
+        .fold(0.0f32, |acc, (&j, &v)| acc + v.into() * x[j as usize])
+}
+
+/// `out[j] = Σ_p values[p]·b[indices[p]·stride + j]`, each column in `p` order from 0.
+pub(crate) fn row<T: Copy + Into<f32>>(
+    indices: &[u32],
+    values: &[T],
+    b: &[f32],
+    stride: usize,
+    out: &mut [f32],
+) {
+    out.fill(0.0);
+    for (&i, &v) in indices.iter().zip(values) {
+        let v: f32 = v.into();
+        let brow = &b[i as usize * stride..][..out.len()];
+        for (o, &x) in out.iter_mut().zip(brow) {
+            *o += v * x;
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! Sparse kernels: the sparse dot gathers x eight at a time (`vgatherdps`) into two FMA
+//! accumulators; the row product runs 32 dense columns per pass in four accumulators with a
+//! multiply then an add (the scalar kernel's operations, so the same bits).
+
+use core::arch::x86_64::*;
+
+use half::{bf16, f16};
+
+use crate::arch::scalar::sparse as scalar;
+
+/// Eight values as f32 lanes.
+trait Values: Copy + Into<f32> {
+    /// # Safety
+    /// `p` is valid for reading 8 elements, and the CPU has avx2 and f16c.
+    unsafe fn lanes(p: *const Self) -> __m256;
+}
+
+impl Values for f32 {
+    #[inline(always)]
+    unsafe fn lanes(p: *const f32) -> __m256 {
+        // SAFETY: per the trait's contract.
+        unsafe { _mm256_loadu_ps(p) }
+    }
+}
+
+impl Values for bf16 {
+    #[inline(always)]
+    unsafe fn lanes(p: *const bf16) -> __m256 {
+        // SAFETY: per the trait's contract (8 bf16 = one 16-byte load).
+        unsafe {
+            let h = _mm_loadu_si128(p.cast());
+            _mm256_castsi256_ps(_mm256_slli_epi32::<16>(_mm256_cvtepu16_epi32(h)))
+        }
+    }
+}
+
+impl Values for f16 {
+    #[inline(always)]
+    unsafe fn lanes(p: *const f16) -> __m256 {
+        // SAFETY: per the trait's contract (8 f16 = one 16-byte load).
+        unsafe { _mm256_cvtph_ps(_mm_loadu_si128(p.cast())) }
+    }
+}
+
+/// Horizontal sum of 8 lanes in a fixed order.
+#[inline(always)]
+fn hsum(v: __m256) -> f32 {
+    let mut lanes = [0f32; 8];
+    // SAFETY: `lanes` is 8 writable f32; avx is enabled by every caller.
+    unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), v) };
+    let quad = [0, 1, 2, 3].map(|i| lanes[i] + lanes[i + 4]);
+    (quad[0] + quad[2]) + (quad[1] + quad[3])
+}
+
+#[inline(always)]
+fn dot<T: Values>(indices: &[u32], values: &[T], x: &[f32]) -> f32 {
+    let n = indices.len().min(values.len());
+    if x.len() > i32::MAX as usize {
+        // vgatherdps takes signed 32-bit indices.
+        return scalar::dot(indices, values, x);
+    }
+    let whole = n / 16 * 16;
+    // SAFETY: only called from the kernels below, which enable avx2, fma and f16c; loads read
+    // 8 elements at `p + 8 <= whole <= n`; gathers read x at indices the caller guarantees
+    // are below `x.len() <= i32::MAX`.
+    unsafe {
+        let mut acc = [_mm256_setzero_ps(); 2];
+        for p in (0..whole).step_by(16) {
+            for (h, acc) in acc.iter_mut().enumerate() {
+                let at = p + 8 * h;
+                let idx = _mm256_loadu_si256(indices.as_ptr().add(at).cast());
+                let xs = _mm256_i32gather_ps::<4>(x.as_ptr(), idx);
+                *acc = _mm256_fmadd_ps(T::lanes(values.as_ptr().add(at)), xs, *acc);
+            }
+        }
+        let mut total = hsum(_mm256_add_ps(acc[0], acc[1]));
+        total += scalar::dot(&indices[whole..n], &values[whole..n], x);
+        total
+    }
+}
+
+#[inline(always)]
+fn row<T: Copy + Into<f32>>(
+    indices: &[u32],
+    values: &[T],
+    b: &[f32],
+    stride: usize,
+    out: &mut [f32],
+) {
+    let n = out.len();
+    let (wide, narrow) = (n / 32 * 32, n / 8 * 8);
+    // SAFETY: only called from the kernels below, which enable avx2; every load reads 8
+    // columns at `i·stride + j + 8 <= i·stride + n <= b.len()` (the caller's guarantee), every
+    // store 8 at `j + 8 <= n`.
+    unsafe {
+        for j in (0..wide).step_by(32) {
+            let mut acc = [_mm256_setzero_ps(); 4];
+            for (&i, &v) in indices.iter().zip(values) {
+                let v = _mm256_set1_ps(v.into());
+                let brow = b.as_ptr().add(i as usize * stride + j);
+                for (q, acc) in acc.iter_mut().enumerate() {
+                    let prod = _mm256_mul_ps(v, _mm256_loadu_ps(brow.add(8 * q)));
+                    *acc = _mm256_add_ps(*acc, prod);
+                }
+            }
+            for (q, acc) in acc.iter().enumerate() {
+                _mm256_storeu_ps(out.as_mut_ptr().add(j + 8 * q), *acc);
+            }
+        }
+        for j in (wide..narrow).step_by(8) {
+            let mut acc = _mm256_setzero_ps();
+            for (&i, &v) in indices.iter().zip(values) {
+                let brow = b.as_ptr().add(i as usize * stride + j);
+                acc = _mm256_add_ps(
+                    acc,
+                    _mm256_mul_ps(_mm256_set1_ps(v.into()), _mm256_loadu_ps(brow)),
+                );
+            }
+            _mm256_storeu_ps(out.as_mut_ptr().add(j), acc);
+        }
+    }
+    scalar::row(
+        indices,
+        values,
+        &b[narrow.min(b.len())..],
+        stride,
+        &mut out[narrow..],
+    );
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(in crate::arch::x86_64) unsafe fn dot_f32(indices: &[u32], values: &[f32], x: &[f32]) -> f32 {
+    dot(indices, values, x)
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(in crate::arch::x86_64) unsafe fn dot_bf16(indices: &[u32], values: &[bf16], x: &[f32]) -> f32 {
+    dot(indices, values, x)
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(in crate::arch::x86_64) unsafe fn dot_f16(indices: &[u32], values: &[f16], x: &[f32]) -> f32 {
+    dot(indices, values, x)
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(in crate::arch::x86_64) unsafe fn row_f32(
+    i: &[u32],
+    v: &[f32],
+    b: &[f32],
+    s: usize,
+    o: &mut [f32],
+) {
+    row(i, v, b, s, o)
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(in crate::arch::x86_64) unsafe fn row_bf16(
+    i: &[u32],
+    v: &[bf16],
+    b: &[f32],
+    s: usize,
+    o: &mut [f32],
+) {
+    row(i, v, b, s, o)
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(in crate::arch::x86_64) unsafe fn row_f16(
+    i: &[u32],
+    v: &[f16],
+    b: &[f32],
+    s: usize,
+    o: &mut [f32],
+) {
+    row(i, v, b, s, o)
+}

@@ -1,0 +1,179 @@
+//! `lowp bench` sparse section: a 4096x4096 bf16 weight matrix magnitude-pruned per row, SpMV
+//! against a plain read of its bytes, `sprs` (f32) and lowp's dense bf16 GEMV, and SpMM
+//! (n = 32, 128) against lowp's dense bf16 GEMM on the same shapes; each pair sampled
+//! alternately in the same run.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use half::bf16;
+use lowp::fmac::{MatMut, MatRef, PackedB, Par};
+use lowp::sparse::prune::{magnitude, Scope};
+use lowp::sparse::Csr;
+use lowp::Backend;
+
+use crate::bench::paired_medians;
+use crate::gemv_bench::read_all;
+
+const N: usize = 4096;
+const SPARSITIES: [f64; 5] = [0.5, 0.7, 0.9, 0.95, 0.99];
+
+pub fn run(quick: bool) {
+    let backend = Backend::best();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (min_sample, samples) = if quick {
+        (Duration::from_millis(5), 3)
+    } else {
+        (Duration::from_millis(30), 9)
+    };
+    println!("\n== Sparse: W {N}x{N} bf16 magnitude-pruned per row, {} tier; one thread unless marked ==", backend.isa().name());
+    println!("SpMV GB/s = (values + indices + indptr bytes) / s; x read = against a plain read of as many bytes;");
+    println!("x sprs = sprs f32 SpMV time / lowp time; x dense = lowp dense bf16 GEMV (or GEMM) time / sparse time (> 1: sparse wins)");
+    println!("SpMM C = W B with B [{N} x n] f32; GFLOP/s counts 2 nnz n; dense = Y = X Wᵀ with Wᵀ packed once");
+    println!(
+        "{:>8} {:>9} {:>9} {:>7} {:>7} {:>8} {:>12} | {:>4} {:>8} {:>8} {:>12}",
+        "sparsity",
+        "nnz",
+        "SpMV GB/s",
+        "x read",
+        "x sprs",
+        "x dense",
+        format!("x dense {threads}thr"),
+        "n",
+        "GFLOP/s",
+        "x dense",
+        format!("x dense {threads}thr")
+    );
+    let w: Vec<bf16> = (0..N * N)
+        .map(|i| {
+            bf16::from_f32(((i.wrapping_mul(2_654_435_761) >> 7) % 20_011) as f32 / 10_005.5 - 1.0)
+        })
+        .collect();
+    let wm = MatRef::new(&w, N, N).expect("shape fits");
+    let x: Vec<f32> = (0..N).map(|j| (j % 17) as f32 * 0.01).collect();
+    let mut y = vec![0f32; N];
+    let packed: PackedB = backend.pack_b(wm.t());
+    let sparsities: &[f64] = if quick {
+        &SPARSITIES[2..3]
+    } else {
+        &SPARSITIES
+    };
+    for &s in sparsities {
+        let a: Csr<bf16> = magnitude(wm, s, Scope::PerRow).expect("valid target");
+        let v = a.view();
+        let bytes = v.nnz() * (2 + 4) + (N + 1) * 8;
+        let words: Vec<u64> = (0..bytes.div_ceil(8) as u64).collect();
+        let a32: Csr<f32> = Csr::try_new(
+            N,
+            N,
+            v.indptr().to_vec(),
+            v.indices().to_vec(),
+            v.values().iter().map(|b| b.to_f32()).collect(),
+        )
+        .expect("valid");
+        let sprs_a = a32.to_sprs();
+        let spmv = |y: &mut [f32], par| {
+            backend
+                .spmv(1.0, v, black_box(&x), 0.0, y, par)
+                .expect("shapes match")
+        };
+        let (read, t_spmv) = paired_medians(
+            |base| {
+                if base {
+                    black_box(read_all(black_box(&words)));
+                } else {
+                    spmv(&mut y, Par::Seq)
+                }
+            },
+            min_sample,
+            samples,
+        );
+        let (t_sprs, t_spmv2) = paired_medians(
+            |base| {
+                if base {
+                    y.fill(0.0);
+                    sprs::prod::mul_acc_mat_vec_csr(sprs_a.view(), &x[..], &mut y[..]);
+                } else {
+                    spmv(&mut y, Par::Seq)
+                }
+            },
+            min_sample,
+            samples,
+        );
+        let dense_gemv = |y: &mut [f32], par| {
+            backend
+                .gemv(1.0, wm, black_box(&x), 0.0, y, par)
+                .expect("shapes match")
+        };
+        let mut ratio = |par| {
+            let (dense, sparse) = paired_medians(
+                |base| {
+                    if base {
+                        dense_gemv(&mut y, par)
+                    } else {
+                        spmv(&mut y, par)
+                    }
+                },
+                min_sample,
+                samples,
+            );
+            dense / sparse
+        };
+        let (g1, gt) = (ratio(Par::Seq), ratio(Par::Rayon(0)));
+        print!(
+            "{:>7.0}% {:>9} {:>9.1} {:>7.2} {:>7.1} {:>8.2} {:>12.2}",
+            s * 100.0,
+            v.nnz(),
+            bytes as f64 / t_spmv / 1e9,
+            read / t_spmv,
+            t_sprs / t_spmv2,
+            g1,
+            gt
+        );
+        for (i, n) in [32usize, 128].into_iter().enumerate() {
+            if quick && n > 32 {
+                break;
+            }
+            let b: Vec<f32> = (0..N * n).map(|i| (i % 13) as f32 * 0.05).collect();
+            let bt: Vec<f32> = (0..n * N).map(|i| b[(i % N) * n + i / N]).collect(); // X = Bᵀ
+            let mut c = vec![0f32; N * n];
+            let run = |base: bool, par: Par, c: &mut [f32]| {
+                if base {
+                    let xm = MatRef::new(&bt, n, N).expect("fits");
+                    backend
+                        .gemm_packed(
+                            1.0,
+                            xm,
+                            &packed,
+                            0.0,
+                            MatMut::new(c, n, N).expect("fits"),
+                            par,
+                        )
+                        .expect("shapes");
+                } else {
+                    let bm = MatRef::new(&b, N, n).expect("fits");
+                    backend
+                        .spmm(1.0, v, bm, 0.0, MatMut::new(c, N, n).expect("fits"), par)
+                        .expect("shapes");
+                }
+            };
+            let (dense1, sparse1) =
+                paired_medians(|base| run(base, Par::Seq, &mut c), min_sample, samples);
+            let (dense_t, sparse_t) =
+                paired_medians(|base| run(base, Par::Rayon(0), &mut c), min_sample, samples);
+            let flops = 2.0 * v.nnz() as f64 * n as f64;
+            if i > 0 {
+                print!("\n{:>76} |", "");
+            } else {
+                print!(" |");
+            }
+            print!(
+                " {n:>4} {:>8.1} {:>8.2} {:>12.2}",
+                flops / sparse1 / 1e9,
+                dense1 / sparse1,
+                dense_t / sparse_t
+            );
+        }
+        println!();
+    }
+}

@@ -1,0 +1,41 @@
+//! Sparse matrices for pruned weights: validated CSR/CSC with f32/bf16/f16 values, pruning,
+//! and products with dense operands on every backend.
+//!
+//! - [`Sparse`] / [`SparseRef`] ([`Csr`], [`Csc`]): `u32` minor indices, `usize` offsets,
+//!   invariants checked once ([`Sparse::try_new`] gives the buffers back on failure;
+//!   [`Sparse::new_unchecked`] trusts the caller). [`Sparse::transpose`] is free,
+//!   [`Csr::to_csc`] / [`Csc::to_csr`] convert; `from_sprs` / `to_sprs` with the `sprs` feature.
+//! - [`prune`]: magnitude (per row or global) and N:M pruning with a documented tie-break.
+//! - Products, f32 accumulation, BLAS alpha/beta (`beta == 0` never reads the output):
+//!   [`Backend::spmv`] (`y = alpha·A·x + beta·y`, CSR), [`Backend::spmv_t`] (`Aᵀ·x` from CSC),
+//!   [`Backend::spmm`] (`C = alpha·A·B + beta·C`, B `[k × n]` row-major: the fast layout,
+//!   vectorised along `n`) and [`Backend::spmm_xt`] (`Y = alpha·X·Aᵀ + beta·Y` with activations
+//!   `X [n × k]` as rows: correct, not vectorised). Threads split rows balanced by nonzeros.
+//!
+//! Exactness: SpMM (both layouts) is **bit-identical on every backend and thread count**: each
+//! output is `Σ` of the rounded products added in storage order from 0 (a multiply then an
+//! add, never FMA, on every tier). SpMV is error-bounded like a dot product of the row's
+//! length (`nnz_i·u·Σ|aᵢⱼxⱼ| + nnz_i·2^-149`) and deterministic per backend.
+//!
+//! ```
+//! use half::bf16;
+//! use lowp::fmac::{MatRef, Par};
+//! use lowp::sparse::prune::{magnitude, Scope};
+//! use lowp::Backend;
+//! let w: Vec<f32> = (0..16).map(|i| i as f32 - 8.0).collect();
+//! let a = magnitude::<f32, bf16>(MatRef::new(&w, 4, 4)?, 0.5, Scope::PerRow)?;
+//! let mut y = [0.0f32; 4];
+//! Backend::active().spmv(1.0, a.view(), &[1.0; 4], 0.0, &mut y, Par::Seq)?;
+//! assert_eq!(y, [-15.0, -7.0, 5.0, 13.0]);
+//! # Ok::<(), lowp::Error>(())
+//! ```
+
+#[cfg(feature = "sprs")]
+mod interop;
+mod matrix;
+mod products;
+pub mod prune;
+
+pub use matrix::{
+    ColMajor, Csc, CscRef, Csr, CsrRef, Orientation, Rejected, RowMajor, Sparse, SparseRef,
+};

@@ -1,0 +1,273 @@
+//! SpMV and SpMM: the drivers (checks, the nnz-balanced thread split, alpha/beta) around each
+//! backend's sparse kernels.
+
+use half::{bf16, f16};
+
+use super::{CscRef, CsrRef};
+use crate::error::check_len;
+use crate::fmac::par::{for_each_task, tasks, Par};
+use crate::fmac::{Input, MatMut, MatRef};
+use crate::{arch, Backend, DType, Error};
+
+/// `alpha·s + beta·out`, each step rounded; `out` is not read when `beta == 0`.
+fn finish(alpha: f32, beta: f32, s: f32, out: &mut f32) {
+    let scaled = alpha * s;
+    *out = if beta == 0.0 {
+        scaled
+    } else {
+        scaled + beta * *out
+    };
+}
+
+/// The major-slice boundaries that give `tasks` ranges of about equal nonzeros.
+fn balanced_split(indptr: &[usize], tasks: usize) -> Vec<usize> {
+    let major = indptr.len() - 1;
+    let nnz = indptr[major];
+    let mut cuts: Vec<usize> = (1..tasks)
+        .map(|t| indptr.partition_point(|&p| p < nnz * t / tasks).min(major))
+        .collect();
+    cuts.insert(0, 0);
+    cuts.push(major);
+    cuts.dedup();
+    cuts
+}
+
+/// `out` cut at `cuts` (which start at 0 and end at the number of rows): `(first row, rows)`.
+fn split_rows<'a, T>(
+    mut rest: &'a mut [T],
+    cuts: &[usize],
+    width: usize,
+) -> Vec<(usize, &'a mut [T])> {
+    let mut pieces = Vec::with_capacity(cuts.len());
+    for w in cuts.windows(2) {
+        let len = ((w[1] - w[0]) * width).min(rest.len());
+        let (piece, tail) = rest.split_at_mut(len);
+        pieces.push((w[0], piece));
+        rest = tail;
+    }
+    pieces
+}
+
+/// The same element type viewed as itself (`T` is matched against `DType` first).
+fn cast<T: Input, U: bytemuck::Pod>(v: &[T]) -> &[U] {
+    bytemuck::cast_slice(v)
+}
+
+impl Backend {
+    /// `y = alpha·A·x + beta·y` for CSR `A [m × k]`, `x` of length `k`, `y` of length `m`:
+    /// each `yᵢ` is a dot product of row `i`'s entries with the `x` they index (f32
+    /// accumulation, within the dot bound of the row's length), then `alpha·s + beta·yᵢ`.
+    /// With `beta == 0`, `y` is not read.
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] when `x.len() != a.cols()` or `y.len() != a.rows()`.
+    pub fn spmv<T: Input>(
+        self,
+        alpha: f32,
+        a: CsrRef<'_, T>,
+        x: &[f32],
+        beta: f32,
+        y: &mut [f32],
+        par: Par,
+    ) -> Result<(), Error> {
+        check_len("x", a.cols(), x.len())?;
+        check_len("y", a.rows(), y.len())?;
+        self.compressed_mv(alpha, a.indptr(), a.indices(), a.values(), x, beta, y, par);
+        Ok(())
+    }
+
+    /// `y = alpha·Aᵀ·x + beta·y` for CSC `A [m × k]` (each column contiguous, so column `j`
+    /// of A is row `j` of Aᵀ), `x` of length `m`, `y` of length `k`; otherwise as
+    /// [`Backend::spmv`].
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] when `x.len() != a.rows()` or `y.len() != a.cols()`.
+    pub fn spmv_t<T: Input>(
+        self,
+        alpha: f32,
+        a: CscRef<'_, T>,
+        x: &[f32],
+        beta: f32,
+        y: &mut [f32],
+        par: Par,
+    ) -> Result<(), Error> {
+        check_len("x", a.rows(), x.len())?;
+        check_len("y", a.cols(), y.len())?;
+        self.compressed_mv(alpha, a.indptr(), a.indices(), a.values(), x, beta, y, par);
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn compressed_mv<T: Input>(
+        self,
+        alpha: f32,
+        indptr: &[usize],
+        indices: &[u32],
+        values: &[T],
+        x: &[f32],
+        beta: f32,
+        y: &mut [f32],
+        par: Par,
+    ) {
+        let k = &self.kernels;
+        let dot = |range: core::ops::Range<usize>| {
+            let (i, v) = (&indices[range.clone()], &values[range]);
+            // SAFETY: `self` proves the CPU supports its tier; the structure is validated
+            // (every index below the minor dimension, which the caller checked is x.len()).
+            unsafe {
+                match T::DTYPE {
+                    DType::F32 => (k.sparse_dot_f32)(i, cast(v), x),
+                    DType::BF16 => (k.sparse_dot_bf16)(i, cast::<T, bf16>(v), x),
+                    DType::F16 => (k.sparse_dot_f16)(i, cast::<T, f16>(v), x),
+                }
+            }
+        };
+        let cuts = balanced_split(indptr, tasks(par, indices.len() + y.len()));
+        for_each_task(split_rows(y, &cuts, 1), |(first, ys)| {
+            for (r, out) in ys.iter_mut().enumerate() {
+                let i = first + r;
+                finish(alpha, beta, dot(indptr[i]..indptr[i + 1]), out);
+            }
+        });
+    }
+
+    /// `C = alpha·A·B + beta·C` for CSR `A [m × k]`, dense `B [k × n]` with contiguous rows
+    /// (the fast layout: each nonzero scales a row of B, vectorised along `n`) and
+    /// `C [m × n]`. Every element is the same bits on every backend and thread count (products
+    /// rounded, then added in storage order from 0); then `alpha·s + beta·c`. With
+    /// `beta == 0`, C is not read.
+    ///
+    /// ```
+    /// use lowp::fmac::{MatMut, MatRef, Par};
+    /// use lowp::sparse::Csr;
+    /// use lowp::Backend;
+    /// let a = Csr::try_new(2, 3, vec![0, 1, 3], vec![2, 0, 1], vec![2.0f32, 1.0, -1.0])?;
+    /// let b = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0]; // [3 × 2]
+    /// let mut c = [0.0f32; 4];
+    /// Backend::active().spmm(1.0, a.view(), MatRef::new(&b, 3, 2)?, 0.0,
+    ///                        MatMut::new(&mut c, 2, 2)?, Par::Seq)?;
+    /// assert_eq!(c, [10.0, 12.0, -2.0, -2.0]);
+    /// # Ok::<(), lowp::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Shape`] when `b` is not `a.cols() × c.cols()` with contiguous rows, or `c` not
+    /// `a.rows() × b.cols()`.
+    pub fn spmm<T: Input>(
+        self,
+        alpha: f32,
+        a: CsrRef<'_, T>,
+        b: MatRef<'_, f32>,
+        beta: f32,
+        c: MatMut<'_, f32>,
+        par: Par,
+    ) -> Result<(), Error> {
+        if b.rows() != a.cols() || !b.rows_are_contiguous() {
+            return Err(Error::Shape {
+                shape: vec![a.rows(), a.cols(), b.rows(), b.cols(), b.col_stride()],
+                reason: "SpMM needs B with a.cols() rows, each contiguous",
+            });
+        }
+        check_output(&c, a.rows(), b.cols())?;
+        let n = b.cols();
+        if n == 0 || a.rows() == 0 {
+            return Ok(());
+        }
+        let b_data = b.data();
+        let stride = b.row_stride();
+        let kern = &self.kernels;
+        let row = |i: usize, out: &mut [f32]| {
+            let (idx, vals) = a.slice(i);
+            // SAFETY: `self` proves the CPU supports its tier; the structure is validated, so
+            // every index is below `b.rows()`, and `b_data` holds `(rows - 1)·stride + n`
+            // elements: row `idx` ends inside it.
+            unsafe {
+                match T::DTYPE {
+                    DType::F32 => (kern.sparse_row_f32)(idx, cast(vals), b_data, stride, out),
+                    DType::BF16 => (kern.sparse_row_bf16)(idx, cast(vals), b_data, stride, out),
+                    DType::F16 => (kern.sparse_row_f16)(idx, cast(vals), b_data, stride, out),
+                }
+            }
+        };
+        let cuts = balanced_split(a.indptr(), tasks(par, a.nnz().saturating_mul(n)));
+        for_each_task(c.split_at_rows(&cuts), |(first, mut block)| {
+            let mut scratch = if beta == 0.0 {
+                Vec::new()
+            } else {
+                vec![0.0; n]
+            };
+            for r in 0..block.rows() {
+                let out = block.row_mut(r);
+                if beta == 0.0 {
+                    row(first + r, out);
+                    if alpha != 1.0 {
+                        out.iter_mut().for_each(|v| *v *= alpha);
+                    }
+                } else {
+                    row(first + r, &mut scratch);
+                    for (o, &s) in out.iter_mut().zip(&scratch) {
+                        finish(alpha, beta, s, o);
+                    }
+                }
+            }
+        });
+        Ok(())
+    }
+
+    /// `Y = alpha·X·Aᵀ + beta·Y` for activations `X [n × k]` as rows (the linear-layer layout),
+    /// CSR weights `A [m × k]` and `Y [n × m]`: the same bits as [`Backend::spmm`] of `Xᵀ`
+    /// (the same products added in the same order), computed by gathering `X`'s entries per
+    /// nonzero, so it is correct but not vectorised; transpose `X` once and use `spmm` where
+    /// speed matters.
+    ///
+    /// # Errors
+    /// [`Error::Shape`] when `x` is not `y.rows() × a.cols()` with contiguous rows, or `y` not
+    /// `x.rows() × a.rows()`.
+    pub fn spmm_xt<T: Input>(
+        self,
+        alpha: f32,
+        x: MatRef<'_, f32>,
+        a: CsrRef<'_, T>,
+        beta: f32,
+        y: MatMut<'_, f32>,
+        par: Par,
+    ) -> Result<(), Error> {
+        if x.cols() != a.cols() || !x.rows_are_contiguous() {
+            return Err(Error::Shape {
+                shape: vec![x.rows(), x.cols(), a.rows(), a.cols()],
+                reason: "X must be n x k (k = a.cols()) with contiguous rows",
+            });
+        }
+        check_output(&y, x.rows(), a.rows())?;
+        if x.rows() == 0 || a.rows() == 0 {
+            return Ok(());
+        }
+        let cuts: Vec<usize> = {
+            let t = tasks(par, a.nnz().saturating_mul(x.rows())).min(x.rows());
+            let mut c: Vec<usize> = (0..=t).map(|i| i * x.rows() / t).collect();
+            c.dedup();
+            c
+        };
+        for_each_task(y.split_at_rows(&cuts), |(first, mut block)| {
+            for r in 0..block.rows() {
+                let xr = x.row(first + r);
+                for (i, out) in block.row_mut(r).iter_mut().enumerate() {
+                    let (idx, vals) = a.slice(i);
+                    finish(alpha, beta, arch::scalar::sparse::dot(idx, vals, xr), out);
+                }
+            }
+        });
+        Ok(())
+    }
+}
+
+fn check_output(c: &MatMut<'_, f32>, rows: usize, cols: usize) -> Result<(), Error> {
+    if (c.rows(), c.cols()) == (rows, cols) {
+        Ok(())
+    } else {
+        Err(Error::Shape {
+            shape: vec![c.rows(), c.cols(), rows, cols],
+            reason: "the output must be rows x cols of the product",
+        })
+    }
+}

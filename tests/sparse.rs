@@ -1,0 +1,547 @@
+//! Sparse matrices: every malformed structure rejected with the right error (buffers given
+//! back), edge shapes, CSR/CSC conversion and sprs round trips, pruning properties, and the
+//! products on every backend against densify-and-multiply (SpMV within the bound; SpMM the
+//! same bits on every backend and thread count, in both layouts).
+
+mod common;
+
+use common::{backends, Rng};
+use half::{bf16, f16};
+use lowp::fmac::{Input, MatMut, MatRef, Par};
+use lowp::reference::fmac::{dot_error_bound, Widen};
+use lowp::sparse::prune::{magnitude, n_of_m, Scope, Value};
+use lowp::sparse::{Csc, Csr, CsrRef, Rejected};
+use lowp::{Backend, Error};
+use proptest::prelude::*;
+
+fn reason<T>(r: Result<Csr<T>, Rejected<T>>) -> (&'static str, usize) {
+    match r.map(|_| ()).unwrap_err().error {
+        Error::InvalidSparse { reason, at } => (reason, at),
+        other => panic!("expected InvalidSparse, got {other:?}"),
+    }
+}
+
+#[test]
+fn every_malformed_structure_is_rejected_and_the_buffers_come_back() {
+    let v = |n: usize| vec![1.0f32; n];
+    /// rows, cols, indptr, indices, number of values, expected reason and position.
+    type Case = (usize, usize, Vec<usize>, Vec<u32>, usize, &'static str, usize);
+    let cases: [Case; 9] = [
+        (
+            2,
+            3,
+            vec![0, 1],
+            vec![0],
+            1,
+            "indptr length is not major + 1",
+            2,
+        ),
+        (
+            2,
+            3,
+            vec![1, 1, 2],
+            vec![0, 1],
+            2,
+            "indptr does not start at 0",
+            0,
+        ),
+        (2, 3, vec![0, 2, 1], vec![0, 1], 2, "indptr decreases", 2),
+        (
+            2,
+            3,
+            vec![0, 1, 3],
+            vec![0, 1],
+            2,
+            "indptr's last entry is not the number of indices",
+            2,
+        ),
+        (
+            2,
+            3,
+            vec![0, 1, 2],
+            vec![0, 1],
+            3,
+            "values and indices differ in length",
+            2,
+        ),
+        (2, 3, vec![0, 1, 2], vec![0, 3], 2, "index out of range", 1),
+        (
+            2,
+            3,
+            vec![0, 2, 2],
+            vec![1, 1],
+            2,
+            "indices not strictly increasing within a slice",
+            1,
+        ),
+        (
+            2,
+            3,
+            vec![0, 2, 3],
+            vec![2, 0, 1],
+            3,
+            "indices not strictly increasing within a slice",
+            1,
+        ),
+        (0, 3, vec![], vec![], 0, "indptr length is not major + 1", 0),
+    ];
+    for (rows, cols, indptr, indices, nv, want, at) in cases {
+        let r = Csr::try_new(rows, cols, indptr.clone(), indices.clone(), v(nv));
+        let rejected = r.as_ref().map(|_| ()).unwrap_err().clone();
+        assert_eq!(
+            (rejected.indptr, rejected.indices, rejected.values.len()),
+            (indptr.clone(), indices.clone(), nv)
+        );
+        assert_eq!(reason(r), (want, at), "{indptr:?} {indices:?}");
+        // Borrowed views check the same things.
+        assert!(CsrRef::try_new(rows, cols, &indptr, &indices, &v(nv)).is_err());
+    }
+    // Sorted across slices but not within: row 1 restarts at 0, which is fine.
+    assert!(Csr::try_new(2, 3, vec![0, 2, 4], vec![0, 2, 0, 1], v(4)).is_ok());
+    // A CSC structure is checked against the row count.
+    assert!(Csc::try_new(2, 3, vec![0, 1, 1, 2], vec![1, 2], v(2)).is_err());
+    assert!(Csc::try_new(2, 3, vec![0, 1, 1, 2], vec![1, 0], v(2)).is_ok());
+    // Too wide for u32 indices.
+    let wide = Csr::try_new(1, 1 << 33, vec![0, 0], vec![], Vec::<f32>::new());
+    assert!(matches!(
+        wide.map(|_| ()).unwrap_err().error,
+        Error::Shape { .. }
+    ));
+}
+
+#[test]
+fn edge_shapes_convert_and_densify() {
+    let empty_rows = Csr::try_new(3, 0, vec![0; 4], vec![], Vec::<f32>::new()).unwrap();
+    assert_eq!(empty_rows.view().to_dense(), Vec::<f32>::new());
+    let no_rows = Csr::try_new(0, 5, vec![0], vec![], Vec::<f32>::new()).unwrap();
+    assert_eq!(no_rows.to_csc().view().indptr(), &[0; 6]);
+    let zero = Csr::try_new(2, 2, vec![0, 0, 0], vec![], Vec::<bf16>::new()).unwrap();
+    assert_eq!(zero.view().to_dense(), vec![0.0; 4]);
+    let dense: Vec<f32> = (1..=6).map(|v| v as f32).collect();
+    let full = Csr::try_new(2, 3, vec![0, 3, 6], vec![0, 1, 2, 0, 1, 2], dense.clone()).unwrap();
+    assert_eq!(full.view().to_dense(), dense);
+    let csc = full.to_csc();
+    assert_eq!(csc.view().indptr(), &[0, 2, 4, 6]);
+    assert_eq!(csc.view().values(), &[1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
+    assert_eq!(csc.view().to_dense(), dense);
+    assert_eq!(csc.to_csr(), full);
+    let t = full.clone().transpose(); // 3 x 2 CSC with the same arrays
+    assert_eq!((t.rows(), t.cols()), (3, 2));
+    assert_eq!(t.view().to_dense(), vec![1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
+}
+
+fn random_csr<T: Value>(rng: &mut Rng, rows: usize, cols: usize, density: u32) -> Csr<T> {
+    let mut indptr = vec![0];
+    let (mut indices, mut values) = (Vec::new(), Vec::new());
+    for _ in 0..rows {
+        for j in 0..cols {
+            if rng.next_u32() % 100 < density {
+                indices.push(j as u32);
+                let v = (rng.next_u32() % 2001) as f32 / 1000.0 - 1.0;
+                values.push(T::from_f32(v * 4.0));
+            }
+        }
+        indptr.push(indices.len());
+    }
+    Csr::try_new(rows, cols, indptr, indices, values).unwrap()
+}
+
+#[test]
+fn sprs_round_trips_in_both_orientations() {
+    let mut rng = Rng::new(61);
+    let a = random_csr::<f32>(&mut rng, 17, 23, 30);
+    let s = a.to_sprs();
+    assert!(s.is_csr());
+    assert_eq!(Csr::from_sprs(s.view()).unwrap(), a);
+    let c = a.to_csc();
+    let sc = c.to_sprs();
+    assert!(!sc.is_csr());
+    assert_eq!(Csc::from_sprs(sc.view()).unwrap(), c);
+    assert_eq!(Csr::from_sprs(sc.view()).unwrap(), a); // CSC in, CSR out
+    assert_eq!(Csc::from_sprs(s.view()).unwrap(), c);
+    let b = random_csr::<bf16>(&mut rng, 5, 40, 50);
+    assert_eq!(Csr::from_sprs(b.to_sprs().view()).unwrap(), b);
+}
+
+fn magnitudes(w: &[f32]) -> Vec<u32> {
+    w.iter().map(|v| v.to_bits() & 0x7fff_ffff).collect()
+}
+
+#[test]
+fn magnitude_pruning_keeps_exactly_the_largest_with_ties_to_the_lower_index() {
+    let mut rng = Rng::new(62);
+    let (rows, cols) = (13, 37);
+    // Few distinct values: many ties.
+    let w: Vec<f32> = (0..rows * cols)
+        .map(|_| (rng.next_u32() % 9) as f32 - 4.0)
+        .collect();
+    let m = MatRef::new(&w, rows, cols).unwrap();
+    for sparsity in [0.0, 0.3, 0.5, 0.7, 0.9, 0.95, 0.99, 1.0] {
+        let drop_row = (sparsity * cols as f64).round() as usize;
+        let csr = magnitude::<f32, f32>(m, sparsity, Scope::PerRow).unwrap();
+        let v = csr.view();
+        for i in 0..rows {
+            let (idx, _) = v.slice(i);
+            assert_eq!(idx.len(), cols - drop_row, "row {i} at {sparsity}");
+            let row = magnitudes(&w[i * cols..][..cols]);
+            let kept: Vec<usize> = idx.iter().map(|&j| j as usize).collect();
+            for j in 0..cols {
+                for &q in &kept {
+                    if !kept.contains(&j) {
+                        // Every dropped element ranks below every kept one.
+                        assert!(
+                            row[j] < row[q] || (row[j] == row[q] && j > q),
+                            "row {i}: {j} vs {q}"
+                        );
+                    }
+                }
+            }
+        }
+        let global = magnitude::<f32, bf16>(m, sparsity, Scope::Global).unwrap();
+        let total = rows * cols;
+        assert_eq!(
+            global.nnz(),
+            total - (sparsity * total as f64).round() as usize
+        );
+        let all = magnitudes(&w);
+        let gv = global.view();
+        let mut kept = vec![false; total];
+        for i in 0..rows {
+            for &j in gv.slice(i).0 {
+                kept[i * cols + j as usize] = true;
+            }
+        }
+        let weakest_kept = (0..total)
+            .filter(|&p| kept[p])
+            .map(|p| (all[p], std::cmp::Reverse(p)))
+            .min();
+        let strongest_dropped = (0..total)
+            .filter(|&p| !kept[p])
+            .map(|p| (all[p], std::cmp::Reverse(p)))
+            .max();
+        if let (Some(k), Some(d)) = (weakest_kept, strongest_dropped) {
+            assert!(d < k, "global at {sparsity}");
+        }
+    }
+    // Deterministic, NaN kept, bad targets refused.
+    let mut nan = vec![1.0f32; 8];
+    nan[5] = f32::NAN;
+    let p = magnitude::<f32, f32>(MatRef::new(&nan, 1, 8).unwrap(), 0.875, Scope::PerRow).unwrap();
+    assert_eq!(p.view().indices(), &[5]);
+    for bad in [-0.1, 1.5, f64::NAN] {
+        assert!(matches!(
+            magnitude::<f32, f32>(m, bad, Scope::Global),
+            Err(Error::Parameter { .. })
+        ));
+    }
+    assert_eq!(
+        magnitude::<f32, f16>(m, 0.5, Scope::Global).unwrap(),
+        magnitude::<f32, f16>(m, 0.5, Scope::Global).unwrap()
+    );
+}
+
+#[test]
+fn n_of_m_pruning_keeps_n_per_group() {
+    let mut rng = Rng::new(63);
+    let (rows, cols) = (9, 48);
+    let w: Vec<bf16> = (0..rows * cols)
+        .map(|_| bf16::from_f32((rng.next_u32() % 7) as f32 - 3.0))
+        .collect();
+    let m = MatRef::new(&w, rows, cols).unwrap();
+    for (n, g) in [(2, 4), (1, 4), (4, 8), (3, 3)] {
+        let csr = n_of_m::<bf16, bf16>(m, n, g).unwrap();
+        let v = csr.view();
+        for i in 0..rows {
+            let (idx, vals) = v.slice(i);
+            for group in 0..cols / g {
+                let kept: Vec<usize> = idx
+                    .iter()
+                    .map(|&j| j as usize)
+                    .filter(|j| j / g == group)
+                    .collect();
+                assert_eq!(kept.len(), n);
+                let mag = |j: usize| w[i * cols + j].to_f32().abs();
+                for j in group * g..(group + 1) * g {
+                    if !kept.contains(&j) {
+                        assert!(kept
+                            .iter()
+                            .all(|&q| mag(j) < mag(q) || (mag(j) == mag(q) && j > q)));
+                    }
+                }
+            }
+            for (&j, &val) in idx.iter().zip(vals) {
+                assert_eq!(val, w[i * cols + j as usize]);
+            }
+        }
+    }
+    assert!(n_of_m::<bf16, f32>(m, 2, 5).is_err()); // 5 does not divide 48
+    assert!(n_of_m::<bf16, f32>(m, 0, 4).is_err());
+    assert!(n_of_m::<bf16, f32>(m, 5, 4).is_err());
+}
+
+/// SpMV on every backend against the f64 dense product, within the dot bound per row.
+fn check_spmv<T: Value + Widen>(rng: &mut Rng, rows: usize, cols: usize, density: u32) {
+    let a = random_csr::<T>(rng, rows, cols, density);
+    let x: Vec<f32> = (0..cols).map(|j| (j % 11) as f32 * 0.25 - 1.0).collect();
+    let y0: Vec<f32> = (0..rows).map(|i| i as f32).collect();
+    let u = f64::from(f32::EPSILON) / 2.0;
+    for backend in backends() {
+        for (alpha, beta) in [(1.0f32, 0.0f32), (-0.5, 2.0)] {
+            let mut y = if beta == 0.0 {
+                vec![f32::NAN; rows]
+            } else {
+                y0.clone()
+            };
+            backend
+                .spmv(alpha, a.view(), &x, beta, &mut y, Par::Seq)
+                .unwrap();
+            // A's CSR arrays are the CSC arrays of Aᵀ: spmv_t of that is A·x again.
+            let at = a.clone().transpose();
+            let mut y2 = if beta == 0.0 {
+                vec![f32::NAN; rows]
+            } else {
+                y0.clone()
+            };
+            backend
+                .spmv_t(alpha, at.view(), &x, beta, &mut y2, Par::Seq)
+                .unwrap();
+            assert_eq!(
+                y2.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                y.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+            );
+            for i in 0..rows {
+                let (idx, vals) = a.view().slice(i);
+                let (s, abs) = idx
+                    .iter()
+                    .zip(vals)
+                    .fold((0.0f64, 0.0f64), |(s, abs), (&j, &v)| {
+                        let p = v.to_f64() * f64::from(x[j as usize]);
+                        (s + p, abs + p.abs())
+                    });
+                let bc = if beta == 0.0 {
+                    0.0
+                } else {
+                    f64::from(beta) * f64::from(y0[i])
+                };
+                let want = f64::from(alpha) * s + bc;
+                let k = idx.len();
+                let bound =
+                    f64::from(alpha).abs() * (dot_error_bound(k, abs) + u * abs) * (1.0 + 2.0 * u)
+                        + 2.0 * u * (f64::from(alpha).abs() * abs + bc.abs())
+                        + 2f64.powi(-148);
+                let err = (f64::from(y[i]) - want).abs();
+                assert!(
+                    err <= bound,
+                    "{backend:?} row {i}: {} vs {want} (bound {bound:e})",
+                    y[i]
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn spmv_meets_the_bound_on_every_backend() {
+    let mut rng = Rng::new(64);
+    for (rows, cols, density) in [
+        (0, 5, 50),
+        (5, 0, 50),
+        (1, 1, 100),
+        (37, 301, 30),
+        (64, 64, 100),
+        (20, 500, 2),
+        (3, 40, 0),
+    ] {
+        check_spmv::<f32>(&mut rng, rows, cols, density);
+        check_spmv::<bf16>(&mut rng, rows, cols, density);
+        check_spmv::<f16>(&mut rng, rows, cols, density);
+    }
+}
+
+/// The SpMM reference: products rounded, added in storage order from 0, then alpha/beta.
+fn spmm_reference<T: Input>(
+    a: CsrRef<'_, T>,
+    b: &[f32],
+    n: usize,
+    alpha: f32,
+    beta: f32,
+    c0: &[f32],
+) -> Vec<f32> {
+    let mut c = vec![0.0f32; a.rows() * n];
+    for i in 0..a.rows() {
+        let (idx, vals) = a.slice(i);
+        for j in 0..n {
+            let s = idx.iter().zip(vals).fold(0.0f32, |acc, (&p, &v)| {
+                acc + v.into() * b[p as usize * n + j]
+            });
+            let scaled = alpha * s;
+            c[i * n + j] = if beta == 0.0 {
+                scaled
+            } else {
+                scaled + beta * c0[i * n + j]
+            };
+        }
+    }
+    c
+}
+
+fn bits(v: &[f32]) -> Vec<u32> {
+    v.iter().map(|x| x.to_bits()).collect()
+}
+
+fn check_spmm<T: Value>(rng: &mut Rng, m: usize, k: usize, n: usize, density: u32) {
+    let a = random_csr::<T>(rng, m, k, density);
+    let b: Vec<f32> = (0..k * n)
+        .map(|i| ((i * 37) % 101) as f32 / 50.0 - 1.0)
+        .collect();
+    let bt: Vec<f32> = (0..n * k).map(|i| b[(i % k) * n + i / k]).collect(); // [n x k]
+    let c0: Vec<f32> = (0..m * n).map(|i| i as f32 * 0.5).collect();
+    for (alpha, beta) in [(1.0f32, 0.0f32), (0.5, -1.0)] {
+        let want = spmm_reference(a.view(), &b, n, alpha, beta, &c0);
+        for backend in backends() {
+            for par in [Par::Seq, Par::Rayon(3)] {
+                let mut c = if beta == 0.0 {
+                    vec![f32::NAN; m * n]
+                } else {
+                    c0.clone()
+                };
+                let bm = MatRef::new(&b, k, n).unwrap();
+                backend
+                    .spmm(
+                        alpha,
+                        a.view(),
+                        bm,
+                        beta,
+                        MatMut::new(&mut c, m, n).unwrap(),
+                        par,
+                    )
+                    .unwrap();
+                assert_eq!(bits(&c), bits(&want), "{backend:?} {m}x{k}x{n} {par:?}");
+                // The linear-layer layout: Y = X·Aᵀ with X = Bᵀ [n x k] gives Cᵀ, same bits.
+                let mut y = if beta == 0.0 {
+                    vec![f32::NAN; n * m]
+                } else {
+                    (0..n * m).map(|i| c0[(i % m) * n + i / m]).collect()
+                };
+                let xm = MatRef::new(&bt, n, k).unwrap();
+                backend
+                    .spmm_xt(
+                        alpha,
+                        xm,
+                        a.view(),
+                        beta,
+                        MatMut::new(&mut y, n, m).unwrap(),
+                        par,
+                    )
+                    .unwrap();
+                let yt: Vec<f32> = (0..m * n).map(|i| y[(i % n) * m + i / n]).collect();
+                assert_eq!(bits(&yt), bits(&want), "{backend:?} xt {m}x{k}x{n}");
+            }
+        }
+    }
+}
+
+#[test]
+fn spmm_is_the_same_bits_on_every_backend_layout_and_thread_count() {
+    let mut rng = Rng::new(65);
+    for (m, k, n, density) in [
+        (0, 4, 3, 50),
+        (4, 0, 3, 50),
+        (3, 4, 0, 50),
+        (1, 1, 1, 100),
+        (17, 33, 7, 40),
+        (9, 50, 32, 20),
+        (40, 64, 45, 10),
+        (6, 6, 71, 100),
+        (5, 9, 130, 0),
+    ] {
+        check_spmm::<f32>(&mut rng, m, k, n, density);
+        check_spmm::<bf16>(&mut rng, m, k, n, density);
+        check_spmm::<f16>(&mut rng, m, k, n, density);
+    }
+    // Above the threading threshold: nnz-balanced splits, the same bits.
+    let a = random_csr::<bf16>(&mut rng, 300, 2000, 30);
+    let b: Vec<f32> = (0..2000 * 8).map(|i| (i % 13) as f32 - 6.0).collect();
+    let run = |par| {
+        let mut c = vec![0.0f32; 300 * 8];
+        Backend::active()
+            .spmm(
+                1.0,
+                a.view(),
+                MatRef::new(&b, 2000, 8).unwrap(),
+                0.0,
+                MatMut::new(&mut c, 300, 8).unwrap(),
+                par,
+            )
+            .unwrap();
+        bits(&c)
+    };
+    assert_eq!(run(Par::Seq), run(Par::Rayon(2)));
+    assert_eq!(run(Par::Seq), run(Par::Rayon(7)));
+}
+
+#[test]
+fn product_shape_errors_are_typed() {
+    let a = Csr::try_new(2, 3, vec![0, 1, 2], vec![0, 2], vec![1.0f32, 2.0]).unwrap();
+    let be = Backend::active();
+    let mut y = [0.0f32; 2];
+    assert!(matches!(
+        be.spmv(1.0, a.view(), &[1.0; 2], 0.0, &mut y, Par::Seq),
+        Err(Error::LengthMismatch { .. })
+    ));
+    assert!(matches!(
+        be.spmv(1.0, a.view(), &[1.0; 3], 0.0, &mut y[..1], Par::Seq),
+        Err(Error::LengthMismatch { .. })
+    ));
+    let b = [1.0f32; 6];
+    let mut c = [0.0f32; 4];
+    let bad_b = MatRef::new(&b, 2, 3).unwrap();
+    assert!(matches!(
+        be.spmm(
+            1.0,
+            a.view(),
+            bad_b,
+            0.0,
+            MatMut::new(&mut c, 2, 2).unwrap(),
+            Par::Seq
+        ),
+        Err(Error::Shape { .. })
+    ));
+    let b_t = MatRef::new(&b, 2, 3).unwrap().t(); // 3 x 2 but columns not contiguous
+    assert!(matches!(
+        be.spmm(
+            1.0,
+            a.view(),
+            b_t,
+            0.0,
+            MatMut::new(&mut c, 2, 2).unwrap(),
+            Par::Seq
+        ),
+        Err(Error::Shape { .. })
+    ));
+    let ok_b = MatRef::new(&b, 3, 2).unwrap();
+    assert!(matches!(
+        be.spmm(
+            1.0,
+            a.view(),
+            ok_b,
+            0.0,
+            MatMut::new(&mut c, 1, 4).unwrap(),
+            Par::Seq
+        ),
+        Err(Error::Shape { .. })
+    ));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn sparse_products_equal_the_densified_ones(m in 0usize..24, k in 0usize..40, n in 0usize..40, density in 0u32..100, seed: u64) {
+        let mut rng = Rng::new(seed);
+        check_spmm::<bf16>(&mut rng, m, k, n, density);
+        let a = random_csr::<f32>(&mut rng, m, k, density);
+        prop_assert_eq!(a.to_csc().to_csr(), a.clone());
+        prop_assert_eq!(a.to_csc().view().to_dense(), a.view().to_dense());
+    }
+}
