@@ -13,6 +13,8 @@
 //! | [`convert`] `_stochastic`, [`update`]: stochastic rounding, fused bf16 update | reference | Philox on u32x8 | Philox in 64-bit lanes | (Avx2's) | (Avx2's) | Philox on 4 lanes |
 //! | [`fmac`]: dot products, GEMV (bf16/f16/f32 × f32 → f32) | one accumulator | f32x8 | widen + FMA | (Avx2's) | (Avx2's) | widen + FMA |
 //! | [`fmac`]: GEMM micro-kernel (the driver is shared) | 4×4 | 4×8 f32x8 | 6×16 FMA, bf16/f16 widened in registers | (Avx2's) | (Avx2's) | 8×8 by-lane FMA |
+//! | [`sparse`]: SpMV (sparse dot) | in order | (Scalar's) | `vgatherdps` + FMA | (Avx2's) | (Avx2's) | (Scalar's) |
+//! | [`sparse`]: SpMM (sparse row × dense rows) | in order | f32x8 along n | 32 columns per pass | (Avx2's) | (Avx2's) | 16 columns per pass |
 //!
 //! ## Dispatch
 //!
@@ -41,7 +43,10 @@
 //! Philox4x32-10 in [`reference::rng`]), so the bits never depend on the backend, the vector
 //! width or how an array is split into calls or threads.
 //!
-//! Sums ([`fmac`]) are **error-bounded and deterministic**: within `k·u·Σ|aᵢbᵢ| + k·2^-149` of
+//! Sparse × dense products vectorised along the dense axis ([`sparse`] SpMM) are **bit-exact
+//! on every backend** too: a multiply then an add per nonzero, in storage order, everywhere.
+//!
+//! Sums ([`fmac`], [`sparse`] SpMV) are **error-bounded and deterministic**: within `k·u·Σ|aᵢbᵢ| + k·2^-149` of
 //! the exact value, the same bits for any thread count on a given backend.
 //!
 //! ```

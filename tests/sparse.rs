@@ -25,7 +25,15 @@ fn reason<T>(r: Result<Csr<T>, Rejected<T>>) -> (&'static str, usize) {
 fn every_malformed_structure_is_rejected_and_the_buffers_come_back() {
     let v = |n: usize| vec![1.0f32; n];
     /// rows, cols, indptr, indices, number of values, expected reason and position.
-    type Case = (usize, usize, Vec<usize>, Vec<u32>, usize, &'static str, usize);
+    type Case = (
+        usize,
+        usize,
+        Vec<usize>,
+        Vec<u32>,
+        usize,
+        &'static str,
+        usize,
+    );
     let cases: [Case; 9] = [
         (
             2,
