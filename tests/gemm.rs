@@ -477,3 +477,20 @@ fn both_b_layouts_pack_to_the_same_panels() {
         let _ = PackedB::pack(MatRef::new(&w, n, k).unwrap().t());
     }
 }
+
+/// Found by the gemv fuzz target: a view with rows but no columns needs no data, and its rows
+/// are empty (not a slice past the end of an empty buffer).
+#[test]
+fn views_with_no_columns_have_empty_rows() {
+    let empty: [f32; 0] = [];
+    let m = MatRef::with_row_stride(&empty, 3, 0, 2).unwrap();
+    assert_eq!(m.row(2), &[] as &[f32]);
+    let mut y = [f32::NAN; 3];
+    for backend in backends() {
+        backend.gemv(1.0, m, &[], 0.0, &mut y, Par::Seq).unwrap();
+        assert_eq!(y, [0.0; 3]);
+    }
+    let mut none: [f32; 0] = [];
+    let mut c = MatMut::with_row_stride(&mut none, 2, 0, 5).unwrap();
+    assert!(c.row_mut(1).is_empty());
+}

@@ -142,6 +142,9 @@ impl<'a, T> MatRef<'a, T> {
             "row() of a view with column stride {}",
             self.col_stride
         );
+        if self.cols == 0 {
+            return &[]; // a view with no columns needs no data at all
+        }
         &self.data[i * self.row_stride..][..self.cols]
     }
 
@@ -245,6 +248,9 @@ impl<'a, T> MatMut<'a, T> {
     /// If `i >= rows`.
     pub fn row_mut(&mut self, i: usize) -> &mut [T] {
         assert!(i < self.rows, "row {i} of a {}-row matrix", self.rows);
+        if self.cols == 0 {
+            return &mut []; // a view with no columns needs no data at all
+        }
         &mut self.data[i * self.row_stride..][..self.cols]
     }
 
