@@ -50,8 +50,8 @@ pub(crate) struct PeakRun {
     pub(crate) sink: f32,
 }
 
-/// `(indices, values, x) -> Σ values[p]·x[indices[p]]`.
-pub(crate) type SparseDot<T> = unsafe fn(&[u32], &[T], &[f32]) -> f32;
+/// `(indptr, indices, values, x, out)`: `out[r] = Σ values[p]·x[indices[p]]` over row `r`.
+pub(crate) type SparseDots<T> = unsafe fn(&[usize], &[u32], &[T], &[f32], &mut [f32]);
 
 /// `(indices, values, b, stride, out)`: `out = Σ_p values[p]·b[indices[p]·stride..]`.
 pub(crate) type SparseRow<T> = unsafe fn(&[u32], &[T], &[f32], usize, &mut [f32]);
@@ -80,11 +80,12 @@ pub(crate) struct Kernels {
     pub(crate) dot2_f32_f16: TwoRows<f16>,
     pub(crate) dot2_f32: TwoRows<f32>,
     pub(crate) gemm: GemmKernels,
-    /// `Σ_p values[p]·x[indices[p]]`: one sparse row times a dense vector. Precondition beyond
-    /// the tier: every index is below `x.len()` (a validated structure).
-    pub(crate) sparse_dot_f32: SparseDot<f32>,
-    pub(crate) sparse_dot_bf16: SparseDot<bf16>,
-    pub(crate) sparse_dot_f16: SparseDot<f16>,
+    /// `out[r] = Σ_p values[p]·x[indices[p]]` over `p` in `indptr[r]..indptr[r + 1]`, for
+    /// every `r < out.len()`: a block of sparse rows times a dense vector. Precondition beyond
+    /// the tier: every index is below `x.len()` (a validated structure); offsets are checked.
+    pub(crate) sparse_dots_f32: SparseDots<f32>,
+    pub(crate) sparse_dots_bf16: SparseDots<bf16>,
+    pub(crate) sparse_dots_f16: SparseDots<f16>,
     /// `out[j] = Σ_p values[p]·b[indices[p]·stride + j]` for `j < out.len()`: one sparse row
     /// times a dense row-major matrix. Each product is rounded, then added in `p` order
     /// starting from 0, on every tier: the bits are the same everywhere. Precondition beyond

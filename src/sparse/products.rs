@@ -1,8 +1,6 @@
 //! SpMV and SpMM: the drivers (checks, the nnz-balanced thread split, alpha/beta) around each
 //! backend's sparse kernels.
 
-use half::{bf16, f16};
-
 use super::{CscRef, CsrRef};
 use crate::error::check_len;
 use crate::fmac::par::{for_each_task, tasks, Par};
@@ -110,23 +108,26 @@ impl Backend {
         par: Par,
     ) {
         let k = &self.kernels;
-        let dot = |range: core::ops::Range<usize>| {
-            let (i, v) = (&indices[range.clone()], &values[range]);
-            // SAFETY: `self` proves the CPU supports its tier; the structure is validated
-            // (every index below the minor dimension, which the caller checked is x.len()).
-            unsafe {
-                match T::DTYPE {
-                    DType::F32 => (k.sparse_dot_f32)(i, cast(v), x),
-                    DType::BF16 => (k.sparse_dot_bf16)(i, cast::<T, bf16>(v), x),
-                    DType::F16 => (k.sparse_dot_f16)(i, cast::<T, f16>(v), x),
-                }
-            }
-        };
         let cuts = balanced_split(indptr, tasks(par, indices.len() + y.len()));
         for_each_task(split_rows(y, &cuts, 1), |(first, ys)| {
-            for (r, out) in ys.iter_mut().enumerate() {
-                let i = first + r;
-                finish(alpha, beta, dot(indptr[i]..indptr[i + 1]), out);
+            // Dots a block at a time on the stack, then alpha/beta.
+            let mut dots = [0f32; 64];
+            for (c, ys) in ys.chunks_mut(dots.len()).enumerate() {
+                let start = first + c * dots.len();
+                let ptr = &indptr[start..=start + ys.len()];
+                let out = &mut dots[..ys.len()];
+                // SAFETY: `self` proves the CPU supports its tier; the structure is validated
+                // (every index below the minor dimension, which the caller checked is x.len()).
+                unsafe {
+                    match T::DTYPE {
+                        DType::F32 => (k.sparse_dots_f32)(ptr, indices, cast(values), x, out),
+                        DType::BF16 => (k.sparse_dots_bf16)(ptr, indices, cast(values), x, out),
+                        DType::F16 => (k.sparse_dots_f16)(ptr, indices, cast(values), x, out),
+                    }
+                }
+                for (y, &d) in ys.iter_mut().zip(out.iter()) {
+                    finish(alpha, beta, d, y);
+                }
             }
         });
     }

@@ -5,7 +5,7 @@ use wide::f32x8;
 
 use crate::arch::scalar::sparse;
 
-pub(super) use sparse::dot;
+pub(super) use sparse::dots;
 
 pub(super) fn row<T: Copy + Into<f32>>(
     indices: &[u32],

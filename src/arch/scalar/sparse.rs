@@ -9,6 +9,20 @@ pub(crate) fn dot<T: Copy + Into<f32>>(indices: &[u32], values: &[T], x: &[f32])
         .fold(0.0f32, |acc, (&j, &v)| acc + v.into() * x[j as usize])
 }
 
+/// [`dot`] of each row `r < out.len()` of a compressed structure.
+pub(crate) fn dots<T: Copy + Into<f32>>(
+    indptr: &[usize],
+    indices: &[u32],
+    values: &[T],
+    x: &[f32],
+    out: &mut [f32],
+) {
+    for (r, o) in out.iter_mut().enumerate() {
+        let range = indptr[r]..indptr[r + 1];
+        *o = dot(&indices[range.clone()], &values[range], x);
+    }
+}
+
 /// `out[j] = Σ_p values[p]·b[indices[p]·stride + j]`, each column in `p` order from 0.
 pub(crate) fn row<T: Copy + Into<f32>>(
     indices: &[u32],

@@ -6,7 +6,7 @@ use core::arch::aarch64::*;
 
 use crate::arch::scalar::sparse as scalar;
 
-pub(super) use scalar::dot;
+pub(super) use scalar::dots;
 
 pub(super) fn row<T: Copy + Into<f32>>(
     indices: &[u32],
