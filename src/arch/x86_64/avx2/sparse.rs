@@ -1,7 +1,7 @@
 //! Sparse kernels: the sparse dot builds x eight lanes at a time from scalar loads (faster
 //! than `vgatherdps` on the AMD cores measured) into two FMA accumulators, a row block per
-//! call; the row product runs 32 dense columns per pass in four accumulators with a
-//! multiply then an add (the scalar kernel's operations, so the same bits).
+//! call; the row product runs 64 (then 32, then 8) dense columns per pass in as many
+//! accumulators with a multiply then an add (the scalar kernel's operations, so the same bits).
 
 use core::arch::x86_64::*;
 
@@ -101,6 +101,38 @@ fn dots<T: Values>(indptr: &[usize], indices: &[u32], values: &[T], x: &[f32], o
     }
 }
 
+/// Columns `[j, j + 8Q)` of the row product, in `Q` accumulators.
+///
+/// # Safety
+/// `j + 8Q <= out.len()`, every `indices[p]·stride + out.len() <= b.len()`, and the CPU has
+/// avx2.
+#[inline(always)]
+unsafe fn pass<T: Copy + Into<f32>, const Q: usize>(
+    indices: &[u32],
+    values: &[T],
+    b: &[f32],
+    stride: usize,
+    j: usize,
+    out: &mut [f32],
+) {
+    // SAFETY: per the function's contract, every load reads 8 columns inside a row of B and
+    // every store 8 inside `out`.
+    unsafe {
+        let mut acc = [_mm256_setzero_ps(); Q];
+        for (&i, &v) in indices.iter().zip(values) {
+            let v = _mm256_set1_ps(v.into());
+            let brow = b.as_ptr().add(i as usize * stride + j);
+            for (q, acc) in acc.iter_mut().enumerate() {
+                let prod = _mm256_mul_ps(v, _mm256_loadu_ps(brow.add(8 * q)));
+                *acc = _mm256_add_ps(*acc, prod);
+            }
+        }
+        for (q, acc) in acc.iter().enumerate() {
+            _mm256_storeu_ps(out.as_mut_ptr().add(j + 8 * q), *acc);
+        }
+    }
+}
+
 #[inline(always)]
 fn row<T: Copy + Into<f32>>(
     indices: &[u32],
@@ -110,37 +142,25 @@ fn row<T: Copy + Into<f32>>(
     out: &mut [f32],
 ) {
     let n = out.len();
-    let (wide, narrow) = (n / 32 * 32, n / 8 * 8);
-    // SAFETY: only called from the kernels below, which enable avx2; every load reads 8
-    // columns at `i·stride + j + 8 <= i·stride + n <= b.len()` (the caller's guarantee), every
-    // store 8 at `j + 8 <= n`.
-    unsafe {
-        for j in (0..wide).step_by(32) {
-            let mut acc = [_mm256_setzero_ps(); 4];
-            for (&i, &v) in indices.iter().zip(values) {
-                let v = _mm256_set1_ps(v.into());
-                let brow = b.as_ptr().add(i as usize * stride + j);
-                for (q, acc) in acc.iter_mut().enumerate() {
-                    let prod = _mm256_mul_ps(v, _mm256_loadu_ps(brow.add(8 * q)));
-                    *acc = _mm256_add_ps(*acc, prod);
-                }
-            }
-            for (q, acc) in acc.iter().enumerate() {
-                _mm256_storeu_ps(out.as_mut_ptr().add(j + 8 * q), *acc);
-            }
-        }
-        for j in (wide..narrow).step_by(8) {
-            let mut acc = _mm256_setzero_ps();
-            for (&i, &v) in indices.iter().zip(values) {
-                let brow = b.as_ptr().add(i as usize * stride + j);
-                acc = _mm256_add_ps(
-                    acc,
-                    _mm256_mul_ps(_mm256_set1_ps(v.into()), _mm256_loadu_ps(brow)),
-                );
-            }
-            _mm256_storeu_ps(out.as_mut_ptr().add(j), acc);
-        }
+    let mut j = 0;
+    // Each column is one chain of adds (the order is fixed), so wide passes keep enough
+    // independent chains in flight to cover the add latency.
+    while n - j >= 64 {
+        // SAFETY: `j + 64 <= n`; see `pass`.
+        unsafe { pass::<T, 8>(indices, values, b, stride, j, out) };
+        j += 64;
     }
+    if n - j >= 32 {
+        // SAFETY: `j + 32 <= n`; see `pass`.
+        unsafe { pass::<T, 4>(indices, values, b, stride, j, out) };
+        j += 32;
+    }
+    while n - j >= 8 {
+        // SAFETY: `j + 8 <= n`; see `pass`.
+        unsafe { pass::<T, 1>(indices, values, b, stride, j, out) };
+        j += 8;
+    }
+    let narrow = j;
     scalar::row(
         indices,
         values,
