@@ -186,6 +186,33 @@ fn every_input_type_pair_and_layout_on_every_backend() {
     }
 }
 
+/// More columns than one accumulator block (512) and rows than one row block (72), with
+/// depth over two blocks: every blocking loop runs more than once.
+#[test]
+fn several_row_column_and_depth_blocks_meet_the_bound() {
+    let mut rng = Rng::new(57);
+    for backend in backends() {
+        check::<bf16, bf16>(
+            backend,
+            &mut rng,
+            (80, 530, 300),
+            true,
+            false,
+            1,
+            (1.0, 0.5),
+        );
+        check::<f32, f16>(
+            backend,
+            &mut rng,
+            (75, 1030, 40),
+            false,
+            true,
+            0,
+            (2.0, 0.0),
+        );
+    }
+}
+
 /// Runs `gemm` into a fresh C of type `C` filled with `fill`.
 fn run<A: Input, B: Input, C: Output>(
     backend: Backend,

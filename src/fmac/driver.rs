@@ -1,11 +1,13 @@
 //! The GEMM driver: cache blocking, packing of A, the thread split and the alpha/beta epilogue
 //! around a backend's micro-kernel. Safe, generic code shared by every tier.
 //!
-//! Loop order per task (rows `ic` of `MC`, depth `pc` of `KC`, B panels `jp`, A panels `ip`):
-//! the packed A block (`MC × KC` f32, L2-sized) is reused by every B panel, each B micro-panel
-//! (`KC × nr`, L1-sized) by every A panel. The micro-kernel carries its accumulators through
-//! `acc` between depth blocks, so every output element is one f32 accumulation in `k` order,
-//! whatever the blocking or the thread split: the same bits for any of them.
+//! Loop order per task: rows `ic` of `MC` (A's row block packed once, all of `k`), columns
+//! `jc` of `NC`, depth `pc` of `KC`, B panels `jp`, A panels `ip`. The packed A block
+//! (`MC × KC` f32) and the `MC × NC` accumulators stay in L2 and are reused by every B panel,
+//! each B micro-panel (`KC × nr`, L1-sized) by every A panel. The micro-kernel carries its
+//! accumulators through `acc` between depth blocks, so every output element is one f32
+//! accumulation in `k` order, whatever the blocking or the thread split: the same bits for
+//! any of them.
 
 use core::cell::Cell;
 
@@ -18,6 +20,8 @@ use crate::Backend;
 
 /// Rows of A packed at once (a multiple of every tier's `mr`: 4, 6, 8).
 const MC: usize = 72;
+/// Columns of C accumulated at once: `MC × NC` f32 accumulators stay in L2 beside packed A.
+const NC: usize = 512;
 
 thread_local! {
     /// Packed A and the accumulator tiles, kept per thread so steady-state calls do not allocate.
@@ -214,33 +218,50 @@ impl<'a, A: Input, B: Copy + Sync> Driver<'a, A, B> {
         let panels = task.p1 - task.p0;
         let padded_n = self.panels.len() / k;
         let mc_max = MC.min(rows.next_multiple_of(mr));
-        let a_len = mc_max * KC.min(k);
-        let acc_len = mc_max * panels * nr;
+        let a_len = mc_max * k;
+        let nc_panels = (NC / nr).max(1);
+        let acc_len = mc_max * nc_panels.min(panels) * nr;
         with_workspace(a_len + acc_len, |ws| {
             let (a_buf, acc_buf) = ws.split_at_mut(a_len);
             for ic in (0..rows).step_by(MC) {
                 let mc = MC.min(rows - ic);
                 let a_panels = mc.div_ceil(mr);
+                // All of this row block's depth, packed once and reused by every column block.
+                let mcp = a_panels * mr;
                 for pc in (0..k).step_by(KC) {
                     let kc = KC.min(k - pc);
-                    let last = pc + kc == k;
-                    let a_block = &mut a_buf[..a_panels * mr * kc];
-                    self.pack_a(task.row0 + ic, mc, pc, kc, a_block);
-                    for jp in 0..panels {
-                        let at = micro_panel_offset(padded_n, nr, task.p0 + jp, pc, kc);
-                        let b = &self.panels[at..][..kc * nr];
-                        for (ip, a) in a_block.chunks_exact(mr * kc).enumerate() {
-                            let acc = &mut acc_buf[(jp * a_panels + ip) * mr * nr..][..mr * nr];
-                            // SAFETY: the kernel belongs to the backend this driver was built
-                            // from, which exists only if the CPU supports its tier; the slices
-                            // have the lengths the kernel needs (it checks them too).
-                            unsafe { (self.kernel)(kc, a, b, acc, pc > 0) };
-                            if last {
-                                let cols = nr.min(width - jp * nr);
-                                let first_row = ic + ip * mr;
-                                for i in 0..mr.min(rows - first_row) {
-                                    let out = &mut task.out.row(first_row + i)[jp * nr..][..cols];
-                                    self.store(&acc[i * nr..][..cols], out);
+                    self.pack_a(
+                        task.row0 + ic,
+                        mc,
+                        pc,
+                        kc,
+                        &mut a_buf[pc * mcp..][..mcp * kc],
+                    );
+                }
+                for jc in (0..panels).step_by(nc_panels) {
+                    let jn = nc_panels.min(panels - jc);
+                    for pc in (0..k).step_by(KC) {
+                        let kc = KC.min(k - pc);
+                        let last = pc + kc == k;
+                        let a_block = &a_buf[pc * mcp..][..mcp * kc];
+                        for jp in jc..jc + jn {
+                            let at = micro_panel_offset(padded_n, nr, task.p0 + jp, pc, kc);
+                            let b = &self.panels[at..][..kc * nr];
+                            for (ip, a) in a_block.chunks_exact(mr * kc).enumerate() {
+                                let tile = (jp - jc) * a_panels + ip;
+                                let acc = &mut acc_buf[tile * mr * nr..][..mr * nr];
+                                // SAFETY: the kernel belongs to the backend this driver was built
+                                // from, which exists only if the CPU supports its tier; the slices
+                                // have the lengths the kernel needs (it checks them too).
+                                unsafe { (self.kernel)(kc, a, b, acc, pc > 0) };
+                                if last {
+                                    let cols = nr.min(width - jp * nr);
+                                    let first_row = ic + ip * mr;
+                                    for i in 0..mr.min(rows - first_row) {
+                                        let out =
+                                            &mut task.out.row(first_row + i)[jp * nr..][..cols];
+                                        self.store(&acc[i * nr..][..cols], out);
+                                    }
                                 }
                             }
                         }
