@@ -115,9 +115,9 @@ impl Backend {
     }
 
     /// `C = alpha·A·B + beta·C` with B packed by [`Backend::pack_b`] (or [`PackedB::pack`]);
-    /// the semantics of [`Backend::gemm`], without the packing. Allocation-free after a
-    /// thread's first call of a given size (packed A and the accumulators live in a per-thread
-    /// workspace).
+    /// the semantics of [`Backend::gemm`], without the packing. On one thread it allocates
+    /// nothing after the thread's first call of a given size (packed A and the accumulators
+    /// live in a per-thread workspace); split over threads it allocates only the task list.
     ///
     /// ```
     /// use half::bf16;

@@ -30,16 +30,11 @@ fn balanced_split(indptr: &[usize], tasks: usize) -> Vec<usize> {
     cuts
 }
 
-/// `out` cut at `cuts` (which start at 0 and end at the number of rows): `(first row, rows)`.
-fn split_rows<'a, T>(
-    mut rest: &'a mut [T],
-    cuts: &[usize],
-    width: usize,
-) -> Vec<(usize, &'a mut [T])> {
+/// `out` cut at `cuts` (which start at 0 and end at `out.len()`): `(first index, piece)`.
+fn split_at_cuts<'a, T>(mut rest: &'a mut [T], cuts: &[usize]) -> Vec<(usize, &'a mut [T])> {
     let mut pieces = Vec::with_capacity(cuts.len());
     for w in cuts.windows(2) {
-        let len = ((w[1] - w[0]) * width).min(rest.len());
-        let (piece, tail) = rest.split_at_mut(len);
+        let (piece, tail) = rest.split_at_mut(w[1] - w[0]);
         pieces.push((w[0], piece));
         rest = tail;
     }
@@ -109,7 +104,7 @@ impl Backend {
     ) {
         let k = &self.kernels;
         let cuts = balanced_split(indptr, tasks(par, indices.len() + y.len()));
-        for_each_task(split_rows(y, &cuts, 1), |(first, ys)| {
+        for_each_task(split_at_cuts(y, &cuts), |(first, ys)| {
             // Dots a block at a time on the stack, then alpha/beta.
             let mut dots = [0f32; 64];
             for (c, ys) in ys.chunks_mut(dots.len()).enumerate() {
@@ -136,7 +131,8 @@ impl Backend {
     /// (the fast layout: each nonzero scales a row of B, vectorised along `n`) and
     /// `C [m × n]`. Every element is the same bits on every backend and thread count (products
     /// rounded, then added in storage order from 0); then `alpha·s + beta·c`. With
-    /// `beta == 0`, C is not read.
+    /// `beta == 0`, C is not read and the rows are written in place; otherwise each task
+    /// allocates one row of scratch.
     ///
     /// ```
     /// use lowp::fmac::{MatMut, MatRef, Par};

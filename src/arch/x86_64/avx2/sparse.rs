@@ -7,51 +7,8 @@ use core::arch::x86_64::*;
 
 use half::{bf16, f16};
 
+use super::fmac::{hsum, Lanes};
 use crate::arch::scalar::sparse as scalar;
-
-/// Eight values as f32 lanes.
-trait Values: Copy + Into<f32> {
-    /// # Safety
-    /// `p` is valid for reading 8 elements, and the CPU has avx2 and f16c.
-    unsafe fn lanes(p: *const Self) -> __m256;
-}
-
-impl Values for f32 {
-    #[inline(always)]
-    unsafe fn lanes(p: *const f32) -> __m256 {
-        // SAFETY: per the trait's contract.
-        unsafe { _mm256_loadu_ps(p) }
-    }
-}
-
-impl Values for bf16 {
-    #[inline(always)]
-    unsafe fn lanes(p: *const bf16) -> __m256 {
-        // SAFETY: per the trait's contract (8 bf16 = one 16-byte load).
-        unsafe {
-            let h = _mm_loadu_si128(p.cast());
-            _mm256_castsi256_ps(_mm256_slli_epi32::<16>(_mm256_cvtepu16_epi32(h)))
-        }
-    }
-}
-
-impl Values for f16 {
-    #[inline(always)]
-    unsafe fn lanes(p: *const f16) -> __m256 {
-        // SAFETY: per the trait's contract (8 f16 = one 16-byte load).
-        unsafe { _mm256_cvtph_ps(_mm_loadu_si128(p.cast())) }
-    }
-}
-
-/// Horizontal sum of 8 lanes in a fixed order.
-#[inline(always)]
-fn hsum(v: __m256) -> f32 {
-    let mut lanes = [0f32; 8];
-    // SAFETY: `lanes` is 8 writable f32; avx is enabled by every caller.
-    unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), v) };
-    let quad = [0, 1, 2, 3].map(|i| lanes[i] + lanes[i + 4]);
-    (quad[0] + quad[2]) + (quad[1] + quad[3])
-}
 
 /// Eight x values at `indices[..8]`.
 ///
@@ -67,7 +24,7 @@ unsafe fn gather8(indices: &[u32], x: &[f32]) -> __m256 {
 }
 
 #[inline(always)]
-fn dot<T: Values>(indices: &[u32], values: &[T], x: &[f32]) -> f32 {
+fn dot<T: Lanes>(indices: &[u32], values: &[T], x: &[f32]) -> f32 {
     let n = indices.len().min(values.len());
     let (pairs, whole) = (n / 16 * 16, n / 8 * 8);
     // SAFETY: only called from the kernels below, which enable avx2, fma and f16c; loads read
@@ -94,7 +51,7 @@ fn dot<T: Values>(indices: &[u32], values: &[T], x: &[f32]) -> f32 {
 
 /// [`dot`] of each row of a block, inlined into one target-feature function.
 #[inline(always)]
-fn dots<T: Values>(indptr: &[usize], indices: &[u32], values: &[T], x: &[f32], out: &mut [f32]) {
+fn dots<T: Lanes>(indptr: &[usize], indices: &[u32], values: &[T], x: &[f32], out: &mut [f32]) {
     for (r, o) in out.iter_mut().enumerate() {
         let range = indptr[r]..indptr[r + 1];
         *o = dot(&indices[range.clone()], &values[range], x);
