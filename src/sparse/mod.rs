@@ -7,9 +7,9 @@
 //!   [`Csr::to_csc`] / [`Csc::to_csr`] convert; `from_sprs` / `to_sprs` with the `sprs` feature.
 //! - [`prune`]: magnitude (per row or global) and N:M pruning with a documented tie-break.
 //! - Products, f32 accumulation, BLAS alpha/beta (`beta == 0` never reads the output):
-//!   [`Backend::spmv`] (`y = alpha·A·x + beta·y`, CSR), [`Backend::spmv_t`] (`Aᵀ·x` from CSC),
-//!   [`Backend::spmm`] (`C = alpha·A·B + beta·C`, B `[k × n]` row-major: the fast layout,
-//!   vectorised along `n`) and [`Backend::spmm_xt`] (`Y = alpha·X·Aᵀ + beta·Y` with activations
+//!   [`Backend::spmv`](crate::Backend::spmv) (`y = alpha·A·x + beta·y`, CSR), [`Backend::spmv_t`](crate::Backend::spmv_t) (`Aᵀ·x` from CSC),
+//!   [`Backend::spmm`](crate::Backend::spmm) (`C = alpha·A·B + beta·C`, B `[k × n]` row-major: the fast layout,
+//!   vectorised along `n`) and [`Backend::spmm_xt`](crate::Backend::spmm_xt) (`Y = alpha·X·Aᵀ + beta·Y` with activations
 //!   `X [n × k]` as rows: correct, not vectorised). Threads split rows balanced by nonzeros.
 //!
 //! Exactness: SpMM (both layouts) is **bit-identical on every backend and thread count**: each
