@@ -7,9 +7,9 @@ mod common;
 
 use common::{backends, Rng};
 use half::{bf16, f16};
-use lowp::fmac::{Input, MatMut, MatRef, Par};
+use lowp::fmac::{Input, MatMut, MatRef, Output, Par};
 use lowp::reference::fmac::{dot_error_bound, Widen};
-use lowp::sparse::prune::{magnitude, n_of_m, Scope, Value};
+use lowp::sparse::prune::{magnitude, n_of_m, Scope};
 use lowp::sparse::{Csc, Csr, CsrRef, Rejected};
 use lowp::{Backend, Error};
 use proptest::prelude::*;
@@ -138,7 +138,7 @@ fn edge_shapes_convert_and_densify() {
     assert_eq!(t.view().to_dense(), vec![1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
 }
 
-fn random_csr<T: Value>(rng: &mut Rng, rows: usize, cols: usize, density: u32) -> Csr<T> {
+fn random_csr<T: Input + Output>(rng: &mut Rng, rows: usize, cols: usize, density: u32) -> Csr<T> {
     let mut indptr = vec![0];
     let (mut indices, mut values) = (Vec::new(), Vec::new());
     for _ in 0..rows {
@@ -288,7 +288,7 @@ fn n_of_m_pruning_keeps_n_per_group() {
 }
 
 /// SpMV on every backend against the f64 dense product, within the dot bound per row.
-fn check_spmv<T: Value + Widen>(rng: &mut Rng, rows: usize, cols: usize, density: u32) {
+fn check_spmv<T: Input + Output + Widen>(rng: &mut Rng, rows: usize, cols: usize, density: u32) {
     let a = random_csr::<T>(rng, rows, cols, density);
     let x: Vec<f32> = (0..cols).map(|j| (j % 11) as f32 * 0.25 - 1.0).collect();
     let y0: Vec<f32> = (0..rows).map(|i| i as f32).collect();
@@ -397,7 +397,7 @@ fn bits(v: &[f32]) -> Vec<u32> {
     v.iter().map(|x| x.to_bits()).collect()
 }
 
-fn check_spmm<T: Value>(rng: &mut Rng, m: usize, k: usize, n: usize, density: u32) {
+fn check_spmm<T: Input + Output>(rng: &mut Rng, m: usize, k: usize, n: usize, density: u32) {
     let a = random_csr::<T>(rng, m, k, density);
     let b: Vec<f32> = (0..k * n)
         .map(|i| ((i * 37) % 101) as f32 / 50.0 - 1.0)

@@ -11,7 +11,7 @@
 
 use core::cell::Cell;
 
-use super::gemm::Output;
+use super::gemm::{scale_add, Output};
 use super::packed::{micro_panel_offset, Panels, KC};
 use super::par::for_each_task;
 use super::{Input, MatMut, MatRef};
@@ -297,12 +297,7 @@ impl<'a, A: Input, B: Copy + Sync> Driver<'a, A, B> {
     /// `out = alpha·acc + beta·out`, rounded to C's type; `out` is not read when `beta == 0`.
     fn store<C: Output>(&self, acc: &[f32], out: &mut [C]) {
         for (c, &sum) in out.iter_mut().zip(acc) {
-            let scaled = self.alpha * sum;
-            *c = C::from_f32(if self.beta == 0.0 {
-                scaled
-            } else {
-                scaled + self.beta * c.to_f32()
-            });
+            scale_add(self.alpha, self.beta, sum, c);
         }
     }
 }

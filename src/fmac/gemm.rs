@@ -44,6 +44,19 @@ impl Output for f16 {
     }
 }
 
+/// `out = alpha·s + beta·out`, each step rounded, then rounded to `C`; `out` is not read when
+/// `beta == 0` (BLAS: a NaN there must not leak). The epilogue of GEMV, GEMM and the sparse
+/// products.
+#[inline]
+pub(crate) fn scale_add<C: Output>(alpha: f32, beta: f32, s: f32, out: &mut C) {
+    let scaled = alpha * s;
+    *out = C::from_f32(if beta == 0.0 {
+        scaled
+    } else {
+        scaled + beta * out.to_f32()
+    });
+}
+
 /// `C = alpha·A·B + beta·C` on [`Backend::active`]; see [`Backend::gemm`].
 ///
 /// # Errors

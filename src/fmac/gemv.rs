@@ -1,6 +1,7 @@
 //! GEMV: `y = alpha·W·x + beta·y` with W `[n × k]` row-major (a linear layer's weights).
 
-use super::par::{run_parallel, tasks, Par};
+use super::gemm::scale_add;
+use super::par::{run_parallel, same_type, tasks, Par};
 use super::{Input, MatRef};
 use crate::error::check_len;
 use crate::{Backend, DType, Error};
@@ -63,24 +64,25 @@ impl Backend {
             // SAFETY (all arms): `self` exists only if the CPU supports `self.isa()`, the one
             // precondition of its kernel table.
             match W::DTYPE {
-                DType::F32 => unsafe { (self.kernels.dot2_f32)(x, cast(r0), cast(r1)) },
-                DType::BF16 => unsafe { (self.kernels.dot2_f32_bf16)(x, cast(r0), cast(r1)) },
-                DType::F16 => unsafe { (self.kernels.dot2_f32_f16)(x, cast(r0), cast(r1)) },
+                DType::F32 => unsafe { (self.kernels.dot2_f32)(x, same_type(r0), same_type(r1)) },
+                DType::BF16 => unsafe {
+                    (self.kernels.dot2_f32_bf16)(x, same_type(r0), same_type(r1))
+                },
+                DType::F16 => unsafe {
+                    (self.kernels.dot2_f32_f16)(x, same_type(r0), same_type(r1))
+                },
             }
         };
         let single = |i: usize| -> f32 {
             let r = w.row(i);
             // SAFETY: as above.
             match W::DTYPE {
-                DType::F32 => unsafe { (self.kernels.dot_f32)(x, cast(r)) },
-                DType::BF16 => unsafe { (self.kernels.dot_f32_bf16)(x, cast(r)) },
-                DType::F16 => unsafe { (self.kernels.dot_f32_f16)(x, cast(r)) },
+                DType::F32 => unsafe { (self.kernels.dot_f32)(x, same_type(r)) },
+                DType::BF16 => unsafe { (self.kernels.dot_f32_bf16)(x, same_type(r)) },
+                DType::F16 => unsafe { (self.kernels.dot_f32_f16)(x, same_type(r)) },
             }
         };
-        let finish = |d: f32, y: &mut f32| {
-            let d = alpha * d;
-            *y = if beta == 0.0 { d } else { d + beta * *y };
-        };
+        let finish = |d: f32, y: &mut f32| scale_add(alpha, beta, d, y);
         let rows = |first: usize, ys: &mut [f32]| {
             let done = ys.len() / 2 * 2;
             let mut pairs = ys.chunks_exact_mut(2);
@@ -101,9 +103,4 @@ impl Backend {
         }
         Ok(())
     }
-}
-
-/// The same element type viewed as itself (`W` is matched against `DType` first).
-fn cast<W: Input, T: bytemuck::Pod>(r: &[W]) -> &[T] {
-    bytemuck::cast_slice(r)
 }

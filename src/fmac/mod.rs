@@ -10,7 +10,7 @@
 
 mod dot;
 mod driver;
-mod gemm;
+pub(crate) mod gemm;
 mod gemv;
 mod mat;
 mod packed;

@@ -32,6 +32,11 @@ impl Input for bf16 {}
 
 impl Input for f16 {}
 
+/// A slice of `W` as `T`, for a `T` the caller matched against `W::DTYPE` (the same type).
+pub(crate) fn same_type<W: Input, T: bytemuck::Pod>(v: &[W]) -> &[T] {
+    bytemuck::cast_slice(v)
+}
+
 /// Below this many multiply-adds a call stays on one thread: spawning costs more.
 const PARALLEL_MIN_WORK: usize = 1 << 20;
 

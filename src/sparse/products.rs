@@ -3,19 +3,10 @@
 
 use super::{CscRef, CsrRef};
 use crate::error::check_len;
-use crate::fmac::par::{for_each_task, tasks, Par};
+use crate::fmac::gemm::scale_add;
+use crate::fmac::par::{for_each_task, same_type, tasks, Par};
 use crate::fmac::{Input, MatMut, MatRef};
 use crate::{arch, Backend, DType, Error};
-
-/// `alpha·s + beta·out`, each step rounded; `out` is not read when `beta == 0`.
-fn finish(alpha: f32, beta: f32, s: f32, out: &mut f32) {
-    let scaled = alpha * s;
-    *out = if beta == 0.0 {
-        scaled
-    } else {
-        scaled + beta * *out
-    };
-}
 
 /// The major-slice boundaries that give `tasks` ranges of about equal nonzeros.
 fn balanced_split(indptr: &[usize], tasks: usize) -> Vec<usize> {
@@ -39,11 +30,6 @@ fn split_at_cuts<'a, T>(mut rest: &'a mut [T], cuts: &[usize]) -> Vec<(usize, &'
         rest = tail;
     }
     pieces
-}
-
-/// The same element type viewed as itself (`T` is matched against `DType` first).
-fn cast<T: Input, U: bytemuck::Pod>(v: &[T]) -> &[U] {
-    bytemuck::cast_slice(v)
 }
 
 impl Backend {
@@ -115,13 +101,15 @@ impl Backend {
                 // (every index below the minor dimension, which the caller checked is x.len()).
                 unsafe {
                     match T::DTYPE {
-                        DType::F32 => (k.sparse_dots_f32)(ptr, indices, cast(values), x, out),
-                        DType::BF16 => (k.sparse_dots_bf16)(ptr, indices, cast(values), x, out),
-                        DType::F16 => (k.sparse_dots_f16)(ptr, indices, cast(values), x, out),
+                        DType::F32 => (k.sparse_dots_f32)(ptr, indices, same_type(values), x, out),
+                        DType::BF16 => {
+                            (k.sparse_dots_bf16)(ptr, indices, same_type(values), x, out)
+                        }
+                        DType::F16 => (k.sparse_dots_f16)(ptr, indices, same_type(values), x, out),
                     }
                 }
                 for (y, &d) in ys.iter_mut().zip(out.iter()) {
-                    finish(alpha, beta, d, y);
+                    scale_add(alpha, beta, d, y);
                 }
             }
         });
@@ -180,9 +168,11 @@ impl Backend {
             // elements: row `idx` ends inside it.
             unsafe {
                 match T::DTYPE {
-                    DType::F32 => (kern.sparse_row_f32)(idx, cast(vals), b_data, stride, out),
-                    DType::BF16 => (kern.sparse_row_bf16)(idx, cast(vals), b_data, stride, out),
-                    DType::F16 => (kern.sparse_row_f16)(idx, cast(vals), b_data, stride, out),
+                    DType::F32 => (kern.sparse_row_f32)(idx, same_type(vals), b_data, stride, out),
+                    DType::BF16 => {
+                        (kern.sparse_row_bf16)(idx, same_type(vals), b_data, stride, out)
+                    }
+                    DType::F16 => (kern.sparse_row_f16)(idx, same_type(vals), b_data, stride, out),
                 }
             }
         };
@@ -203,7 +193,7 @@ impl Backend {
                 } else {
                     row(first + r, &mut scratch);
                     for (o, &s) in out.iter_mut().zip(&scratch) {
-                        finish(alpha, beta, s, o);
+                        scale_add(alpha, beta, s, o);
                     }
                 }
             }
@@ -250,7 +240,7 @@ impl Backend {
                 let xr = x.row(first + r);
                 for (i, out) in block.row_mut(r).iter_mut().enumerate() {
                     let (idx, vals) = a.slice(i);
-                    finish(alpha, beta, arch::scalar::sparse::dot(idx, vals, xr), out);
+                    scale_add(alpha, beta, arch::scalar::sparse::dot(idx, vals, xr), out);
                 }
             }
         });

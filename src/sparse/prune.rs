@@ -8,7 +8,7 @@
 //! the types match); kept zeros stay as explicit entries, so the count is exact.
 
 use super::Csr;
-use crate::fmac::{Input, MatRef};
+use crate::fmac::{Input, MatRef, Output};
 use crate::Error;
 
 /// Whether a sparsity target applies to each row or to the whole matrix.
@@ -18,30 +18,6 @@ pub enum Scope {
     PerRow,
     /// The matrix keeps `rows·cols - round(sparsity · rows·cols)` entries, wherever they are.
     Global,
-}
-
-/// The element type of a pruned matrix's values: `f32`, `half::bf16` or `half::f16`.
-pub trait Value: Input {
-    /// `v` rounded to nearest, ties to even (identity for f32).
-    fn from_f32(v: f32) -> Self;
-}
-
-impl Value for f32 {
-    fn from_f32(v: f32) -> f32 {
-        v
-    }
-}
-
-impl Value for half::bf16 {
-    fn from_f32(v: f32) -> half::bf16 {
-        half::bf16::from_f32(v)
-    }
-}
-
-impl Value for half::f16 {
-    fn from_f32(v: f32) -> half::f16 {
-        half::f16::from_f32(v)
-    }
 }
 
 /// The sort key of an element: larger magnitude first, then earlier position.
@@ -66,7 +42,7 @@ fn key(v: f32, position: usize) -> (core::cmp::Reverse<u32>, usize) {
 /// # Errors
 /// [`Error::Parameter`] when `sparsity` is not in `[0, 1]`; [`Error::Shape`] when the
 /// column count does not fit `u32` indices.
-pub fn magnitude<T: Input, V: Value>(
+pub fn magnitude<T: Input, V: Input + Output>(
     w: MatRef<'_, T>,
     sparsity: f64,
     scope: Scope,
@@ -121,7 +97,11 @@ pub fn magnitude<T: Input, V: Value>(
 /// # Errors
 /// [`Error::Parameter`] unless `0 < n <= m` and `m` divides the column count;
 /// [`Error::Shape`] when the column count does not fit `u32` indices.
-pub fn n_of_m<T: Input, V: Value>(w: MatRef<'_, T>, n: usize, m: usize) -> Result<Csr<V>, Error> {
+pub fn n_of_m<T: Input, V: Input + Output>(
+    w: MatRef<'_, T>,
+    n: usize,
+    m: usize,
+) -> Result<Csr<V>, Error> {
     if n == 0 || n > m || !w.cols().is_multiple_of(m) {
         return Err(Error::Parameter {
             name: "n:m",
@@ -145,7 +125,7 @@ pub fn n_of_m<T: Input, V: Value>(w: MatRef<'_, T>, n: usize, m: usize) -> Resul
 }
 
 /// The kept entries of `w`, row by row, as CSR.
-fn gather<T: Input, V: Value>(w: MatRef<'_, T>, keep: &[bool]) -> Result<Csr<V>, Error> {
+fn gather<T: Input, V: Input + Output>(w: MatRef<'_, T>, keep: &[bool]) -> Result<Csr<V>, Error> {
     let (rows, cols) = (w.rows(), w.cols());
     if cols > u32::MAX as usize + 1 {
         return Err(Error::Shape {
