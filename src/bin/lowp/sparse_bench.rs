@@ -1,7 +1,8 @@
 //! `lowp bench` sparse section: a 4096x4096 bf16 weight matrix magnitude-pruned per row, SpMV
-//! against a plain read of its bytes, `sprs` (f32) and lowp's dense bf16 GEMV, and SpMM
-//! (n = 32, 128) against lowp's dense bf16 GEMM on the same shapes; each pair sampled
-//! alternately in the same run.
+//! against a plain read of its bytes (with the matrix cache-resident, and cycled through
+//! copies filling 256 MiB so it comes from DRAM as a model's layers do), `sprs` (f32) and
+//! lowp's dense bf16 GEMV, and SpMM (n = 32, 128) against lowp's dense bf16 GEMM on the same
+//! shapes; each pair sampled alternately in the same run.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -17,6 +18,9 @@ use crate::gemv_bench::read_all;
 
 const N: usize = 4096;
 const SPARSITIES: [f64; 5] = [0.5, 0.7, 0.9, 0.95, 0.99];
+/// Bytes of matrix copies cycled through for the DRAM SpMV column: far past any last-level
+/// cache this runs on.
+const COLD_BYTES: usize = 256 << 20;
 
 pub fn run(quick: bool) {
     let backend = Backend::best();
@@ -28,13 +32,16 @@ pub fn run(quick: bool) {
     };
     println!("\n== Sparse: W {N}x{N} bf16 magnitude-pruned per row, {} tier; one thread unless marked ==", backend.isa().name());
     println!("SpMV GB/s = (values + indices + indptr bytes) / s; x read = against a plain read of as many bytes;");
+    println!("DRAM = the same, cycling through copies of W that fill {} MiB (x read against reading them all);", COLD_BYTES >> 20);
     println!("x sprs = sprs f32 SpMV time / lowp time; x dense = lowp dense bf16 GEMV (or GEMM) time / sparse time (> 1: sparse wins)");
     println!("SpMM C = W B with B [{N} x n] f32; GFLOP/s counts 2 nnz n; dense = Y = X Wᵀ with Wᵀ packed once");
     println!(
-        "{:>8} {:>9} {:>9} {:>7} {:>7} {:>8} {:>12} | {:>4} {:>8} {:>8} {:>12}",
+        "{:>8} {:>9} {:>9} {:>7} {:>9} {:>7} {:>7} {:>8} {:>12} | {:>4} {:>8} {:>8} {:>12}",
         "sparsity",
         "nnz",
         "SpMV GB/s",
+        "x read",
+        "DRAM GB/s",
         "x read",
         "x sprs",
         "x dense",
@@ -88,6 +95,7 @@ pub fn run(quick: bool) {
             min_sample,
             samples,
         );
+        let (cold_read, t_cold) = cold_spmv(&backend, &a, &x, &mut y, bytes, samples);
         let (t_sprs, t_spmv2) = paired_medians(
             |base| {
                 if base {
@@ -121,11 +129,13 @@ pub fn run(quick: bool) {
         };
         let (g1, gt) = (ratio(Par::Seq), ratio(Par::Rayon(0)));
         print!(
-            "{:>7.0}% {:>9} {:>9.1} {:>7.2} {:>7.1} {:>8.2} {:>12.2}",
+            "{:>7.0}% {:>9} {:>9.1} {:>7.2} {:>9.1} {:>7.2} {:>7.1} {:>8.2} {:>12.2}",
             s * 100.0,
             v.nnz(),
             bytes as f64 / t_spmv / 1e9,
             read / t_spmv,
+            bytes as f64 / t_cold / 1e9,
+            cold_read / t_cold,
             t_sprs / t_spmv2,
             g1,
             gt
@@ -163,7 +173,7 @@ pub fn run(quick: bool) {
                 paired_medians(|base| run(base, Par::Rayon(0), &mut c), min_sample, samples);
             let flops = 2.0 * v.nnz() as f64 * n as f64;
             if i > 0 {
-                print!("\n{:>76} |", "");
+                print!("\n{:>94} |", "");
             } else {
                 print!(" |");
             }
@@ -176,4 +186,38 @@ pub fn run(quick: bool) {
         }
         println!();
     }
+}
+
+/// Median seconds per SpMV (and per plain read of as many bytes) when every call meets a
+/// different copy of the matrix, cycling through [`COLD_BYTES`] of copies, so the matrix
+/// streams from DRAM; each sample is one sweep through all copies.
+fn cold_spmv(
+    backend: &Backend,
+    a: &Csr<bf16>,
+    x: &[f32],
+    y: &mut [f32],
+    bytes: usize,
+    samples: usize,
+) -> (f64, f64) {
+    let copies = COLD_BYTES.div_ceil(bytes).max(2);
+    let owned: Vec<Csr<bf16>> = (0..copies).map(|_| a.clone()).collect();
+    let words: Vec<u64> = (0..(bytes * copies).div_ceil(8) as u64).collect();
+    let (read, spmv) = paired_medians(
+        |base| {
+            if base {
+                for chunk in words.chunks(bytes.div_ceil(8)) {
+                    black_box(read_all(black_box(chunk)));
+                }
+            } else {
+                for m in &owned {
+                    backend
+                        .spmv(1.0, m.view(), black_box(x), 0.0, &mut *y, Par::Seq)
+                        .expect("shapes match");
+                }
+            }
+        },
+        Duration::ZERO,
+        samples,
+    );
+    (read / copies as f64, spmv / copies as f64)
 }
