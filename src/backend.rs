@@ -41,6 +41,13 @@ pub(crate) struct GemmKernels {
     /// `2·(j mod nr/2) + j div nr/2`, so a 32-bit word holds columns `i` and `nr/2 + i` and
     /// two vector ops widen a whole row.
     pub(crate) bf16_pairs: bool,
+    /// A kernel for bf16 A times bf16 B panels (the `bf16` layout) with the hardware's own
+    /// bf16 arithmetic (Arm `BFMMLA`: products summed in pairs, round-to-odd, subnormal
+    /// results flushed), so not the `MicroKernel` contract's f32 chain: within
+    /// [`crate::reference::fmac::bf16_hardware_error_bound`]. Packed A holds bf16 values (exact
+    /// in f32). The driver runs it only when A is bf16 and no value of A or B is subnormal
+    /// (the instruction would flush those inputs), else the `bf16` kernel.
+    pub(crate) bf16_bf16: Option<MicroKernel<bf16>>,
 }
 
 /// What a register-only FMA loop did: `flops` floating-point operations, and a value that

@@ -18,6 +18,7 @@ use crate::Error;
 /// | `Avx512` | avx512f, bw, dq, vl (+ `Avx2`'s) | – |
 /// | `Avx512Bf16` | + avx512bf16 | – |
 /// | `Neon` | – | neon (fp16 conversions are base ARMv8 `fcvtn`/`fcvtl`) |
+/// | `NeonBf16` | – | + bf16 (`BFMMLA` in the bf16 × bf16 GEMM) |
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
 pub enum Isa {
@@ -37,6 +38,9 @@ pub enum Isa {
     /// Advanced SIMD (ARMv8.0).
     #[cfg(target_arch = "aarch64")]
     Neon,
+    /// Advanced SIMD with the BF16 extension (ARMv8.6 `BFMMLA`, `BFDOT`).
+    #[cfg(target_arch = "aarch64")]
+    NeonBf16,
 }
 
 impl Isa {
@@ -52,6 +56,8 @@ impl Isa {
         Isa::Avx512Bf16,
         #[cfg(target_arch = "aarch64")]
         Isa::Neon,
+        #[cfg(target_arch = "aarch64")]
+        Isa::NeonBf16,
     ];
 
     /// The name used by `LOWP_ISA`, `LOWP_EXPECT_ISAS` and `lowp info`.
@@ -67,6 +73,8 @@ impl Isa {
             Isa::Avx512Bf16 => "avx512bf16",
             #[cfg(target_arch = "aarch64")]
             Isa::Neon => "neon",
+            #[cfg(target_arch = "aarch64")]
+            Isa::NeonBf16 => "neonbf16",
         }
     }
 
@@ -94,6 +102,10 @@ impl Isa {
             }
             #[cfg(target_arch = "aarch64")]
             Isa::Neon => std::arch::is_aarch64_feature_detected!("neon"),
+            #[cfg(target_arch = "aarch64")]
+            Isa::NeonBf16 => {
+                Isa::Neon.is_supported() && std::arch::is_aarch64_feature_detected!("bf16")
+            }
         }
     }
 

@@ -7,14 +7,14 @@
 //!
 //! ## Families and instruction sets
 //!
-//! | family | Scalar | Portable (`wide`) | Avx2 | Avx512 | Avx512Bf16 | Neon |
-//! |---|---|---|---|---|---|---|
-//! | [`convert`]: f32 <-> bf16, f32 <-> f16 | reference | u32x8 integer ops | integer ops / F16C | integer ops / `vcvtps2ph` | `vcvtneps2bf16` + subnormal fix-up | integer ops / `fcvtn`,`fcvtl` |
-//! | [`convert`] `_stochastic`, [`update`]: stochastic rounding, fused bf16 update | reference | Philox on u32x8 | Philox in 64-bit lanes | (Avx2's) | (Avx2's) | Philox on 4 lanes |
-//! | [`fmac`]: dot products, GEMV (bf16/f16/f32 × f32 → f32) | one accumulator | f32x8 | widen + FMA | (Avx2's) | (Avx2's) | widen + FMA |
-//! | [`fmac`]: GEMM micro-kernel (the driver is shared) | 4×4 | 4×8 f32x8 | 6×16 FMA, bf16/f16 widened in registers | (Avx2's) | (Avx2's) | 8×8 by-lane FMA |
-//! | [`sparse`]: SpMV (sparse dot) | in order | (Scalar's) | `vgatherdps` + FMA | (Avx2's) | (Avx2's) | (Scalar's) |
-//! | [`sparse`]: SpMM (sparse row × dense rows) | in order | f32x8 along n | 32 columns per pass | (Avx2's) | (Avx2's) | 16 columns per pass |
+//! | family | Scalar | Portable (`wide`) | Avx2 | Avx512 | Avx512Bf16 | Neon | NeonBf16 |
+//! |---|---|---|---|---|---|---|---|
+//! | [`convert`]: f32 <-> bf16, f32 <-> f16 | reference | u32x8 integer ops | integer ops / F16C | integer ops / `vcvtps2ph` | `vcvtneps2bf16` + subnormal fix-up | integer ops / `fcvtn`,`fcvtl` | (Neon's) |
+//! | [`convert`] `_stochastic`, [`update`]: stochastic rounding, fused bf16 update | reference | Philox on u32x8 | Philox in 64-bit lanes | (Avx2's) | (Avx2's) | Philox on 4 lanes | (Neon's) |
+//! | [`fmac`]: dot products, GEMV (bf16/f16/f32 × f32 → f32) | one accumulator | f32x8 | widen + FMA | (Avx2's) | (Avx2's) | widen + FMA | (Neon's) |
+//! | [`fmac`]: GEMM micro-kernel (the driver is shared) | 4×4 | 4×8 f32x8 | 6×16 FMA, bf16/f16 widened in registers | (Avx2's) | (Avx2's) | 8×8 by-lane FMA | 8×8 `BFMMLA` for bf16 × bf16, else (Neon's) |
+//! | [`sparse`]: SpMV (sparse dot) | in order | (Scalar's) | broadcast loads + blends, FMA | (Avx2's) | (Avx2's) | (Scalar's) | (Neon's) |
+//! | [`sparse`]: SpMM (sparse row × dense rows) | in order | f32x8 along n | 64 columns per pass, B rows prefetched | (Avx2's) | (Avx2's) | 16 columns per pass | (Neon's) |
 //!
 //! ## Dispatch
 //!
@@ -23,7 +23,7 @@
 //! [`Backend::active`]: detected once, overridable by [`Backend::set_active`] or for a whole
 //! process by the environment:
 //!
-//! - `LOWP_ISA=<scalar|portable|avx2|avx512|avx512bf16|neon>` picks the tier. An unknown name or
+//! - `LOWP_ISA=<scalar|portable|avx2|avx512|avx512bf16|neon|neonbf16>` picks the tier. An unknown name or
 //!   a tier this CPU lacks is an error naming the supported ones (the first kernel call panics
 //!   with it), never a silent fallback.
 //! - `LOWP_EXPECT_ISAS=avx2,avx512,...` is read by the test suite: it fails when this machine
@@ -47,7 +47,9 @@
 //! on every backend** too: a multiply then an add per nonzero, in storage order, everywhere.
 //!
 //! Sums ([`fmac`], [`sparse`] SpMV) are **error-bounded and deterministic**: within `k·u·Σ|aᵢbᵢ| + k·2^-149` of
-//! the exact value, the same bits for any thread count on a given backend.
+//! the exact value, the same bits for any thread count on a given backend. (bf16 × bf16 GEMM
+//! on `NeonBf16` uses the hardware's bf16 arithmetic: within
+//! [`reference::fmac::bf16_hardware_error_bound`], about `(k+2)·u·Σ|aᵢbᵢ|`.)
 //!
 //! ```
 //! use half::{bf16, f16};

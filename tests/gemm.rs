@@ -8,7 +8,7 @@ mod common;
 use common::{backends, Rng};
 use half::{bf16, f16};
 use lowp::fmac::{Input, MatMut, MatRef, Output, PackedB, Par};
-use lowp::reference::fmac::{dot_error_bound, Widen};
+use lowp::reference::fmac::{bf16_hardware_error_bound, dot_error_bound, Widen};
 use lowp::{Backend, DType, Error, Isa, Tensor};
 use proptest::prelude::*;
 
@@ -49,12 +49,26 @@ fn exact<A: Input + Widen, B: Input + Widen>(
     })
 }
 
-/// The bound on one element of `alpha·A·B + beta·C0`: the sum's, scaled, plus the roundings
-/// of `alpha·s`, `+ beta·c` and (for a narrow C) of the output, `out_u` its unit roundoff.
-fn bound(k: usize, abs: f64, alpha: f32, beta_c: f64, out_u: f64) -> f64 {
+/// The bound on `Σ a·b` over `k` terms of absolute sum `abs`: the f32 chain's, or the bf16
+/// hardware arithmetic's where the backend runs it (bf16 × bf16 on `NeonBf16`).
+fn sum_bound(backend: Backend, a: DType, b: DType, k: usize, abs: f64) -> f64 {
+    let hardware = cfg!(target_arch = "aarch64")
+        && backend.isa().name() == "neonbf16"
+        && (a, b) == (DType::BF16, DType::BF16);
+    if hardware {
+        bf16_hardware_error_bound(k, abs)
+    } else {
+        dot_error_bound(k, abs)
+    }
+}
+
+/// The bound on one element of `alpha·A·B + beta·C0`: the sum's (`sum_bound`), scaled, plus
+/// the roundings of `alpha·s`, `+ beta·c` and (for a narrow C) of the output, `out_u` its
+/// unit roundoff.
+fn bound(sum_bound: f64, abs: f64, alpha: f32, beta_c: f64, out_u: f64) -> f64 {
     let u = f64::from(f32::EPSILON) / 2.0;
     let alpha = f64::from(alpha).abs();
-    let sum = alpha * (dot_error_bound(k, abs) + u * abs) * (1.0 + 2.0 * u)
+    let sum = alpha * (sum_bound + u * abs) * (1.0 + 2.0 * u)
         + 2.0 * u * (alpha * abs + beta_c.abs())
         + 2f64.powi(-148);
     sum + out_u * (alpha * abs + beta_c.abs() + sum) + out_u * 2f64.powi(-24)
@@ -120,7 +134,8 @@ fn check<A: Input + Widen, B: Input + Widen>(
             };
             let want = f64::from(alpha) * s + beta_c;
             let err = (f64::from(got) - want).abs();
-            let bound = bound(k, abs, alpha, beta_c, 0.0);
+            let sum = sum_bound(backend, A::DTYPE, B::DTYPE, k, abs);
+            let bound = bound(sum, abs, alpha, beta_c, 0.0);
             assert!(
                 err <= bound,
                 "{backend:?} {}x{} {m}x{n}x{k} bt {b_transposed} at {a_transposed} pad {pad} \
@@ -258,6 +273,46 @@ fn narrow_output_is_the_f32_result_rounded_to_nearest() {
                 assert_eq!(got_b[i].to_bits(), bf16::from_f32(want_b[i]).to_bits());
                 assert_eq!(got_h[i].to_bits(), f16::from_f32(want_h[i]).to_bits());
             }
+        }
+    }
+}
+
+/// Hardware bf16 arithmetic (`BFMMLA` on `NeonBf16`) flushes subnormal inputs, which can lose
+/// a product entirely; lowp must not run it on such inputs. Each output here has at most one
+/// nonzero product, exact in f32, so every backend must return it exactly.
+#[test]
+fn subnormal_inputs_are_never_flushed() {
+    let (m, n, k) = (9, 10, 12);
+    let tiny = bf16::from_bits(0x0003); // 3·2^-133
+    let big = bf16::from_f32(2f32.powi(100));
+    let product = 3.0 * 2f32.powi(-33);
+    for tiny_in_a in [true, false] {
+        let mut a = vec![bf16::ZERO; m * k];
+        let mut b = vec![bf16::ZERO; k * n];
+        let mut want = vec![0f32; m * n];
+        if tiny_in_a {
+            a[3 * k + 5] = tiny;
+            b[5 * n..6 * n].fill(big);
+            want[3 * n..4 * n].fill(product);
+        } else {
+            (0..m).for_each(|i| a[i * k + 5] = big);
+            b[5 * n + 7] = tiny;
+            (0..m).for_each(|i| want[i * n + 7] = product);
+        }
+        let (am, bm) = (
+            MatRef::new(&a, m, k).unwrap(),
+            MatRef::new(&b, k, n).unwrap(),
+        );
+        for backend in backends() {
+            let c = run(
+                backend,
+                am,
+                bm,
+                (1.0, 0.0),
+                &vec![f32::NAN; m * n],
+                Par::Seq,
+            );
+            assert_eq!(c, want, "{backend:?}, subnormal in A: {tiny_in_a}");
         }
     }
 }

@@ -29,6 +29,8 @@ pub(crate) unsafe fn table(isa: Isa) -> &'static Kernels {
         Isa::Avx512Bf16 => &x86_64::avx512bf16::KERNELS,
         #[cfg(target_arch = "aarch64")]
         Isa::Neon => &aarch64::neon::KERNELS,
+        #[cfg(target_arch = "aarch64")]
+        Isa::NeonBf16 => &aarch64::neon_bf16::KERNELS,
     }
 }
 

@@ -7,7 +7,8 @@
 //! each B micro-panel (`KC × nr`, L1-sized) by every A panel. The micro-kernel carries its
 //! accumulators through `acc` between depth blocks, so every output element is one f32
 //! accumulation in `k` order, whatever the blocking or the thread split: the same bits for
-//! any of them.
+//! any of them. (A tier's bf16 hardware kernel, `GemmKernels::bf16_bf16`, runs per panel of A
+//! with no subnormal value; panels never move with the split, so that holds for it too.)
 
 use core::cell::Cell;
 
@@ -16,7 +17,7 @@ use super::packed::{micro_panel_offset, Panels, KC};
 use super::par::for_each_task;
 use super::{Input, MatMut, MatRef};
 use crate::backend::MicroKernel;
-use crate::Backend;
+use crate::{Backend, DType};
 
 /// Rows of A packed at once (a multiple of every tier's `mr`: 4, 6, 8).
 const MC: usize = 72;
@@ -42,13 +43,14 @@ fn with_workspace<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
 }
 
 /// `C = alpha·A·B + beta·C` with B already packed for `backend` (the caller checked shapes
-/// and the layout).
+/// and the layout); `b_normal`: no value of B is subnormal.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn gemm<A: Input, C: Output>(
     backend: Backend,
     alpha: f32,
     a: MatRef<'_, A>,
     panels: &Panels,
+    b_normal: bool,
     beta: f32,
     c: MatMut<'_, C>,
     tasks: usize,
@@ -56,12 +58,15 @@ pub(super) fn gemm<A: Input, C: Output>(
     let g = &backend.kernels.gemm;
     let layout = "pack_b chose this panel type for this backend";
     match panels {
-        Panels::F32(p) => Driver::new(backend, g.f32, p, a, alpha, beta).run(c, tasks),
+        Panels::F32(p) => Driver::new(backend, g.f32, None, p, a, alpha, beta).run(c, tasks),
         Panels::Bf16(p) => {
-            Driver::new(backend, g.bf16.expect(layout), p, a, alpha, beta).run(c, tasks)
+            // The hardware bf16 kernel flushes subnormal inputs: B must have none (A's panels
+            // are checked as they are packed).
+            let hardware = g.bf16_bf16.filter(|_| A::DTYPE == DType::BF16 && b_normal);
+            Driver::new(backend, g.bf16.expect(layout), hardware, p, a, alpha, beta).run(c, tasks)
         }
         Panels::F16(p) => {
-            Driver::new(backend, g.f16.expect(layout), p, a, alpha, beta).run(c, tasks)
+            Driver::new(backend, g.f16.expect(layout), None, p, a, alpha, beta).run(c, tasks)
         }
     }
 }
@@ -69,6 +74,10 @@ pub(super) fn gemm<A: Input, C: Output>(
 /// One GEMM call's read-only state, shared by its tasks.
 struct Driver<'a, A, B> {
     kernel: MicroKernel<B>,
+    /// The tier's bf16 × bf16 hardware kernel, for A panels with no subnormal value (see
+    /// `GemmKernels::bf16_bf16`). Chosen per panel of `mr` rows, whose bounds are the same
+    /// for any thread split, so the bits still do not depend on it.
+    hardware: Option<MicroKernel<B>>,
     mr: usize,
     nr: usize,
     panels: &'a [B],
@@ -121,6 +130,7 @@ impl<'a, A: Input, B: Copy + Sync> Driver<'a, A, B> {
     fn new(
         backend: Backend,
         kernel: MicroKernel<B>,
+        hardware: Option<MicroKernel<B>>,
         panels: &'a [B],
         a: MatRef<'a, A>,
         alpha: f32,
@@ -129,6 +139,7 @@ impl<'a, A: Input, B: Copy + Sync> Driver<'a, A, B> {
         let g = &backend.kernels.gemm;
         Driver {
             kernel,
+            hardware,
             mr: g.mr,
             nr: g.nr,
             panels,
@@ -228,6 +239,7 @@ impl<'a, A: Input, B: Copy + Sync> Driver<'a, A, B> {
                 let a_panels = mc.div_ceil(mr);
                 // All of this row block's depth, packed once and reused by every column block.
                 let mcp = a_panels * mr;
+                let mut normal = [true; MC];
                 for pc in (0..k).step_by(KC) {
                     let kc = KC.min(k - pc);
                     self.pack_a(
@@ -236,6 +248,7 @@ impl<'a, A: Input, B: Copy + Sync> Driver<'a, A, B> {
                         pc,
                         kc,
                         &mut a_buf[pc * mcp..][..mcp * kc],
+                        &mut normal[..a_panels],
                     );
                 }
                 for jc in (0..panels).step_by(nc_panels) {
@@ -250,10 +263,14 @@ impl<'a, A: Input, B: Copy + Sync> Driver<'a, A, B> {
                             for (ip, a) in a_block.chunks_exact(mr * kc).enumerate() {
                                 let tile = (jp - jc) * a_panels + ip;
                                 let acc = &mut acc_buf[tile * mr * nr..][..mr * nr];
+                                let kernel = match self.hardware {
+                                    Some(hardware) if normal[ip] => hardware,
+                                    _ => self.kernel,
+                                };
                                 // SAFETY: the kernel belongs to the backend this driver was built
                                 // from, which exists only if the CPU supports its tier; the slices
                                 // have the lengths the kernel needs (it checks them too).
-                                unsafe { (self.kernel)(kc, a, b, acc, pc > 0) };
+                                unsafe { kernel(kc, a, b, acc, pc > 0) };
                                 if last {
                                     let cols = nr.min(width - jp * nr);
                                     let first_row = ic + ip * mr;
@@ -272,9 +289,19 @@ impl<'a, A: Input, B: Copy + Sync> Driver<'a, A, B> {
     }
 
     /// Rows `[row0, row0 + mc)`, depth `[pc, pc + kc)` of A as f32 panels of `mr` rows,
-    /// `kc`-major (`panel[p*mr + i]`), zero rows past `mc`.
-    fn pack_a(&self, row0: usize, mc: usize, pc: usize, kc: usize, buf: &mut [f32]) {
+    /// `kc`-major (`panel[p*mr + i]`), zero rows past `mc`; clears `normal[ip]` when panel
+    /// `ip` holds a subnormal value (checked only where a hardware kernel could run).
+    fn pack_a(
+        &self,
+        row0: usize,
+        mc: usize,
+        pc: usize,
+        kc: usize,
+        buf: &mut [f32],
+        normal: &mut [bool],
+    ) {
         let mr = self.mr;
+        let check = self.hardware.is_some();
         for (ip, panel) in buf.chunks_exact_mut(mr * kc).enumerate() {
             for i in 0..mr {
                 let row = ip * mr + i;
@@ -290,6 +317,9 @@ impl<'a, A: Input, B: Copy + Sync> Driver<'a, A, B> {
                         panel[p * mr + i] = self.a.get(row0 + row, pc + p).into();
                     }
                 }
+            }
+            if check && panel.iter().any(|v| v.is_subnormal()) {
+                normal[ip] = false;
             }
         }
     }

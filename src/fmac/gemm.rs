@@ -93,7 +93,12 @@ impl Backend {
     ///
     /// Each element of `A·B` is one f32 accumulation of the exactly widened products in `k`
     /// order, within `k·u·Σ|aᵢₚbₚⱼ| + k·2^-149` of the exact value; then `alpha·s` and
-    /// `+ beta·c` are each rounded to nearest, and the result to C's type. With `beta == 0`,
+    /// `+ beta·c` are each rounded to nearest, and the result to C's type. One exception:
+    /// bf16 × bf16 on the aarch64 `NeonBf16` tier runs `BFMMLA` (products
+    /// summed in pairs, rounded to odd, tiny results flushed), within
+    /// [`bf16_hardware_error_bound`](crate::reference::fmac::bf16_hardware_error_bound)
+    /// (about `(k+2)·u·Σ|aᵢₚbₚⱼ|`), NaN results the default NaN; it is used only for panels
+    /// of A and B with no subnormal value, so no input is ever flushed. With `beta == 0`,
     /// C is not read (NaNs in it do not leak). Work is split over C's rows or columns, never
     /// over `k`, so the bits do not depend on `par`.
     ///
@@ -161,7 +166,16 @@ impl Backend {
         check_shapes(a.rows(), a.cols(), b.k(), b.n(), &c)?;
         let panels = b.panels_for(self)?;
         let work = a.rows().saturating_mul(a.cols()).saturating_mul(b.n());
-        driver::gemm(self, alpha, a, panels, beta, c, tasks(par, work));
+        driver::gemm(
+            self,
+            alpha,
+            a,
+            panels,
+            b.is_normal(),
+            beta,
+            c,
+            tasks(par, work),
+        );
         Ok(())
     }
 }

@@ -32,6 +32,9 @@ pub struct PackedB {
     nr: usize,
     /// bf16 panels in the paired column order (`GemmKernels::bf16_pairs`).
     pairs: bool,
+    /// No value of B is subnormal, so a hardware bf16 kernel that flushes them may run
+    /// (`GemmKernels::bf16_bf16`).
+    normal: bool,
     source: DType,
     isa: Isa,
     panels: Panels,
@@ -104,6 +107,12 @@ impl PackedB {
         }
     }
 
+    /// Whether no value of B is subnormal (computed when packed for a tier with a bf16
+    /// hardware kernel, else `false`).
+    pub(crate) fn is_normal(&self) -> bool {
+        self.normal
+    }
+
     /// The panels, checked to be laid out for `backend`.
     pub(crate) fn panels_for(&self, backend: Backend) -> Result<&Panels, Error> {
         let expected = panel_dtype(backend, self.source);
@@ -144,11 +153,16 @@ impl Backend {
             }
             DType::F16 => Panels::F16(pack_panels(b, nr, in_order, |v: B| as_dtype::<B, f16>(v))),
         };
+        // Only a bf16 hardware kernel cares, so only its tiers pay for the scan.
+        let normal = self.kernels.gemm.bf16_bf16.is_some()
+            && B::DTYPE == DType::BF16
+            && (0..b.rows()).all(|p| (0..b.cols()).all(|j| !b.get(p, j).into().is_subnormal()));
         PackedB {
             k: b.rows(),
             n: b.cols(),
             nr,
             pairs,
+            normal,
             source: B::DTYPE,
             isa: self.isa(),
             panels,

@@ -16,6 +16,7 @@ pub(super) const GEMM: GemmKernels = GemmKernels {
     bf16: None,
     f16: None,
     bf16_pairs: false,
+    bf16_bf16: None,
 };
 
 fn micro(kc: usize, a: &[f32], b: &[f32], acc: &mut [f32], accumulate: bool) {

@@ -12,13 +12,14 @@ use crate::backend::{GemmKernels, PeakRun};
 const MR: usize = 8;
 const NR: usize = 8;
 
-pub(super) const GEMM: GemmKernels = GemmKernels {
+pub(in crate::arch::aarch64) const GEMM: GemmKernels = GemmKernels {
     mr: MR,
     nr: NR,
     f32: micro::<f32>,
     bf16: Some(micro::<bf16>),
     f16: None,
     bf16_pairs: false,
+    bf16_bf16: None,
 };
 
 /// `t[i] += b * a[lane]` for the four rows held in `a`'s lanes.
@@ -63,7 +64,7 @@ fn micro<B: Lanes>(kc: usize, a: &[f32], b: &[B], acc: &mut [f32], accumulate: b
 }
 
 /// Sixteen independent chains of 4-lane FMAs.
-pub(super) fn fma_peak(iterations: u64) -> PeakRun {
+pub(in crate::arch::aarch64) fn fma_peak(iterations: u64) -> PeakRun {
     // SAFETY: register-only neon arithmetic, part of the aarch64 baseline.
     unsafe {
         let mut acc: [float32x4_t; 16] = core::array::from_fn(|i| vdupq_n_f32(i as f32));

@@ -2,7 +2,7 @@
 
 mod convert;
 mod fmac;
-mod gemm;
+pub(super) mod gemm;
 mod sparse;
 mod stochastic;
 

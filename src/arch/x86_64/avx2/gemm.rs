@@ -18,6 +18,7 @@ pub(in crate::arch::x86_64) const GEMM: GemmKernels = GemmKernels {
     bf16: Some(micro_bf16),
     f16: Some(micro_f16),
     bf16_pairs: true,
+    bf16_bf16: None,
 };
 
 /// One packed row of 16 B values as two vectors of 8 f32 lanes (columns 0-7, 8-15).
