@@ -72,8 +72,8 @@ fn dots<T: Lanes>(indptr: &[usize], indices: &[u32], values: &[T], x: &[f32], ou
 }
 
 /// Nonzeros ahead whose rows of B are prefetched: B's rows are met in random order, so the
-/// hardware prefetchers cannot see them coming (8 was the best of 4, 8 and 16 here: 1.2-1.9x
-/// at n = 32 and 128 with B beyond L2).
+/// hardware prefetchers cannot see them coming (8 was the best of 4, 8 and 16 on the Zen 3
+/// host measured, with B at and beyond L2's size).
 const AHEAD: usize = 8;
 
 /// Columns `[j, j + 8Q)` of the row product, in `Q` accumulators.
