@@ -125,9 +125,47 @@ pub(in crate::arch::x86_64) unsafe fn dot2_f32(x: &[f32], r0: &[f32], r1: &[f32]
     dot2(x, r0, r1)
 }
 
+/// bf16 · bf16 with no widening shuffles: a 32-byte load holds 16 values as 8 words, whose
+/// high halves (AND) are the odd elements' f32 patterns and whose low halves shifted up are the
+/// even ones'. Both operands split the same way, so even meets even and odd meets odd; each
+/// 32-element step feeds the four accumulators (even, odd) × two halves, then [`dot`]'s
+/// reduction and in-order tail.
+#[inline(always)]
+fn dot_bf16_pairs(a: &[bf16], b: &[bf16]) -> f32 {
+    let n = a.len().min(b.len());
+    let whole = n / 32 * 32;
+    // SAFETY: only called from the kernel below, which enables avx2 and fma; every load reads
+    // 16 elements at `i + 16h + 16 <= whole <= n`.
+    unsafe {
+        let high = _mm256_set1_epi32(0xffff_0000_u32 as i32);
+        let split = |p: *const bf16| {
+            let w = _mm256_loadu_si256(p.cast());
+            (
+                _mm256_castsi256_ps(_mm256_slli_epi32::<16>(w)),
+                _mm256_castsi256_ps(_mm256_and_si256(w, high)),
+            )
+        };
+        let mut acc = [_mm256_setzero_ps(); 4];
+        for i in (0..whole).step_by(32) {
+            for h in 0..2 {
+                let (a_even, a_odd) = split(a.as_ptr().add(i + 16 * h));
+                let (b_even, b_odd) = split(b.as_ptr().add(i + 16 * h));
+                acc[2 * h] = _mm256_fmadd_ps(a_even, b_even, acc[2 * h]);
+                acc[2 * h + 1] = _mm256_fmadd_ps(a_odd, b_odd, acc[2 * h + 1]);
+            }
+        }
+        let sum = _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]));
+        let mut total = hsum(sum);
+        for (&x, &y) in a[whole..n].iter().zip(&b[whole..n]) {
+            total += x.to_f32() * y.to_f32();
+        }
+        total
+    }
+}
+
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(in crate::arch::x86_64) unsafe fn dot_bf16(a: &[bf16], b: &[bf16]) -> f32 {
-    dot(a, b)
+    dot_bf16_pairs(a, b)
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
