@@ -45,8 +45,8 @@ pub(crate) struct GemmKernels {
     /// bf16 arithmetic (Arm `BFMMLA`: products summed in pairs, round-to-odd, subnormal
     /// results flushed), so not the `MicroKernel` contract's f32 chain: within
     /// [`crate::reference::fmac::bf16_hardware_error_bound`]. Packed A holds bf16 values (exact
-    /// in f32). The driver runs it only when A is bf16 and no value of A or B is subnormal
-    /// (the instruction would flush those inputs), else the `bf16` kernel.
+    /// in f32). The driver runs it only when A is bf16, B has no subnormal value and the tile's
+    /// panel of A has none (the instruction would flush those inputs), else the `bf16` kernel.
     pub(crate) bf16_bf16: Option<MicroKernel<bf16>>,
 }
 

@@ -97,8 +97,9 @@ impl Backend {
     /// bf16 × bf16 on the aarch64 `NeonBf16` tier runs `BFMMLA` (products
     /// summed in pairs, rounded to odd, tiny results flushed), within
     /// [`bf16_hardware_error_bound`](crate::reference::fmac::bf16_hardware_error_bound)
-    /// (about `(k+2)·u·Σ|aᵢₚbₚⱼ|`), NaN results the default NaN; it is used only for panels
-    /// of A and B with no subnormal value, so no input is ever flushed. With `beta == 0`,
+    /// (about `(k+2)·u·Σ|aᵢₚbₚⱼ|`), NaN results the default NaN; it is used only when B has
+    /// no subnormal value, and only on 8-row panels of A with none, so no input is ever
+    /// flushed. With `beta == 0`,
     /// C is not read (NaNs in it do not leak). Work is split over C's rows or columns, never
     /// over `k`, so the bits do not depend on `par`.
     ///
