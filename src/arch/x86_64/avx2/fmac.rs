@@ -49,6 +49,28 @@ pub(super) fn hsum(v: __m256) -> f32 {
     _mm_cvtss_f32(_mm_add_ss(pair, _mm_movehdup_ps(pair)))
 }
 
+/// The fixed reduction of a dot's four accumulators, then its tail (`a` and `b` past the
+/// vector steps) added in order.
+///
+/// # Safety
+/// The CPU has avx2.
+#[inline(always)]
+unsafe fn finish<A: Copy + Into<f32>, B: Copy + Into<f32>>(
+    acc: &[__m256; 4],
+    a: &[A],
+    b: &[B],
+) -> f32 {
+    // SAFETY: per the function's contract.
+    unsafe {
+        let sum = _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]));
+        let mut total = hsum(sum);
+        for (&x, &y) in a.iter().zip(b) {
+            total += x.into() * y.into();
+        }
+        total
+    }
+}
+
 #[inline(always)]
 fn dot<A: Lanes, B: Lanes>(a: &[A], b: &[B]) -> f32 {
     let n = a.len().min(b.len());
@@ -67,12 +89,7 @@ fn dot<A: Lanes, B: Lanes>(a: &[A], b: &[B]) -> f32 {
                 );
             }
         }
-        let sum = _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]));
-        let mut total = hsum(sum);
-        for (&x, &y) in a[whole..n].iter().zip(&b[whole..n]) {
-            total += x.into() * y.into();
-        }
-        total
+        finish(&acc, &a[whole..n], &b[whole..n])
     }
 }
 
@@ -94,16 +111,11 @@ fn dot2<B: Lanes>(x: &[f32], r0: &[B], r1: &[B]) -> [f32; 2] {
                 *a1 = _mm256_fmadd_ps(xv, B::lanes(r1.as_ptr().add(k)), *a1);
             }
         }
-        let mut out = [0f32; 2];
-        for (r, (acc, row)) in acc.iter().zip([r0, r1]).enumerate() {
-            let sum = _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]));
-            let mut total = hsum(sum);
-            for (&a, &b) in x[whole..n].iter().zip(&row[whole..n]) {
-                total += a * b.into();
-            }
-            out[r] = total;
-        }
-        out
+        let [acc0, acc1] = &acc;
+        [
+            finish(acc0, &x[whole..n], &r0[whole..n]),
+            finish(acc1, &x[whole..n], &r1[whole..n]),
+        ]
     }
 }
 
@@ -156,12 +168,7 @@ fn dot_bf16_pairs(a: &[bf16], b: &[bf16]) -> f32 {
                 acc[2 * h + 1] = _mm256_fmadd_ps(a_odd, b_odd, acc[2 * h + 1]);
             }
         }
-        let sum = _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]));
-        let mut total = hsum(sum);
-        for (&x, &y) in a[whole..n].iter().zip(&b[whole..n]) {
-            total += x.to_f32() * y.to_f32();
-        }
-        total
+        finish(&acc, &a[whole..n], &b[whole..n])
     }
 }
 
