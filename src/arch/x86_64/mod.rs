@@ -92,18 +92,27 @@ pub(crate) fn for_each_chunk_streaming<S, D, const W: usize>(
     let (src_head, src_rest) = src[..n].split_at(head);
     let (dst_head, dst_rest) = dst[..n].split_at_mut(head);
     edge(src_head, dst_head);
-    let chunk_bytes = W * size_of::<S>();
     let prefetched = |s: &[S; W], d: &mut [D; W]| {
-        for line in (0..chunk_bytes).step_by(64) {
-            let ahead = s.as_ptr().cast::<i8>().wrapping_add(PREFETCH_BYTES + line);
-            // SAFETY: SSE is part of the x86_64 baseline; a prefetch never faults, even past
-            // the end of the slice, and `wrapping_add` keeps the address computation defined.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(ahead) };
-        }
+        prefetch_ahead(s);
         body(s, d, Store::Stream)
     };
     for_each_chunk(src_rest, dst_rest, prefetched, &mut edge);
     // Order the weakly-ordered streaming stores before anything the caller does next.
     // SAFETY: SSE is part of the x86_64 baseline.
     unsafe { _mm_sfence() };
+}
+
+/// Prefetches the bytes [`PREFETCH_BYTES`] past each cache line of `chunk`, for a kernel that
+/// walks a large array in order.
+#[inline(always)]
+pub(crate) fn prefetch_ahead<T>(chunk: &[T]) {
+    for line in (0..size_of_val(chunk)).step_by(64) {
+        let ahead = chunk
+            .as_ptr()
+            .cast::<i8>()
+            .wrapping_add(PREFETCH_BYTES + line);
+        // SAFETY: SSE is part of the x86_64 baseline; a prefetch never faults, even past the
+        // end of the slice, and `wrapping_add` keeps the address computation defined.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(ahead) };
+    }
 }

@@ -7,6 +7,7 @@ use core::arch::x86_64::*;
 
 use half::{bf16, f16};
 
+use super::super::{prefetch_ahead, STREAM_MIN_BYTES};
 use super::convert::quiet_nans;
 use crate::arch::for_each_block_chunk;
 use crate::backend::Sr;
@@ -213,11 +214,18 @@ fn drive<S, D>(
     // Opaque to the optimiser, so the loop reads the keys from memory instead of rebuilding
     // each broadcast from the seed (two instructions each) in every step.
     let keys = core::hint::black_box(unsafe { RoundKeys::new(sr.seed) });
+    // Large arrays come from DRAM: fetch ahead, as the conversions do. (The output is not
+    // streamed: chunks start where the seed's blocks do, not on a store's alignment.)
+    let large = size_of_val(dst) >= STREAM_MIN_BYTES;
     for_each_block_chunk::<_, _, STEP>(
         src,
         dst,
         sr.offset,
         |s, d, block| {
+            if large {
+                prefetch_ahead(s);
+                prefetch_ahead(d);
+            }
             // SAFETY: this closure runs inside the kernels below, which enable avx2.
             let bits = unsafe { random_blocks(&keys, block) };
             for k in (0..BLOCKS).step_by(2) {
