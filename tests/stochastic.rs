@@ -455,3 +455,43 @@ fn f16_normal_range_matches_the_reference() {
         }
     }
 }
+
+/// Outputs past 16 MiB take the x86 kernels' large-array path (reads fetched ahead); it must
+/// give the scalar backend's bits, misaligned start and unaligned global offset included.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn large_arrays_match_the_scalar_backend() {
+    let mut rng = Rng::new(34);
+    let n = (16 << 20) / 2 + 37;
+    let src: Vec<f32> = (0..n + 1).map(|_| f32::from_bits(rng.f32_bits())).collect();
+    let w0: Vec<bf16> = (0..n + 1)
+        .map(|_| bf16::from_bits(rng.u16_bits()))
+        .collect();
+    let (src, w0, global) = (&src[1..], &w0[1..], 3);
+    let run = |backend: Backend| {
+        let mut b = vec![bf16::ZERO; n];
+        let mut h = vec![f16::ZERO; n];
+        let mut w = w0.to_vec();
+        backend
+            .f32_to_bf16_stochastic(src, &mut b, SEED, global)
+            .unwrap();
+        backend
+            .f32_to_f16_stochastic(src, &mut h, SEED, global)
+            .unwrap();
+        backend
+            .axpy_bf16_stochastic(-1e-2, src, &mut w, SEED, global)
+            .unwrap();
+        (
+            bits(&b),
+            h.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+            bits(&w),
+        )
+    };
+    let want = run(Backend::new(lowp::Isa::Scalar).unwrap());
+    for backend in backends() {
+        let got = run(backend);
+        assert!(got.0 == want.0, "{backend:?}: f32 -> bf16");
+        assert!(got.1 == want.1, "{backend:?}: f32 -> f16");
+        assert!(got.2 == want.2, "{backend:?}: fused update");
+    }
+}
