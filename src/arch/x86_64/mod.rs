@@ -12,6 +12,8 @@ use crate::arch::for_each_chunk;
 /// Outputs at least this large are written with non-temporal stores. They cannot stay in
 /// cache anyway, and skipping the read-for-ownership of every written line saves a quarter of
 /// a conversion's memory traffic. Below it the output stays cached for whoever reads it next.
+/// The stochastic kernels, whose chunks cannot be aligned for streaming, use it as the size
+/// from which they fetch ahead.
 pub(crate) const STREAM_MIN_BYTES: usize = 16 << 20;
 
 /// How far ahead of the current chunk a streaming kernel prefetches its source. One core's
