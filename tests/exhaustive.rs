@@ -6,6 +6,8 @@
 //! (each block spans all low mantissa bits; an odd k still visits every sign and exponent):
 //! for emulated targets, where all 2^32 would take hours.
 
+mod common;
+
 use half::{bf16, f16};
 use lowp::reference::convert as r;
 use lowp::Backend;
@@ -22,7 +24,7 @@ fn exhaustive<T: Copy + Default + Send>(
     half: fn(f32) -> T,
     bits: fn(T) -> u16,
 ) {
-    let backends = Backend::all_supported();
+    let backends = common::backends();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunks = (1u64 << 32) / CHUNK as u64;
     let stride: u64 = std::env::var("LOWP_EXHAUSTIVE_STRIDE").map_or(1, |s| {

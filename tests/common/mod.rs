@@ -4,9 +4,33 @@
 
 use lowp::Backend;
 
-/// Every backend this CPU supports, lowest tier first.
+/// Every backend this CPU supports, lowest tier first; `LOWP_TEST_ISAS=avx512,avx512bf16`
+/// keeps only the tiers it names (an emulator, 100x slower than hardware, runs just the tiers
+/// it is there to check). Naming a tier this CPU lacks fails the test rather than skip it.
 pub fn backends() -> Vec<Backend> {
-    Backend::all_supported()
+    let all = Backend::all_supported();
+    let Some(list) = std::env::var("LOWP_TEST_ISAS")
+        .ok()
+        .filter(|l| !l.trim().is_empty())
+    else {
+        return all;
+    };
+    let wanted: Vec<lowp::Isa> = list
+        .split(',')
+        .map(|name| {
+            name.parse()
+                .unwrap_or_else(|e| panic!("LOWP_TEST_ISAS: {e}"))
+        })
+        .collect();
+    for isa in &wanted {
+        assert!(
+            all.iter().any(|b| b.isa() == *isa),
+            "LOWP_TEST_ISAS names {isa}, which this CPU lacks"
+        );
+    }
+    all.into_iter()
+        .filter(|b| wanted.contains(&b.isa()))
+        .collect()
 }
 
 /// Lengths 0..=300 (every vector-width and tail combination) and a few large ones.
