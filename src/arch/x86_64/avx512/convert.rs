@@ -50,7 +50,7 @@ pub(in crate::arch::x86_64) fn round_bf16(x: __m512i) -> __m256i {
 /// 16 bf16 patterns -> 16 f32 patterns, NaN quieted.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
-fn widen_bf16(h: __m256i) -> __m512i {
+pub(super) fn widen_bf16(h: __m256i) -> __m512i {
     let x = _mm512_slli_epi32::<16>(_mm512_cvtepu16_epi32(h));
     let magnitude = _mm512_and_si512(x, _mm512_set1_epi32(0x7fff_ffff));
     let is_nan = _mm512_cmpgt_epu32_mask(magnitude, _mm512_set1_epi32(0x7f80_0000));

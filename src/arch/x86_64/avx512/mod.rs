@@ -1,6 +1,7 @@
 //! The `Avx512` tier: AVX-512 F, BW, DQ, VL.
 
 pub(super) mod convert;
+mod stochastic;
 
 use crate::backend::Kernels;
 
@@ -9,11 +10,11 @@ pub(crate) static KERNELS: Kernels = Kernels {
     bf16_to_f32: convert::bf16_to_f32,
     f32_to_f16: convert::f32_to_f16,
     f16_to_f32: convert::f16_to_f32,
+    f32_to_bf16_sr: stochastic::f32_to_bf16,
+    f32_to_f16_sr: stochastic::f32_to_f16,
+    axpy_bf16_sr: stochastic::axpy_f32,
+    axpy_bf16_sr_bf16: stochastic::axpy_bf16,
     // AVX-512 implies AVX2: until 16-lane versions exist, the AVX2 kernels serve.
-    f32_to_bf16_sr: super::avx2::stochastic::f32_to_bf16,
-    f32_to_f16_sr: super::avx2::stochastic::f32_to_f16,
-    axpy_bf16_sr: super::avx2::stochastic::axpy_f32,
-    axpy_bf16_sr_bf16: super::avx2::stochastic::axpy_bf16,
     dot_bf16: super::avx2::fmac::dot_bf16,
     dot_f16: super::avx2::fmac::dot_f16,
     dot_f32_bf16: super::avx2::fmac::dot_f32_bf16,

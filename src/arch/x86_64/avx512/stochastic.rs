@@ -1,0 +1,335 @@
+//! Stochastic rounding and the fused bf16 update, 16 lanes: Philox4x32-10 on 16 blocks per
+//! step (128 elements), then add-and-truncate. Bit-identical to
+//! [`crate::reference::stochastic`]; chunks start on block boundaries
+//! ([`for_each_block_chunk`]), and the edges go through the reference.
+//!
+//! The same computation as the `Avx2` tier's, with what AVX-512 adds: `vpternlogd` folds each
+//! round's two XORs into one instruction, mask registers replace the blends, and 32 vector
+//! registers hold two chains of eight blocks each.
+
+use core::arch::x86_64::*;
+
+use half::{bf16, f16};
+
+use super::super::{prefetch_ahead, STREAM_MIN_BYTES};
+use super::convert::widen_bf16;
+use crate::arch::for_each_block_chunk;
+use crate::backend::Sr;
+use crate::reference::rng::{M0, M1, W0, W1};
+use crate::reference::stochastic::{self as r, Overflow};
+
+/// Independent Philox computations in flight (each a latency-bound chain of ten rounds).
+const CHAINS: usize = 2;
+
+/// Blocks per step: eight per chain (64-bit lanes of a 512-bit vector).
+const BLOCKS: usize = 8 * CHAINS;
+
+/// Elements per step.
+const STEP: usize = 8 * BLOCKS;
+
+/// `vpternlogd` immediate for `a ^ b ^ c`.
+const XOR3: i32 = 0x96;
+
+/// The ten round keys of a seed, broadcast: `[k0 of round i]`, then `[k1 of round i]`.
+#[derive(Clone, Copy)]
+struct RoundKeys([[__m512i; 10]; 2]);
+
+impl RoundKeys {
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn new(seed: u64) -> RoundKeys {
+        let key = |start: u32, step: u32, round: u32| {
+            _mm512_set1_epi32(start.wrapping_add(step.wrapping_mul(round)) as i32)
+        };
+        RoundKeys([
+            core::array::from_fn(|round| key(seed as u32, W0, round as u32)),
+            core::array::from_fn(|round| key((seed >> 32) as u32, W1, round as u32)),
+        ])
+    }
+}
+
+/// Philox4x32-10 of the blocks in the 64-bit lanes of `blocks`, computed in the low 32 bits
+/// of each lane (`vpmuludq` reads only those and gives the whole 64-bit product; the high
+/// halves carry junk). Returns the four words per chain, each in the low halves.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn philox(blocks: [__m512i; CHAINS], keys: &RoundKeys) -> [[__m512i; 4]; CHAINS] {
+    let (m0, m1) = (
+        _mm512_set1_epi64(i64::from(M0)),
+        _mm512_set1_epi64(i64::from(M1)),
+    );
+    let [k0, k1] = &keys.0;
+    // Round 1, with counter words 2 and 3 zero.
+    let mut c = [[_mm512_setzero_si512(); 4]; CHAINS];
+    for h in 0..CHAINS {
+        let p0 = _mm512_mul_epu32(blocks[h], m0);
+        c[h] = [
+            _mm512_xor_si512(_mm512_srli_epi64::<32>(blocks[h]), k0[0]),
+            _mm512_setzero_si512(),
+            _mm512_xor_si512(_mm512_srli_epi64::<32>(p0), k1[0]),
+            p0,
+        ];
+    }
+    for round in 1..10 {
+        for c in &mut c {
+            let p0 = _mm512_mul_epu32(c[0], m0);
+            let p1 = _mm512_mul_epu32(c[2], m1);
+            *c = [
+                _mm512_ternarylogic_epi32::<XOR3>(_mm512_srli_epi64::<32>(p1), c[1], k0[round]),
+                p1,
+                _mm512_ternarylogic_epi32::<XOR3>(_mm512_srli_epi64::<32>(p0), c[3], k1[round]),
+                p0,
+            ];
+        }
+    }
+    c
+}
+
+/// The random 16-bit values of blocks `first..first + BLOCKS`, two blocks per vector in
+/// element order: `out[k]` holds blocks `first + 2k` and `first + 2k + 1` (16 values).
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn random_blocks(keys: &RoundKeys, first: u64) -> [__m256i; BLOCKS / 2] {
+    let mask = _mm512_set1_epi64((u64::MAX / 8) as i64);
+    let base = _mm512_add_epi64(
+        _mm512_set1_epi64(first as i64),
+        _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7),
+    );
+    let mut blocks = [_mm512_setzero_si512(); CHAINS];
+    for (h, b) in blocks.iter_mut().enumerate() {
+        *b = _mm512_and_si512(
+            _mm512_add_epi64(base, _mm512_set1_epi64(8 * h as i64)),
+            mask,
+        );
+    }
+    let words = philox(blocks, keys);
+    // Word pairs: dword 2b of `x` then of `y`, for each block b.
+    let pairs = _mm512_setr_epi32(0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30);
+    // Blocks in order: block b's four words are qword b of (words 0,1) then of (words 2,3).
+    let first_half = _mm512_setr_epi64(0, 8, 1, 9, 2, 10, 3, 11);
+    let second_half = _mm512_setr_epi64(4, 12, 5, 13, 6, 14, 7, 15);
+    let mut out = [_mm256_setzero_si256(); BLOCKS / 2];
+    for h in 0..CHAINS {
+        let [w0, w1, w2, w3] = words[h];
+        let low = _mm512_permutex2var_epi32(w0, pairs, w1);
+        let high = _mm512_permutex2var_epi32(w2, pairs, w3);
+        let a = _mm512_permutex2var_epi64(low, first_half, high); // blocks 0..4 of the chain
+        let b = _mm512_permutex2var_epi64(low, second_half, high); // blocks 4..8
+        out[4 * h] = _mm512_castsi512_si256(a);
+        out[4 * h + 1] = _mm512_extracti64x4_epi64::<1>(a);
+        out[4 * h + 2] = _mm512_castsi512_si256(b);
+        out[4 * h + 3] = _mm512_extracti64x4_epi64::<1>(b);
+    }
+    out
+}
+
+/// 16 f32 patterns + 16 random values -> 16 bf16 patterns (low halves of the lanes).
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn sr_bf16<const SATURATE: bool>(x: __m512i, r: __m512i) -> __m512i {
+    let splat = |v: i32| _mm512_set1_epi32(v);
+    let y = _mm512_srli_epi32::<16>(_mm512_add_epi32(x, r));
+    let magnitude = _mm512_and_si512(x, splat(0x7fff_ffff));
+    let is_nan = _mm512_cmpgt_epu32_mask(magnitude, splat(0x7f80_0000));
+    let y = _mm512_mask_or_epi32(y, is_nan, _mm512_srli_epi32::<16>(x), splat(0x40));
+    if SATURATE {
+        // Finite inputs that carried into ±Inf step back to ±max finite.
+        let finite = _mm512_cmplt_epu32_mask(magnitude, splat(0x7f80_0000));
+        let at_inf = _mm512_cmpeq_epi32_mask(_mm512_and_si512(y, splat(0x7fff)), splat(0x7f80));
+        _mm512_mask_sub_epi32(y, finite & at_inf, y, splat(1))
+    } else {
+        y
+    }
+}
+
+/// 16 f32 patterns + 16 random values -> 16 f16 patterns (low halves of the lanes).
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn sr_f16<const SATURATE: bool>(x: __m512i, r: __m512i) -> __m512i {
+    let splat = |v: i32| _mm512_set1_epi32(v);
+    let a = _mm512_and_si512(x, splat(0x7fff_ffff));
+    let sign = _mm512_and_si512(_mm512_srli_epi32::<16>(x), splat(0x8000));
+    // Fast path, all lanes in f16's normal range below its largest finite value: 13 dropped
+    // bits, so add the top 13 random bits to the pattern, shift, and rebias the exponent.
+    let below_normal = _mm512_cmplt_epi32_mask(a, splat(0x3880_0000));
+    let above_max = _mm512_cmpgt_epi32_mask(a, splat(0x477f_dfff));
+    if below_normal | above_max == 0 {
+        let kept = _mm512_srli_epi32::<13>(_mm512_add_epi32(a, _mm512_srli_epi32::<3>(r)));
+        return _mm512_or_si512(_mm512_sub_epi32(kept, splat(112 << 10)), sign);
+    }
+    let e = _mm512_srli_epi32::<23>(a);
+    let m = _mm512_or_si512(_mm512_and_si512(a, splat(0x007f_ffff)), splat(0x0080_0000));
+    // Dropped bits d: 13 in f16's normal range, 126 - e below (capped where the result is 0).
+    let normal = _mm512_cmpgt_epi32_mask(e, splat(112));
+    let d = _mm512_mask_blend_epi32(
+        normal,
+        _mm512_min_epi32(_mm512_sub_epi32(splat(126), e), splat(47)),
+        splat(13),
+    );
+    // floor((m + floor(r * 2^d / 2^16)) / 2^d), in 32 bits: ((m >> (d-16)) + r) >> 16 for
+    // d >= 16, (m + (r >> (16-d))) >> d below.
+    let above = _mm512_max_epi32(_mm512_sub_epi32(d, splat(16)), _mm512_setzero_si512());
+    let below = _mm512_max_epi32(_mm512_sub_epi32(splat(16), d), _mm512_setzero_si512());
+    let sum = _mm512_add_epi32(_mm512_srlv_epi32(m, above), _mm512_srlv_epi32(r, below));
+    let kept = _mm512_srlv_epi32(sum, _mm512_min_epi32(d, splat(16)));
+    let exponent = _mm512_maskz_slli_epi32::<10>(normal, _mm512_sub_epi32(e, splat(113)));
+    let limit = splat(if SATURATE { 0x7bff } else { 0x7c00 });
+    let finite = _mm512_min_epu32(_mm512_add_epi32(exponent, kept), limit);
+    let nan_bits = _mm512_or_si512(
+        splat(0x0200),
+        _mm512_and_si512(_mm512_srli_epi32::<13>(a), splat(0x03ff)),
+    );
+    let is_nan = _mm512_cmpgt_epi32_mask(a, splat(0x7f80_0000));
+    let special = _mm512_mask_or_epi32(splat(0x7c00), is_nan, splat(0x7c00), nan_bits);
+    let out = _mm512_mask_blend_epi32(
+        _mm512_cmpgt_epi32_mask(a, splat(0x7f7f_ffff)),
+        finite,
+        special,
+    );
+    _mm512_or_si512(out, sign)
+}
+
+/// Two groups of 16 results (u32 lanes holding 16-bit patterns) -> 32 u16 in order.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw")]
+fn narrow32(a: __m512i, b: __m512i) -> __m512i {
+    // `vpackusdw` interleaves the inputs' 128-bit lanes; the qword permute restores order.
+    let packed = _mm512_packus_epi32(a, b);
+    _mm512_permutexvar_epi64(_mm512_setr_epi64(0, 2, 4, 6, 1, 3, 5, 7), packed)
+}
+
+/// Shared driver: `round(x_bits, r)` over chunks of [`STEP`] elements, 32 per store.
+#[inline(always)]
+fn drive<S, D>(
+    src: &[S],
+    dst: &mut [D],
+    sr: Sr,
+    mut load: impl FnMut(&[S], &[D], usize) -> __m512i,
+    mut round: impl FnMut(__m512i, __m512i) -> __m512i,
+    edge: impl FnMut(&[S], &mut [D], u64),
+) {
+    // SAFETY: `drive` is inlined into the kernels below, which enable avx512f.
+    // Opaque to the optimiser, so the loop reads the keys from memory (as broadcast operands)
+    // instead of rebuilding them from the seed in every step.
+    let keys = core::hint::black_box(unsafe { RoundKeys::new(sr.seed) });
+    // Large arrays come from DRAM: fetch ahead, as the conversions do.
+    let large = size_of_val(dst) >= STREAM_MIN_BYTES;
+    for_each_block_chunk::<_, _, STEP>(
+        src,
+        dst,
+        sr.offset,
+        |s, d, block| {
+            if large {
+                prefetch_ahead(s);
+                prefetch_ahead(d);
+            }
+            // SAFETY: this closure runs inside the kernels below, which enable avx512f.
+            let bits = unsafe { random_blocks(&keys, block) };
+            for k in (0..BLOCKS / 2).step_by(2) {
+                // SAFETY: as above (and avx512bw); `load` reads elements 16k..16k+32.
+                let ys = unsafe {
+                    let lo = round(load(s, d, 16 * k), _mm512_cvtepu16_epi32(bits[k]));
+                    let hi = round(load(s, d, 16 * k + 16), _mm512_cvtepu16_epi32(bits[k + 1]));
+                    narrow32(lo, hi)
+                };
+                // SAFETY: `d` holds STEP 16-bit elements; this writes 32 of them from 16k.
+                unsafe { _mm512_storeu_si512(d[16 * k..].as_mut_ptr().cast(), ys) };
+            }
+        },
+        edge,
+    );
+}
+
+/// 16 f32 from `s[i..]` as bit patterns.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn load_f32(s: &[f32], i: usize) -> __m512i {
+    assert!(i + 16 <= s.len());
+    // SAFETY: checked just above (the check folds away: `i` is a constant step of a chunk).
+    unsafe { _mm512_loadu_si512(s[i..].as_ptr().cast()) }
+}
+
+/// 16 bf16 from `s[i..]` widened to f32, NaN quieted (as `half`'s `to_f32`).
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+fn load_bf16(s: &[bf16], i: usize) -> __m512 {
+    assert!(i + 16 <= s.len());
+    // SAFETY: checked just above.
+    let h = unsafe { _mm256_loadu_si256(s[i..].as_ptr().cast()) };
+    _mm512_castsi512_ps(widen_bf16(h))
+}
+
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+pub(super) unsafe fn f32_to_bf16(src: &[f32], dst: &mut [bf16], sr: Sr) {
+    let edge = |s: &[f32], d: &mut [bf16], at| {
+        r::f32_to_bf16_stochastic_slice(s, d, sr.seed, at, sr.overflow)
+    };
+    let load = |s: &[f32], _: &[bf16], i| load_f32(s, i);
+    match sr.overflow {
+        Overflow::Infinity => drive(src, dst, sr, load, |x, r| sr_bf16::<false>(x, r), edge),
+        Overflow::Saturate => drive(src, dst, sr, load, |x, r| sr_bf16::<true>(x, r), edge),
+    }
+}
+
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+pub(super) unsafe fn f32_to_f16(src: &[f32], dst: &mut [f16], sr: Sr) {
+    let edge = |s: &[f32], d: &mut [f16], at| {
+        r::f32_to_f16_stochastic_slice(s, d, sr.seed, at, sr.overflow)
+    };
+    let load = |s: &[f32], _: &[f16], i| load_f32(s, i);
+    match sr.overflow {
+        Overflow::Infinity => drive(src, dst, sr, load, |x, r| sr_f16::<false>(x, r), edge),
+        Overflow::Saturate => drive(src, dst, sr, load, |x, r| sr_f16::<true>(x, r), edge),
+    }
+}
+
+/// `w = sr(w + alpha * g)` for 16 lanes; NaN sums become the canonical NaN.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn update<const SATURATE: bool>(t: __m512, r: __m512i) -> __m512i {
+    let is_nan = _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(t, t);
+    let y = sr_bf16::<SATURATE>(_mm512_castps_si512(t), r);
+    let nan = _mm512_set1_epi32(i32::from(r::CANONICAL_NAN.to_bits()));
+    _mm512_mask_blend_epi32(is_nan, y, nan)
+}
+
+/// The fused update with gradients read by `grad(g, i)` (16 lanes from element `i`).
+#[inline(always)]
+fn axpy<G: Copy + Into<f32>>(
+    alpha: f32,
+    g: &[G],
+    w: &mut [bf16],
+    sr: Sr,
+    grad: impl Fn(&[G], usize) -> __m512,
+) {
+    let edge = |g: &[G], w: &mut [bf16], at| {
+        r::axpy_bf16_stochastic_slice(alpha, g, w, sr.seed, at, sr.overflow)
+    };
+    // SAFETY (all three): these closures run inside the kernels below, which enable avx512f.
+    // The product and the sum round separately, as the reference's `w + alpha * g` does.
+    let sum = |g: &[G], w: &[bf16], i| unsafe {
+        let t = _mm512_add_ps(
+            load_bf16(w, i),
+            _mm512_mul_ps(_mm512_set1_ps(alpha), grad(g, i)),
+        );
+        _mm512_castps_si512(t)
+    };
+    // SAFETY: as above.
+    let to_infinity = |t, r| unsafe { update::<false>(_mm512_castsi512_ps(t), r) };
+    // SAFETY: as above.
+    let saturating = |t, r| unsafe { update::<true>(_mm512_castsi512_ps(t), r) };
+    match sr.overflow {
+        Overflow::Infinity => drive(g, w, sr, sum, to_infinity, edge),
+        Overflow::Saturate => drive(g, w, sr, sum, saturating, edge),
+    }
+}
+
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+pub(super) unsafe fn axpy_f32(alpha: f32, g: &[f32], w: &mut [bf16], sr: Sr) {
+    axpy(alpha, g, w, sr, |g, i| _mm512_castsi512_ps(load_f32(g, i)));
+}
+
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+pub(super) unsafe fn axpy_bf16(alpha: f32, g: &[bf16], w: &mut [bf16], sr: Sr) {
+    axpy(alpha, g, w, sr, |g, i| load_bf16(g, i));
+}
