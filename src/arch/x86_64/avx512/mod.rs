@@ -1,6 +1,7 @@
 //! The `Avx512` tier: AVX-512 F, BW, DQ, VL.
 
 pub(super) mod convert;
+mod fmac;
 mod stochastic;
 
 use crate::backend::Kernels;
@@ -15,14 +16,14 @@ pub(crate) static KERNELS: Kernels = Kernels {
     axpy_bf16_sr: stochastic::axpy_f32,
     axpy_bf16_sr_bf16: stochastic::axpy_bf16,
     // AVX-512 implies AVX2: until 16-lane versions exist, the AVX2 kernels serve.
-    dot_bf16: super::avx2::fmac::dot_bf16,
-    dot_f16: super::avx2::fmac::dot_f16,
-    dot_f32_bf16: super::avx2::fmac::dot_f32_bf16,
-    dot_f32_f16: super::avx2::fmac::dot_f32_f16,
-    dot_f32: super::avx2::fmac::dot_f32,
-    dot2_f32_bf16: super::avx2::fmac::dot2_f32_bf16,
-    dot2_f32_f16: super::avx2::fmac::dot2_f32_f16,
-    dot2_f32: super::avx2::fmac::dot2_f32,
+    dot_bf16: fmac::dot_bf16,
+    dot_f16: fmac::dot_f16,
+    dot_f32_bf16: fmac::dot_f32_bf16,
+    dot_f32_f16: fmac::dot_f32_f16,
+    dot_f32: fmac::dot_f32,
+    dot2_f32_bf16: fmac::dot2_f32_bf16,
+    dot2_f32_f16: fmac::dot2_f32_f16,
+    dot2_f32: fmac::dot2_f32,
     gemm: super::avx2::gemm::GEMM,
     fma_peak: super::avx2::gemm::fma_peak,
     sparse_dots_f32: super::avx2::sparse::dots_f32,

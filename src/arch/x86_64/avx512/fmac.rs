@@ -1,0 +1,219 @@
+//! Dot products, 16 lanes: inputs widened to f32 (shift for bf16, `vcvtph2ps` for f16), FMA
+//! into four accumulators (64 elements per step), then whole 16-element vectors into the
+//! first, a fixed reduction, and the last few elements added in order. bf16 · bf16 splits each
+//! load into even and odd lanes instead, as the `Avx2` tier does.
+
+use core::arch::x86_64::*;
+
+use half::{bf16, f16};
+
+/// Sixteen elements from `p` as f32 lanes.
+pub(super) trait Lanes16: Copy + Into<f32> {
+    /// # Safety
+    /// `p` is valid for reading 16 elements, and the CPU has avx512f.
+    unsafe fn lanes16(p: *const Self) -> __m512;
+}
+
+impl Lanes16 for f32 {
+    #[inline(always)]
+    unsafe fn lanes16(p: *const f32) -> __m512 {
+        // SAFETY: per the trait's contract.
+        unsafe { _mm512_loadu_ps(p) }
+    }
+}
+
+impl Lanes16 for bf16 {
+    #[inline(always)]
+    unsafe fn lanes16(p: *const bf16) -> __m512 {
+        // SAFETY: per the trait's contract (16 bf16 = one 32-byte load).
+        unsafe {
+            let h = _mm256_loadu_si256(p.cast());
+            _mm512_castsi512_ps(_mm512_slli_epi32::<16>(_mm512_cvtepu16_epi32(h)))
+        }
+    }
+}
+
+impl Lanes16 for f16 {
+    #[inline(always)]
+    unsafe fn lanes16(p: *const f16) -> __m512 {
+        // SAFETY: per the trait's contract (16 f16 = one 32-byte load).
+        unsafe { _mm512_cvtph_ps(_mm256_loadu_si256(p.cast())) }
+    }
+}
+
+/// Horizontal sum of 16 lanes in a fixed order (halving, as the `Avx2` tier's `hsum`).
+#[inline]
+#[target_feature(enable = "avx512f")]
+pub(super) fn hsum16(v: __m512) -> f32 {
+    let lo = _mm512_castps512_ps256(v);
+    let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(v)));
+    let oct = _mm256_add_ps(lo, hi);
+    let quad = _mm_add_ps(_mm256_castps256_ps128(oct), _mm256_extractf128_ps::<1>(oct));
+    let pair = _mm_add_ps(quad, _mm_movehl_ps(quad, quad));
+    _mm_cvtss_f32(_mm_add_ss(pair, _mm_movehdup_ps(pair)))
+}
+
+/// The fixed reduction of a dot's four accumulators, then the elements of `a` and `b` (those
+/// past the vector steps) added in order.
+///
+/// # Safety
+/// The CPU has avx512f.
+#[inline(always)]
+pub(super) unsafe fn finish16<A: Copy + Into<f32>, B: Copy + Into<f32>>(
+    acc: &[__m512; 4],
+    a: &[A],
+    b: &[B],
+) -> f32 {
+    // SAFETY: per the function's contract.
+    unsafe {
+        let sum = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3]));
+        let mut total = hsum16(sum);
+        for (&x, &y) in a.iter().zip(b) {
+            total += x.into() * y.into();
+        }
+        total
+    }
+}
+
+#[inline(always)]
+fn dot<A: Lanes16, B: Lanes16>(a: &[A], b: &[B]) -> f32 {
+    let n = a.len().min(b.len());
+    let whole = n / 64 * 64;
+    let vectors = n / 16 * 16;
+    // SAFETY: only called from the kernels below, which enable avx512f/bw/dq/vl; every load
+    // reads 16 elements at `k + 16 <= vectors <= n`.
+    unsafe {
+        let mut acc = [_mm512_setzero_ps(); 4];
+        for i in (0..whole).step_by(64) {
+            for (j, acc) in acc.iter_mut().enumerate() {
+                let k = i + 16 * j;
+                *acc = _mm512_fmadd_ps(
+                    A::lanes16(a.as_ptr().add(k)),
+                    B::lanes16(b.as_ptr().add(k)),
+                    *acc,
+                );
+            }
+        }
+        for k in (whole..vectors).step_by(16) {
+            acc[0] = _mm512_fmadd_ps(
+                A::lanes16(a.as_ptr().add(k)),
+                B::lanes16(b.as_ptr().add(k)),
+                acc[0],
+            );
+        }
+        finish16(&acc, &a[vectors..n], &b[vectors..n])
+    }
+}
+
+/// Two rows against one `x`, sharing its loads: each row's operations are exactly those of
+/// [`dot`]`(x, row)`, so each result has the same bits as the one-row kernel's.
+#[inline(always)]
+fn dot2<B: Lanes16>(x: &[f32], r0: &[B], r1: &[B]) -> [f32; 2] {
+    let n = x.len().min(r0.len()).min(r1.len());
+    let whole = n / 64 * 64;
+    let vectors = n / 16 * 16;
+    // SAFETY: as in `dot`.
+    unsafe {
+        let mut acc = [[_mm512_setzero_ps(); 4]; 2];
+        let step = |acc: &mut [[__m512; 4]; 2], j: usize, k: usize| {
+            let xv = f32::lanes16(x.as_ptr().add(k));
+            acc[0][j] = _mm512_fmadd_ps(xv, B::lanes16(r0.as_ptr().add(k)), acc[0][j]);
+            acc[1][j] = _mm512_fmadd_ps(xv, B::lanes16(r1.as_ptr().add(k)), acc[1][j]);
+        };
+        for i in (0..whole).step_by(64) {
+            for j in 0..4 {
+                step(&mut acc, j, i + 16 * j);
+            }
+        }
+        for k in (whole..vectors).step_by(16) {
+            step(&mut acc, 0, k);
+        }
+        let [acc0, acc1] = &acc;
+        [
+            finish16(acc0, &x[vectors..n], &r0[vectors..n]),
+            finish16(acc1, &x[vectors..n], &r1[vectors..n]),
+        ]
+    }
+}
+
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+pub(in crate::arch::x86_64) unsafe fn dot2_f32_bf16(
+    x: &[f32],
+    r0: &[bf16],
+    r1: &[bf16],
+) -> [f32; 2] {
+    dot2(x, r0, r1)
+}
+
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+pub(in crate::arch::x86_64) unsafe fn dot2_f32_f16(x: &[f32], r0: &[f16], r1: &[f16]) -> [f32; 2] {
+    dot2(x, r0, r1)
+}
+
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+pub(in crate::arch::x86_64) unsafe fn dot2_f32(x: &[f32], r0: &[f32], r1: &[f32]) -> [f32; 2] {
+    dot2(x, r0, r1)
+}
+
+/// bf16 · bf16 with no widening shuffles: a 64-byte load holds 32 values as 16 words, whose
+/// high halves (AND) are the odd elements' f32 patterns and whose low halves shifted up are the
+/// even ones'. Each 64-element step feeds (even, odd) × two halves, then whole 32-element
+/// loads feed the first pair, then [`finish16`].
+#[inline(always)]
+fn dot_bf16_pairs(a: &[bf16], b: &[bf16]) -> f32 {
+    let n = a.len().min(b.len());
+    let whole = n / 64 * 64;
+    let loads = n / 32 * 32;
+    // SAFETY: only called from the kernel below, which enables avx512f/bw/dq/vl; every load
+    // reads 32 elements at `k + 32 <= loads <= n`.
+    unsafe {
+        let high = _mm512_set1_epi32(0xffff_0000_u32 as i32);
+        let split = |p: *const bf16| {
+            let w = _mm512_loadu_si512(p.cast());
+            (
+                _mm512_castsi512_ps(_mm512_slli_epi32::<16>(w)),
+                _mm512_castsi512_ps(_mm512_and_si512(w, high)),
+            )
+        };
+        let mut acc = [_mm512_setzero_ps(); 4];
+        let step = |acc: &mut [__m512; 4], h: usize, k: usize| {
+            let (a_even, a_odd) = split(a.as_ptr().add(k));
+            let (b_even, b_odd) = split(b.as_ptr().add(k));
+            acc[2 * h] = _mm512_fmadd_ps(a_even, b_even, acc[2 * h]);
+            acc[2 * h + 1] = _mm512_fmadd_ps(a_odd, b_odd, acc[2 * h + 1]);
+        };
+        for i in (0..whole).step_by(64) {
+            step(&mut acc, 0, i);
+            step(&mut acc, 1, i + 32);
+        }
+        if loads > whole {
+            step(&mut acc, 0, whole);
+        }
+        finish16(&acc, &a[loads..n], &b[loads..n])
+    }
+}
+
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+pub(in crate::arch::x86_64) unsafe fn dot_bf16(a: &[bf16], b: &[bf16]) -> f32 {
+    dot_bf16_pairs(a, b)
+}
+
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+pub(in crate::arch::x86_64) unsafe fn dot_f16(a: &[f16], b: &[f16]) -> f32 {
+    dot(a, b)
+}
+
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+pub(in crate::arch::x86_64) unsafe fn dot_f32_bf16(a: &[f32], b: &[bf16]) -> f32 {
+    dot(a, b)
+}
+
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+pub(in crate::arch::x86_64) unsafe fn dot_f32_f16(a: &[f32], b: &[f16]) -> f32 {
+    dot(a, b)
+}
+
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+pub(in crate::arch::x86_64) unsafe fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
+    dot(a, b)
+}
