@@ -150,9 +150,10 @@ fn check<A: Input + Widen, B: Input + Widen>(
 #[test]
 fn gemm_shape_grid_on_every_backend() {
     let mut rng = Rng::new(51);
-    // Tile edges of every tier (mr 4/6/8, nr 4/8/16), the row block (72) and depth block (256).
-    let ms = [0usize, 1, 3, 5, 6, 7, 8, 9, 13, 73];
-    let ns = [0usize, 1, 4, 7, 8, 15, 16, 17, 33];
+    // Tile edges of every tier (mr 4/6/8/12, nr 4/8/16/32), the row block (72) and depth
+    // block (256).
+    let ms = [0usize, 1, 3, 5, 6, 7, 8, 9, 12, 13, 25, 73];
+    let ns = [0usize, 1, 4, 7, 8, 15, 16, 17, 31, 33, 65];
     let ks = [0usize, 1, 2, 7, 16, 255, 256, 257];
     let scales = [(1.0f32, 0.0f32), (0.5, 2.0), (-1.5, 0.0), (2.0, -1.0)];
     for backend in backends() {

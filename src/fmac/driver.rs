@@ -19,7 +19,7 @@ use super::{Input, MatMut, MatRef};
 use crate::backend::MicroKernel;
 use crate::{Backend, DType};
 
-/// Rows of A packed at once (a multiple of every tier's `mr`: 4, 6, 8).
+/// Rows of A packed at once (a multiple of every tier's `mr`: 4, 6, 8, 12).
 const MC: usize = 72;
 /// Columns of C accumulated at once: `MC × NC` f32 accumulators stay in L2 beside packed A.
 const NC: usize = 512;

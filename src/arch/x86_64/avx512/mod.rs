@@ -2,6 +2,7 @@
 
 pub(super) mod convert;
 mod fmac;
+pub(super) mod gemm;
 mod stochastic;
 
 use crate::backend::Kernels;
@@ -24,8 +25,8 @@ pub(crate) static KERNELS: Kernels = Kernels {
     dot2_f32_bf16: fmac::dot2_f32_bf16,
     dot2_f32_f16: fmac::dot2_f32_f16,
     dot2_f32: fmac::dot2_f32,
-    gemm: super::avx2::gemm::GEMM,
-    fma_peak: super::avx2::gemm::fma_peak,
+    gemm: gemm::GEMM,
+    fma_peak: gemm::fma_peak,
     sparse_dots_f32: super::avx2::sparse::dots_f32,
     sparse_dots_bf16: super::avx2::sparse::dots_bf16,
     sparse_dots_f16: super::avx2::sparse::dots_f16,
