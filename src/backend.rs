@@ -43,7 +43,8 @@ pub(crate) struct GemmKernels {
     pub(crate) bf16_pairs: bool,
     /// A kernel for bf16 A times bf16 B panels (the `bf16` layout) with the hardware's own
     /// bf16 arithmetic (Arm `BFMMLA`: products summed in pairs, round-to-odd, subnormal
-    /// results flushed), so not the `MicroKernel` contract's f32 chain: within
+    /// results flushed; x86 `vdpbf16ps`: each lane's two products added in turn, step `p + 1`
+    /// first, subnormals flushed), so not the `MicroKernel` contract's f32 chain: within
     /// [`crate::reference::fmac::bf16_hardware_error_bound`]. Packed A holds bf16 values (exact
     /// in f32). The driver runs it only when A is bf16, B has no subnormal value and the tile's
     /// panel of A has none (the instruction would flush those inputs), else the `bf16` kernel.

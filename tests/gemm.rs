@@ -50,10 +50,9 @@ fn exact<A: Input + Widen, B: Input + Widen>(
 }
 
 /// The bound on `Σ a·b` over `k` terms of absolute sum `abs`: the f32 chain's, or the bf16
-/// hardware arithmetic's where the backend runs it (bf16 × bf16 on `NeonBf16`).
+/// hardware arithmetic's where the backend runs it (bf16 × bf16 on `NeonBf16`, `Avx512Bf16`).
 fn sum_bound(backend: Backend, a: DType, b: DType, k: usize, abs: f64) -> f64 {
-    let hardware = cfg!(target_arch = "aarch64")
-        && backend.isa().name() == "neonbf16"
+    let hardware = ["neonbf16", "avx512bf16"].contains(&backend.isa().name())
         && (a, b) == (DType::BF16, DType::BF16);
     if hardware {
         bf16_hardware_error_bound(k, abs)
@@ -284,7 +283,7 @@ fn narrow_output_is_the_f32_result_rounded_to_nearest() {
     }
 }
 
-/// Hardware bf16 arithmetic (`BFMMLA` on `NeonBf16`) flushes subnormal inputs, which can lose
+/// Hardware bf16 arithmetic (`BFMMLA`, `vdpbf16ps`) flushes subnormal inputs, which can lose
 /// a product entirely; lowp must not run it on such inputs. Each output here has at most one
 /// nonzero product, exact in f32, so every backend must return it exactly.
 #[test]

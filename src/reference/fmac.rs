@@ -45,15 +45,17 @@ pub fn dot_error_bound(k: usize, sum_abs: f64) -> f64 {
 }
 
 /// The error bound of the bf16 × bf16 GEMM on tiers that use the hardware's bf16 arithmetic
-/// (`NeonBf16`'s `BFMMLA`): `γ·Σ|aᵢbᵢ| + 4k·2^-126`, with `γ = 2u·n / (1 - 2u·n)` and
-/// `n = ⌈k/2⌉ + 1`.
+/// (`NeonBf16`'s `BFMMLA`, `Avx512Bf16`'s `vdpbf16ps`): `γ·Σ|aᵢbᵢ| + 4k·2^-126`, with
+/// `γ = 2u·n / (1 - 2u·n)` and `n = ⌈k/2⌉ + 1`.
 ///
-/// The instruction forms each bf16 product exactly, adds the products in pairs and each pair
+/// `BFMMLA` forms each bf16 product exactly, adds the products in pairs and each pair
 /// to the accumulator, rounding both additions to odd (off by under one ulp, `2u` relative,
 /// instead of half): a product meets at most `n` such roundings on its way to the result, so
-/// the relative term is about `(k + 2)·u`, next to `dot_error_bound`'s `k·u`. Results below
-/// f32's normal range (products, pair sums and sums) are flushed to zero, each flush off by
-/// less than `2^-126`: at most `2k` of them, doubled for safety. Subnormal *inputs* would be
+/// the relative term is about `(k + 2)·u`, next to `dot_error_bound`'s `k·u`. (`vdpbf16ps`
+/// adds the two products one after the other, rounding to nearest each time: `k` roundings
+/// of `u`, inside the same `γ`.) Results below f32's normal range (products, pair sums and
+/// sums) are flushed to zero, each flush off by less than `2^-126`: at most `2k` of them,
+/// doubled for safety. Subnormal *inputs* would be
 /// flushed too, and could lose a product entirely; lowp runs such paths only when no input
 /// is subnormal.
 pub fn bf16_hardware_error_bound(k: usize, sum_abs: f64) -> f64 {
