@@ -462,6 +462,7 @@ fn spmm_is_the_same_bits_on_every_backend_layout_and_thread_count() {
         (40, 64, 45, 10),
         (6, 6, 71, 100),
         (5, 9, 130, 0),
+        (7, 20, 211, 30), // every pass width of every tier, then a scalar tail
     ] {
         check_spmm::<f32>(&mut rng, m, k, n, density);
         check_spmm::<bf16>(&mut rng, m, k, n, density);

@@ -3,6 +3,7 @@
 pub(super) mod convert;
 mod fmac;
 pub(super) mod gemm;
+mod sparse;
 mod stochastic;
 
 use crate::backend::Kernels;
@@ -16,7 +17,6 @@ pub(crate) static KERNELS: Kernels = Kernels {
     f32_to_f16_sr: stochastic::f32_to_f16,
     axpy_bf16_sr: stochastic::axpy_f32,
     axpy_bf16_sr_bf16: stochastic::axpy_bf16,
-    // AVX-512 implies AVX2: until 16-lane versions exist, the AVX2 kernels serve.
     dot_bf16: fmac::dot_bf16,
     dot_f16: fmac::dot_f16,
     dot_f32_bf16: fmac::dot_f32_bf16,
@@ -27,10 +27,10 @@ pub(crate) static KERNELS: Kernels = Kernels {
     dot2_f32: fmac::dot2_f32,
     gemm: gemm::GEMM,
     fma_peak: gemm::fma_peak,
-    sparse_dots_f32: super::avx2::sparse::dots_f32,
-    sparse_dots_bf16: super::avx2::sparse::dots_bf16,
-    sparse_dots_f16: super::avx2::sparse::dots_f16,
-    sparse_row_f32: super::avx2::sparse::row_f32,
-    sparse_row_bf16: super::avx2::sparse::row_bf16,
-    sparse_row_f16: super::avx2::sparse::row_f16,
+    sparse_dots_f32: sparse::dots_f32,
+    sparse_dots_bf16: sparse::dots_bf16,
+    sparse_dots_f16: sparse::dots_f16,
+    sparse_row_f32: sparse::row_f32,
+    sparse_row_bf16: sparse::row_bf16,
+    sparse_row_f16: sparse::row_f16,
 };
