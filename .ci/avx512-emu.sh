@@ -17,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 WORK="$ROOT/target/avx512-emu"
-TESTS=(convert stochastic fmac gemm sparse tensor set_active exhaustive)
+TESTS=(dispatch convert stochastic fmac gemm sparse tensor set_active exhaustive)
 log() { printf '[avx512-emu %s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
 die() {
   log "error: $*"
@@ -113,21 +113,34 @@ log "building the release tests"
 cargo test --release --no-run --message-format=json-render-diagnostics >"$WORK/cargo.json"
 ROOTFS="$WORK/rootfs"
 rm -rf "$ROOTFS" && mkdir -p "$ROOTFS"/{bin,dev,proc,sys,tests}
-for name in "${TESTS[@]}"; do
-  exe=$(python3 - "$WORK/cargo.json" "$name" <<'EOF'
+# The executable cargo built for a target: `artifact test convert`, `artifact bin lowp`.
+artifact() {
+  python3 - "$WORK/cargo.json" "$1" "$2" <<'EOF'
 import json, sys
-for line in open(sys.argv[1]):
+_, path, kind, name = sys.argv
+for line in open(path):
     m = json.loads(line)
     t = m.get("target", {})
     if m.get("reason") == "compiler-artifact" and m.get("executable") \
-            and t.get("kind") == ["test"] and t.get("name") == sys.argv[2]:
+            and t.get("kind") == [kind] and t.get("name") == name \
+            and m["profile"]["test"] == (kind == "test"):
         print(m["executable"])
 EOF
-  )
+}
+with_libraries() {
+  ldd "$1" | grep -o '/[^ ]*' | while read -r lib; do cp --parents -L -n "$lib" "$ROOTFS"; done
+}
+for name in "${TESTS[@]}"; do
+  exe=$(artifact test "$name")
   [[ -n $exe ]] || die "no test executable named $name"
   cp "$exe" "$ROOTFS/tests/$name"
-  ldd "$exe" | grep -o '/[^ ]*' | while read -r lib; do cp --parents -L -n "$lib" "$ROOTFS"; done
+  with_libraries "$exe"
 done
+# The dispatch tests start the `lowp` binary at the path cargo compiled into them.
+bin=$(artifact bin lowp)
+[[ -n $bin ]] || die "no lowp binary"
+cp --parents "$bin" "$ROOTFS"
+with_libraries "$bin"
 
 # 5. The initramfs: run each test binary on the AVX-512 tiers, print its status, power off.
 cp /bin/busybox "$ROOTFS/bin/"
@@ -140,6 +153,8 @@ mount -t devtmpfs dev /dev
 echo 1 >/proc/sys/kernel/printk # the kernel's later messages would split the tests' lines
 echo "=== cpu: \$(grep -m1 '^flags' /proc/cpuinfo | grep -o -E 'avx512[a-z0-9_]*' | tr '\n' ' ')"
 export LOWP_TEST_ISAS=avx512,avx512bf16 LOWP_EXHAUSTIVE_STRIDE=257
+export LOWP_EXPECT_ISAS=scalar,portable,avx2,avx512,avx512bf16
+$bin info
 for t in ${TESTS[*]}; do
   echo "=== \$t"
   /tests/\$t --test-threads=1
