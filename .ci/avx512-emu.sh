@@ -28,7 +28,7 @@ mkdir -p "$WORK"
 # 1. Host tools: ISO maker and boot loader, a static shell for the initramfs, the VGA BIOS.
 if [[ ${1:-} != --no-install ]]; then
   missing=()
-  for p in xorriso isolinux syslinux-common busybox-static vgabios cpio; do
+  for p in xorriso isolinux syslinux-common busybox-static vgabios cpio curl xz-utils; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
   done
   [[ $(id -u) == 0 ]] || die "need root for apt-get (missing: ${missing[*]:-none})"
