@@ -26,16 +26,22 @@ fn mulhilo(a: u32, b: u32) -> (u32, u32) {
     ((p >> 32) as u32, p as u32)
 }
 
+/// The key schedule: `[k0 of round i]`, then `[k1 of round i]`, for the ten rounds.
+pub(crate) fn round_keys(key: [u32; 2]) -> [[u32; 10]; 2] {
+    let schedule = |k: u32, step: u32| {
+        core::array::from_fn(|round| k.wrapping_add(step.wrapping_mul(round as u32)))
+    };
+    [schedule(key[0], W0), schedule(key[1], W1)]
+}
+
 /// Philox4x32 with 10 rounds.
 pub fn philox4x32_10(counter: [u32; 4], key: [u32; 2]) -> [u32; 4] {
-    let (mut c, mut k) = (counter, key);
+    let [k0, k1] = round_keys(key);
+    let mut c = counter;
     for round in 0..10 {
-        if round > 0 {
-            k = [k[0].wrapping_add(W0), k[1].wrapping_add(W1)];
-        }
         let (hi0, lo0) = mulhilo(M0, c[0]);
         let (hi1, lo1) = mulhilo(M1, c[2]);
-        c = [hi1 ^ c[1] ^ k[0], lo1, hi0 ^ c[3] ^ k[1], lo0];
+        c = [hi1 ^ c[1] ^ k0[round], lo1, hi0 ^ c[3] ^ k1[round], lo0];
     }
     c
 }

@@ -43,7 +43,7 @@ impl Lanes for f16 {
 /// Horizontal sum of 8 lanes in a fixed order.
 #[inline]
 #[target_feature(enable = "avx2")]
-pub(super) fn hsum(v: __m256) -> f32 {
+pub(in crate::arch::x86_64) fn hsum(v: __m256) -> f32 {
     let quad = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
     let pair = _mm_add_ps(quad, _mm_movehl_ps(quad, quad));
     _mm_cvtss_f32(_mm_add_ss(pair, _mm_movehdup_ps(pair)))

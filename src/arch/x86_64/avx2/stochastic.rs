@@ -11,7 +11,7 @@ use super::super::{prefetch_ahead, STREAM_MIN_BYTES};
 use super::convert::quiet_nans;
 use crate::arch::for_each_block_chunk;
 use crate::backend::Sr;
-use crate::reference::rng::{M0, M1, W0, W1};
+use crate::reference::rng::{round_keys, M0, M1};
 use crate::reference::stochastic::{self as r, Overflow};
 
 /// Independent Philox computations in flight: one is a chain of ten multiply-shift-xor
@@ -33,14 +33,10 @@ impl RoundKeys {
     #[inline]
     #[target_feature(enable = "avx2")]
     fn new(seed: u64) -> RoundKeys {
-        let key = |start: u32, step: u32, round: u32| {
-            _mm256_set1_epi32(start.wrapping_add(step.wrapping_mul(round)) as i32)
-        };
-        // Once per call, so the closures' calls need not inline.
-        RoundKeys([
-            core::array::from_fn(|round| key(seed as u32, W0, round as u32)),
-            core::array::from_fn(|round| key((seed >> 32) as u32, W1, round as u32)),
-        ])
+        RoundKeys(
+            round_keys([seed as u32, (seed >> 32) as u32])
+                .map(|keys| keys.map(|k| _mm256_set1_epi32(k as i32))),
+        )
     }
 }
 

@@ -7,6 +7,8 @@ use core::arch::x86_64::*;
 
 use half::{bf16, f16};
 
+use super::super::avx2::fmac::hsum;
+
 /// Sixteen elements from `p` as f32 lanes.
 pub(super) trait Lanes16: Copy + Into<f32> {
     /// # Safety
@@ -41,16 +43,13 @@ impl Lanes16 for f16 {
     }
 }
 
-/// Horizontal sum of 16 lanes in a fixed order (halving, as the `Avx2` tier's `hsum`).
+/// Horizontal sum of 16 lanes in a fixed order: the halves added, then the `Avx2` tier's sum.
 #[inline]
 #[target_feature(enable = "avx512f")]
 pub(super) fn hsum16(v: __m512) -> f32 {
     let lo = _mm512_castps512_ps256(v);
     let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(v)));
-    let oct = _mm256_add_ps(lo, hi);
-    let quad = _mm_add_ps(_mm256_castps256_ps128(oct), _mm256_extractf128_ps::<1>(oct));
-    let pair = _mm_add_ps(quad, _mm_movehl_ps(quad, quad));
-    _mm_cvtss_f32(_mm_add_ss(pair, _mm_movehdup_ps(pair)))
+    hsum(_mm256_add_ps(lo, hi))
 }
 
 /// The fixed reduction of a dot's four accumulators, then the elements of `a` and `b` (those

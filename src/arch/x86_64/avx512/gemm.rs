@@ -9,8 +9,9 @@ use half::{bf16, f16};
 use crate::arch::check_tile;
 use crate::backend::{GemmKernels, PeakRun};
 
-const MR: usize = 12;
-const NR: usize = 32;
+/// The tile shape, shared with the `Avx512Bf16` kernel that reads the same panels.
+pub(in crate::arch::x86_64) const MR: usize = 12;
+pub(in crate::arch::x86_64) const NR: usize = 32;
 
 pub(in crate::arch::x86_64) const GEMM: GemmKernels = GemmKernels {
     mr: MR,
@@ -68,11 +69,16 @@ impl Row32 for bf16 {
     }
 }
 
+/// The tile's accumulators: read from `acc` when accumulating, else zero.
+///
+/// # Safety
+/// `acc` holds `MR * NR` f32, and the CPU has avx512f.
 #[inline(always)]
-fn micro<B: Row32>(kc: usize, a: &[f32], b: &[B], acc: &mut [f32], accumulate: bool) {
-    check_tile(MR, NR, kc, a, b, acc);
-    // SAFETY: only called from the kernels below, which enable avx512f/bw/dq/vl; the check
-    // above keeps every load below `kc * MR` of `a`, `kc * NR` of `b` and `MR * NR` of `acc`.
+pub(in crate::arch::x86_64) unsafe fn load_tile(
+    acc: &[f32],
+    accumulate: bool,
+) -> [[__m512; 2]; MR] {
+    // SAFETY: per the function's contract: avx512f, and row `i` is inside `acc`.
     unsafe {
         let mut t = [[_mm512_setzero_ps(); 2]; MR];
         if accumulate {
@@ -81,6 +87,32 @@ fn micro<B: Row32>(kc: usize, a: &[f32], b: &[B], acc: &mut [f32], accumulate: b
                 row[1] = _mm512_loadu_ps(acc.as_ptr().add(i * NR + 16));
             }
         }
+        t
+    }
+}
+
+/// Writes the tile back to `acc`.
+///
+/// # Safety
+/// As [`load_tile`].
+#[inline(always)]
+pub(in crate::arch::x86_64) unsafe fn store_tile(t: &[[__m512; 2]; MR], acc: &mut [f32]) {
+    for (i, row) in t.iter().enumerate() {
+        // SAFETY: per the function's contract: avx512f, and row `i` is inside `acc`.
+        unsafe {
+            _mm512_storeu_ps(acc.as_mut_ptr().add(i * NR), row[0]);
+            _mm512_storeu_ps(acc.as_mut_ptr().add(i * NR + 16), row[1]);
+        }
+    }
+}
+
+#[inline(always)]
+fn micro<B: Row32>(kc: usize, a: &[f32], b: &[B], acc: &mut [f32], accumulate: bool) {
+    check_tile(MR, NR, kc, a, b, acc);
+    // SAFETY: only called from the kernels below, which enable avx512f/bw/dq/vl; the check
+    // above keeps every load below `kc * MR` of `a`, `kc * NR` of `b` and `MR * NR` of `acc`.
+    unsafe {
+        let mut t = load_tile(acc, accumulate);
         let (mut pa, mut pb) = (a.as_ptr(), b.as_ptr());
         for _ in 0..kc {
             let [b0, b1] = B::row(pb);
@@ -92,10 +124,7 @@ fn micro<B: Row32>(kc: usize, a: &[f32], b: &[B], acc: &mut [f32], accumulate: b
             pa = pa.add(MR);
             pb = pb.add(NR);
         }
-        for (i, row) in t.iter().enumerate() {
-            _mm512_storeu_ps(acc.as_mut_ptr().add(i * NR), row[0]);
-            _mm512_storeu_ps(acc.as_mut_ptr().add(i * NR + 16), row[1]);
-        }
+        store_tile(&t, acc);
     }
 }
 

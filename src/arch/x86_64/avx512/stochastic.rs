@@ -15,7 +15,7 @@ use super::super::{prefetch_ahead, STREAM_MIN_BYTES};
 use super::convert::widen_bf16;
 use crate::arch::for_each_block_chunk;
 use crate::backend::Sr;
-use crate::reference::rng::{M0, M1, W0, W1};
+use crate::reference::rng::{round_keys, M0, M1};
 use crate::reference::stochastic::{self as r, Overflow};
 
 /// Independent Philox computations in flight (each a latency-bound chain of ten rounds).
@@ -38,13 +38,10 @@ impl RoundKeys {
     #[inline]
     #[target_feature(enable = "avx512f")]
     fn new(seed: u64) -> RoundKeys {
-        let key = |start: u32, step: u32, round: u32| {
-            _mm512_set1_epi32(start.wrapping_add(step.wrapping_mul(round)) as i32)
-        };
-        RoundKeys([
-            core::array::from_fn(|round| key(seed as u32, W0, round as u32)),
-            core::array::from_fn(|round| key((seed >> 32) as u32, W1, round as u32)),
-        ])
+        RoundKeys(
+            round_keys([seed as u32, (seed >> 32) as u32])
+                .map(|keys| keys.map(|k| _mm512_set1_epi32(k as i32))),
+        )
     }
 }
 

@@ -12,12 +12,9 @@ use core::arch::x86_64::*;
 
 use half::bf16;
 
-use super::super::avx512::gemm::GEMM as AVX512;
+use super::super::avx512::gemm::{load_tile, store_tile, GEMM as AVX512, MR, NR};
 use crate::arch::check_tile;
 use crate::backend::GemmKernels;
-
-const MR: usize = 12;
-const NR: usize = 32;
 
 pub(super) const GEMM: GemmKernels = GemmKernels {
     bf16_bf16: Some(micro),
@@ -59,13 +56,7 @@ unsafe fn micro(kc: usize, a: &[f32], b: &[bf16], acc: &mut [f32], accumulate: b
     // every load below `kc * MR` of `a` (masked to MR lanes), `kc * NR` of `b` and `MR * NR`
     // of `acc`.
     unsafe {
-        let mut t = [[_mm512_setzero_ps(); 2]; MR];
-        if accumulate {
-            for (i, row) in t.iter_mut().enumerate() {
-                row[0] = _mm512_loadu_ps(acc.as_ptr().add(i * NR));
-                row[1] = _mm512_loadu_ps(acc.as_ptr().add(i * NR + 16));
-            }
-        }
+        let mut t = load_tile(acc, accumulate);
         let rows_of_a: __mmask16 = (1 << MR) - 1;
         let mut a_pairs = [0i32; 16];
         // Steps p and p + 1 (a zero step when `second` is false, adding only +0 products).
@@ -95,9 +86,6 @@ unsafe fn micro(kc: usize, a: &[f32], b: &[bf16], acc: &mut [f32], accumulate: b
         if kc % 2 == 1 {
             two_steps(&mut t, kc - 1, false);
         }
-        for (i, row) in t.iter().enumerate() {
-            _mm512_storeu_ps(acc.as_mut_ptr().add(i * NR), row[0]);
-            _mm512_storeu_ps(acc.as_mut_ptr().add(i * NR + 16), row[1]);
-        }
+        store_tile(&t, acc);
     }
 }
