@@ -190,6 +190,40 @@ fn gemv_shape_grid_on_every_backend() {
     }
 }
 
+/// Each GEMV row is its dot kernel's result, bit for bit, whether GEMV walks W in row pairs
+/// (small W) or one row at a time (W of 16 MiB or more, which comes from memory).
+#[test]
+fn gemv_rows_have_the_bits_of_the_dot_kernels() {
+    let mut rng = Rng::new(44);
+    let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+    // 37 × 300 is walked in pairs; 2049 × 4096 (16 MiB + 8 KiB) one row at a time.
+    let small: Vec<bf16> = (0..37 * 300)
+        .map(|_| bf16::from_f32(value(&mut rng)))
+        .collect();
+    let large: Vec<bf16> = (0..2049 * 4096)
+        .map(|_| bf16::from_f32(value(&mut rng)))
+        .collect();
+    for backend in backends() {
+        let x: Vec<f32> = (0..300).map(|_| value(&mut rng)).collect();
+        let mut y = vec![0f32; 37];
+        let m = MatRef::new(&small, 37, 300).unwrap();
+        backend.gemv(1.0, m, &x, 0.0, &mut y, Par::Seq).unwrap();
+        let dots: Vec<f32> = (0..37)
+            .map(|i| backend.dot_f32_bf16(&x, m.row(i)).unwrap())
+            .collect();
+        assert_eq!(bits(&y), bits(&dots), "{backend:?} 37x300 bf16");
+
+        let x: Vec<f32> = (0..4096).map(|_| value(&mut rng)).collect();
+        let mut y = vec![0f32; 2049];
+        let m = MatRef::new(&large, 2049, 4096).unwrap();
+        backend.gemv(1.0, m, &x, 0.0, &mut y, Par::Seq).unwrap();
+        let dots: Vec<f32> = (0..2049)
+            .map(|i| backend.dot_f32_bf16(&x, m.row(i)).unwrap())
+            .collect();
+        assert_eq!(bits(&y), bits(&dots), "{backend:?} 2049x4096 bf16");
+    }
+}
+
 #[test]
 fn gemv_gives_the_same_bits_for_any_thread_count() {
     let mut rng = Rng::new(43);

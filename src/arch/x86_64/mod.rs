@@ -118,3 +118,33 @@ pub(crate) fn prefetch_ahead<T>(chunk: &[T]) {
         unsafe { _mm_prefetch::<_MM_HINT_T0>(ahead) };
     }
 }
+
+/// Prefetches [`PREFETCH_BYTES`] ahead for a kernel that walks two rows of a matrix side by
+/// side (a GEMV row pair), `len` elements from `at`. Past a row's end it fetches the next
+/// pair's rows, found from the distance between `r0` and `r1`: the head of the next pair's
+/// second row is then in flight too (walking each row alone would fetch the head of the next
+/// pair's first row twice and that of its second row not at all).
+#[inline(always)]
+pub(crate) fn prefetch_pair_ahead<T>(r0: &[T], r1: &[T], at: usize, len: usize) {
+    let row_bytes = size_of_val(r0);
+    let stride = (r1.as_ptr() as usize).wrapping_sub(r0.as_ptr() as usize);
+    let base = r0.as_ptr().cast::<i8>();
+    for line in (0..len * size_of::<T>()).step_by(64) {
+        let ahead = at * size_of::<T>() + line + PREFETCH_BYTES;
+        let (first, second) = if ahead < row_bytes {
+            (ahead, stride.wrapping_add(ahead))
+        } else {
+            let past = ahead - row_bytes;
+            (
+                stride.wrapping_mul(2).wrapping_add(past),
+                stride.wrapping_mul(3).wrapping_add(past),
+            )
+        };
+        // SAFETY: SSE is part of the x86_64 baseline; a prefetch never faults, whatever the
+        // address, and `wrapping_add` keeps the address computation defined.
+        unsafe {
+            _mm_prefetch::<_MM_HINT_T0>(base.wrapping_add(first));
+            _mm_prefetch::<_MM_HINT_T0>(base.wrapping_add(second));
+        }
+    }
+}

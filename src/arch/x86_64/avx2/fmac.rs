@@ -6,6 +6,8 @@ use core::arch::x86_64::*;
 
 use half::{bf16, f16};
 
+use super::super::{prefetch_ahead, prefetch_pair_ahead};
+
 /// Eight elements from `p` as f32 lanes.
 pub(super) trait Lanes: Copy + Into<f32> {
     /// # Safety
@@ -80,6 +82,7 @@ fn dot<A: Lanes, B: Lanes>(a: &[A], b: &[B]) -> f32 {
     unsafe {
         let mut acc = [_mm256_setzero_ps(); 4];
         for i in (0..whole).step_by(32) {
+            prefetch_ahead(&b[i..i + 32]);
             for (j, acc) in acc.iter_mut().enumerate() {
                 let k = i + 8 * j;
                 *acc = _mm256_fmadd_ps(
@@ -103,6 +106,7 @@ fn dot2<B: Lanes>(x: &[f32], r0: &[B], r1: &[B]) -> [f32; 2] {
     unsafe {
         let mut acc = [[_mm256_setzero_ps(); 4]; 2];
         for i in (0..whole).step_by(32) {
+            prefetch_pair_ahead(r0, r1, i, 32);
             let [acc0, acc1] = &mut acc;
             for (j, (a0, a1)) in acc0.iter_mut().zip(acc1.iter_mut()).enumerate() {
                 let k = i + 8 * j;

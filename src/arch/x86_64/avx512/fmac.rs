@@ -8,6 +8,7 @@ use core::arch::x86_64::*;
 use half::{bf16, f16};
 
 use super::super::avx2::fmac::hsum;
+use super::super::{prefetch_ahead, prefetch_pair_ahead};
 
 /// Sixteen elements from `p` as f32 lanes.
 pub(super) trait Lanes16: Copy + Into<f32> {
@@ -84,6 +85,7 @@ fn dot<A: Lanes16, B: Lanes16>(a: &[A], b: &[B]) -> f32 {
     unsafe {
         let mut acc = [_mm512_setzero_ps(); 4];
         for i in (0..whole).step_by(64) {
+            prefetch_ahead(&b[i..i + 64]);
             for (j, acc) in acc.iter_mut().enumerate() {
                 let k = i + 16 * j;
                 *acc = _mm512_fmadd_ps(
@@ -120,6 +122,7 @@ fn dot2<B: Lanes16>(x: &[f32], r0: &[B], r1: &[B]) -> [f32; 2] {
             acc[1][j] = _mm512_fmadd_ps(xv, B::lanes16(r1.as_ptr().add(k)), acc[1][j]);
         };
         for i in (0..whole).step_by(64) {
+            prefetch_pair_ahead(r0, r1, i, 64);
             for j in 0..4 {
                 step(&mut acc, j, i + 16 * j);
             }
