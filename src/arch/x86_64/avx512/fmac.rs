@@ -15,6 +15,13 @@ pub(super) trait Lanes16: Copy + Into<f32> {
     /// # Safety
     /// `p` is valid for reading 16 elements, and the CPU has avx512f.
     unsafe fn lanes16(p: *const Self) -> __m512;
+
+    /// The lanes of `k` from `p` as f32, the others zero.
+    ///
+    /// # Safety
+    /// `p` is valid for reading the elements `k` selects (the others are not read), and the
+    /// CPU has avx512f and avx512bw.
+    unsafe fn lanes16_masked(p: *const Self, k: __mmask16) -> __m512;
 }
 
 impl Lanes16 for f32 {
@@ -22,6 +29,12 @@ impl Lanes16 for f32 {
     unsafe fn lanes16(p: *const f32) -> __m512 {
         // SAFETY: per the trait's contract.
         unsafe { _mm512_loadu_ps(p) }
+    }
+
+    #[inline(always)]
+    unsafe fn lanes16_masked(p: *const f32, k: __mmask16) -> __m512 {
+        // SAFETY: per the trait's contract; masked-off lanes are not read.
+        unsafe { _mm512_maskz_loadu_ps(k, p) }
     }
 }
 
@@ -34,6 +47,15 @@ impl Lanes16 for bf16 {
             _mm512_castsi512_ps(_mm512_slli_epi32::<16>(_mm512_cvtepu16_epi32(h)))
         }
     }
+
+    #[inline(always)]
+    unsafe fn lanes16_masked(p: *const bf16, k: __mmask16) -> __m512 {
+        // SAFETY: per the trait's contract; masked-off lanes are not read.
+        unsafe {
+            let h = _mm256_maskz_loadu_epi16(k, p.cast());
+            _mm512_castsi512_ps(_mm512_slli_epi32::<16>(_mm512_cvtepu16_epi32(h)))
+        }
+    }
 }
 
 impl Lanes16 for f16 {
@@ -41,6 +63,12 @@ impl Lanes16 for f16 {
     unsafe fn lanes16(p: *const f16) -> __m512 {
         // SAFETY: per the trait's contract (16 f16 = one 32-byte load).
         unsafe { _mm512_cvtph_ps(_mm256_loadu_si256(p.cast())) }
+    }
+
+    #[inline(always)]
+    unsafe fn lanes16_masked(p: *const f16, k: __mmask16) -> __m512 {
+        // SAFETY: per the trait's contract; masked-off lanes are not read.
+        unsafe { _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(k, p.cast())) }
     }
 }
 
