@@ -29,7 +29,7 @@ pub(crate) type MicroKernel<B> = unsafe fn(usize, &[f32], &[B], &mut [f32], bool
 
 /// A tier's GEMM micro-kernels: the tile shape and, per B element type, the kernel that reads B
 /// panels of that type directly (`None`: B is widened to f32 when packed, and the f32 kernel
-/// runs). Packed A is always f32.
+/// runs). Packed A is f32, except for a hardware kernel that reads k-pairs (below).
 #[derive(Clone, Copy)]
 pub(crate) struct GemmKernels {
     pub(crate) mr: usize,
@@ -49,6 +49,11 @@ pub(crate) struct GemmKernels {
     /// in f32). The driver runs it only when A is bf16, B has no subnormal value and the tile's
     /// panel of A has none (the instruction would flush those inputs), else the `bf16` kernel.
     pub(crate) bf16_bf16: Option<MicroKernel<bf16>>,
+    /// `bf16_bf16` reads packed A as k-pairs: word `q·mr + i` of a panel holds the bf16 bits
+    /// of `a[i][2q]` in its low half and of `a[i][2q + 1]` in its high half (zero past `kc`),
+    /// so one broadcast load gives a row's operand for two steps of k (x86 `vdpbf16ps`).
+    /// The driver converts only the panels that kernel runs on; the others stay f32.
+    pub(crate) bf16_bf16_a_pairs: bool,
 }
 
 /// What a register-only FMA loop did: `flops` floating-point operations, and a value that

@@ -78,6 +78,8 @@ struct Driver<'a, A, B> {
     /// `GemmKernels::bf16_bf16`). Chosen per panel of `mr` rows, whose bounds are the same
     /// for any thread split, so the bits still do not depend on it.
     hardware: Option<MicroKernel<B>>,
+    /// `hardware` reads its A panels as k-pairs (`GemmKernels::bf16_bf16_a_pairs`).
+    hardware_a_pairs: bool,
     mr: usize,
     nr: usize,
     panels: &'a [B],
@@ -140,6 +142,7 @@ impl<'a, A: Input, B: Copy + Sync> Driver<'a, A, B> {
         Driver {
             kernel,
             hardware,
+            hardware_a_pairs: g.bf16_bf16_a_pairs,
             mr: g.mr,
             nr: g.nr,
             panels,
@@ -251,6 +254,20 @@ impl<'a, A: Input, B: Copy + Sync> Driver<'a, A, B> {
                         &mut normal[..a_panels],
                     );
                 }
+                if self.hardware.is_some() && self.hardware_a_pairs {
+                    // Only now is it known which panels the hardware kernel will run on.
+                    for pc in (0..k).step_by(KC) {
+                        let kc = KC.min(k - pc);
+                        let block = &mut a_buf[pc * mcp..][..mcp * kc];
+                        for (panel, _) in block
+                            .chunks_exact_mut(mr * kc)
+                            .zip(&normal[..a_panels])
+                            .filter(|(_, &normal)| normal)
+                        {
+                            pair_k_steps(panel, mr, kc);
+                        }
+                    }
+                }
                 for jc in (0..panels).step_by(nc_panels) {
                     let jn = nc_panels.min(panels - jc);
                     for pc in (0..k).step_by(KC) {
@@ -328,6 +345,24 @@ impl<'a, A: Input, B: Copy + Sync> Driver<'a, A, B> {
     fn store<C: Output>(&self, acc: &[f32], out: &mut [C]) {
         for (c, &sum) in out.iter_mut().zip(acc) {
             scale_add(self.alpha, self.beta, sum, c);
+        }
+    }
+}
+
+/// Rewrites an f32 panel of A (`panel[p*mr + i]`, bf16 values) in place as k-pairs: word
+/// `q*mr + i` gets the bf16 bits of step `2q` in its low half and of step `2q + 1` in its high
+/// half (zero for an odd `kc`'s last step). Word `q*mr + i` is written after both its sources
+/// (`2q*mr + i`, `(2q + 1)*mr + i`, never before it) are read, so nothing is lost.
+fn pair_k_steps(panel: &mut [f32], mr: usize, kc: usize) {
+    for q in 0..kc.div_ceil(2) {
+        for i in 0..mr {
+            let low = panel[2 * q * mr + i].to_bits() >> 16;
+            let high = if 2 * q + 1 < kc {
+                panel[(2 * q + 1) * mr + i].to_bits() & 0xffff_0000
+            } else {
+                0
+            };
+            panel[q * mr + i] = f32::from_bits(high | low);
         }
     }
 }

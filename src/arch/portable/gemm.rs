@@ -17,6 +17,7 @@ pub(super) const GEMM: GemmKernels = GemmKernels {
     f16: None,
     bf16_pairs: false,
     bf16_bf16: None,
+    bf16_bf16_a_pairs: false,
 };
 
 fn micro(kc: usize, a: &[f32], b: &[f32], acc: &mut [f32], accumulate: bool) {

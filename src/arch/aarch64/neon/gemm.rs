@@ -20,6 +20,7 @@ pub(in crate::arch::aarch64) const GEMM: GemmKernels = GemmKernels {
     f16: None,
     bf16_pairs: false,
     bf16_bf16: None,
+    bf16_bf16_a_pairs: false,
 };
 
 /// `t[i] += b * a[lane]` for the four rows held in `a`'s lanes.

@@ -19,6 +19,7 @@ pub(in crate::arch::x86_64) const GEMM: GemmKernels = GemmKernels {
     f16: Some(micro_f16),
     bf16_pairs: true,
     bf16_bf16: None,
+    bf16_bf16_a_pairs: false,
 };
 
 /// One packed row of 16 B values as two vectors of 8 f32 lanes (columns 0-7, 8-15).

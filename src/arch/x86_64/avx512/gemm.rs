@@ -21,6 +21,7 @@ pub(in crate::arch::x86_64) const GEMM: GemmKernels = GemmKernels {
     f16: Some(micro_f16),
     bf16_pairs: true,
     bf16_bf16: None,
+    bf16_bf16_a_pairs: false,
 };
 
 /// One packed row of 32 B values as two vectors of 16 f32 lanes (columns 0-15, 16-31).

@@ -2,9 +2,9 @@
 //! panels), each accumulator updated by one `vdpbf16ps` per two steps of k.
 //!
 //! Per two steps: B's two packed rows (32 bf16 each, in the paired column order) become two
-//! vectors of k-pairs, one per half of the columns (a blend each); A's two packed rows (f32
-//! holding bf16 values, exact) become twelve k-pairs, each broadcast to a row's two
-//! instructions. `vdpbf16ps` adds each lane's two products to the accumulator one after the
+//! vectors of k-pairs, one per half of the columns (a blend each); A's panel is packed as
+//! k-pairs (`GemmKernels::bf16_bf16_a_pairs`), so each row's pair is one broadcast load,
+//! shared by the row's two instructions. `vdpbf16ps` adds each lane's two products to the accumulator one after the
 //! other (step `p + 1` first), rounding each to nearest even, and treats subnormal inputs and
 //! results as zero: see `GemmKernels::bf16_bf16` for when the driver may run it.
 
@@ -18,6 +18,7 @@ use crate::backend::GemmKernels;
 
 pub(super) const GEMM: GemmKernels = GemmKernels {
     bf16_bf16: Some(micro),
+    bf16_bf16_a_pairs: true,
     ..AVX512
 };
 
@@ -53,29 +54,23 @@ fn dot2(acc: __m512, a: __m512i, b: __m512i) -> __m512 {
 unsafe fn micro(kc: usize, a: &[f32], b: &[bf16], acc: &mut [f32], accumulate: bool) {
     check_tile(MR, NR, kc, a, b, acc);
     // SAFETY: the caller guarantees avx512bf16 (the `Avx512Bf16` tier); the check above keeps
-    // every load below `kc * MR` of `a` (masked to MR lanes), `kc * NR` of `b` and `MR * NR`
-    // of `acc`.
+    // every load below `kc * MR` of `a` (pair words: `kc.div_ceil(2) * MR` of them), `kc * NR`
+    // of `b` and `MR * NR` of `acc`.
     unsafe {
         let mut t = load_tile(acc, accumulate);
-        let rows_of_a: __mmask16 = (1 << MR) - 1;
-        let mut a_pairs = [0i32; 16];
-        // Steps p and p + 1 (a zero step when `second` is false, adding only +0 products).
-        let mut two_steps = |t: &mut [[__m512; 2]; MR], p: usize, second: bool| {
-            let load_a =
-                |q: usize| _mm512_maskz_loadu_epi32(rows_of_a, a.as_ptr().add(q * MR).cast());
+        // Steps p and p + 1 (a zero row of B when `second` is false: A's pair word then holds
+        // zero in its high half too, and the lane adds only +0 products for it).
+        let two_steps = |t: &mut [[__m512; 2]; MR], p: usize, second: bool| {
             let load_b = |q: usize| _mm512_loadu_si512(b.as_ptr().add(q * NR).cast());
-            let zero = _mm512_setzero_si512();
-            let (a1, b1) = if second {
-                (load_a(p + 1), load_b(p + 1))
+            let b1 = if second {
+                load_b(p + 1)
             } else {
-                (zero, zero)
+                _mm512_setzero_si512()
             };
-            // A's values are bf16 in the high halves of f32: the k-pairs are the "high" ones.
-            let [_, pairs] = k_pairs(load_a(p), a1);
-            _mm512_storeu_si512(a_pairs.as_mut_ptr().cast(), pairs);
             let [low_cols, high_cols] = k_pairs(load_b(p), b1);
+            let pairs = a.as_ptr().add(p / 2 * MR).cast::<i32>();
             for (i, row) in t.iter_mut().enumerate() {
-                let ai = _mm512_set1_epi32(a_pairs[i]);
+                let ai = _mm512_set1_epi32(pairs.add(i).read_unaligned());
                 row[0] = dot2(row[0], ai, low_cols);
                 row[1] = dot2(row[1], ai, high_cols);
             }
