@@ -1,11 +1,11 @@
 //! Stochastic rounding and the fused bf16 update, 16 lanes: Philox4x32-10 on 16 blocks per
-//! step (128 elements), then add-and-truncate. Bit-identical to
+//! step (256 elements), then add-and-truncate. Bit-identical to
 //! [`crate::reference::stochastic`]; chunks start on block boundaries
 //! ([`for_each_block_chunk`]), and the edges go through the reference.
 //!
 //! The same computation as the `Avx2` tier's, with what AVX-512 adds: `vpternlogd` folds each
 //! round's two XORs into one instruction, mask registers replace the blends, and 32 vector
-//! registers hold two chains of eight blocks each.
+//! registers hold four chains of eight blocks each (256 elements per step).
 
 use core::arch::x86_64::*;
 
@@ -19,7 +19,9 @@ use crate::reference::rng::{round_keys, M0, M1};
 use crate::reference::stochastic::{self as r, Overflow};
 
 /// Independent Philox computations in flight (each a latency-bound chain of ten rounds).
-const CHAINS: usize = 2;
+/// On Zen 5 (`lowp bench --only l1`, same run): 2 chains 26–28 GB/s, 4 chains 33–35, 8 chains
+/// 33–36 (4 fill the registers without spilling).
+const CHAINS: usize = 4;
 
 /// Blocks per step: eight per chain (64-bit lanes of a 512-bit vector).
 const BLOCKS: usize = 8 * CHAINS;
