@@ -1,4 +1,4 @@
-//! Stochastic rounding and the fused bf16 update, 16 lanes: Philox4x32-10 on 16 blocks per
+//! Stochastic rounding and the fused bf16 update, 16 lanes: Philox4x32-10 on 32 blocks per
 //! step (256 elements), then add-and-truncate. Bit-identical to
 //! [`crate::reference::stochastic`]; chunks start on block boundaries
 //! ([`for_each_block_chunk`]), and the edges go through the reference.
