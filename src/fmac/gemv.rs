@@ -9,9 +9,10 @@ use crate::{Backend, DType, Error};
 /// From this many bytes of W, GEMV walks it one row at a time instead of in row pairs: W then
 /// comes from memory, and one sequential stream (each kernel prefetching ahead in its row,
 /// into the next) reads it faster than two interleaved ones, even though every row reloads x
-/// from L1. Measured on Zen 5 (`lowp bench --only gemv`, 4096×4096 bf16 cycled from DRAM):
-/// 0.74–0.87 of a plain read in pairs, 1.07–1.10 one row at a time. Below it W may be cached,
-/// and sharing each load of x between two rows wins (0.83 vs 0.70 of a read, L2-resident).
+/// from L1. On Zen 5, 4096×4096 bf16 cycled from DRAM, the two orders run alternately in one
+/// probe read W at 0.74–0.87 of a plain read in pairs and 1.07–1.10 one row at a time. Below
+/// it W may be cached, and sharing each load of x between two rows wins (0.83 vs 0.70 of a
+/// read, L2-resident, same probe).
 const ONE_STREAM_BYTES: usize = 16 << 20;
 
 /// `y = alpha·W·x + beta·y` on [`Backend::active`]; see [`Backend::gemv`].
