@@ -1,79 +1,16 @@
-//! Sparse kernels, 16 lanes: the sparse dot gathers x sixteen lanes at a time with
-//! `vgatherdps` (one instruction, where AVX2 needs a tree of blends) into two FMA
-//! accumulators, the last 1..=15 nonzeros of a row in one masked step (short rows are where
-//! an in-order scalar tail costs most: 99 % sparsity); the row product runs 128 (then 64, then 16) dense columns per pass with a
+//! The sparse row product, 16 lanes: 128 (then 64, then 16) dense columns per pass with a
 //! multiply then an add (the scalar kernel's operations, so the same bits), prefetching the
-//! rows of B a few nonzeros ahead, as the `Avx2` tier does.
+//! rows of B a few nonzeros ahead, as the `Avx2` tier does. (The sparse dot is the `Avx2`
+//! tier's: see this tier's kernel table.)
 
 use core::arch::x86_64::*;
 
 use half::{bf16, f16};
 
-use super::fmac::{hsum16, Lanes16};
 use crate::arch::scalar::sparse as scalar;
-use crate::backend::SparseDots;
 
 /// Nonzeros ahead whose rows of B are prefetched (the `Avx2` tier's measured choice).
 const AHEAD: usize = 8;
-
-#[inline(always)]
-fn dot<T: Lanes16>(indices: &[u32], values: &[T], x: &[f32]) -> f32 {
-    let n = indices.len().min(values.len());
-    let (pairs, whole) = (n / 32 * 32, n / 16 * 16);
-    // SAFETY: only called from `dots`, inside the kernels below, which enable avx512f/bw/dq/vl;
-    // loads read 16 elements at `p + 16 <= whole <= n`, the masked ones only those below `n`;
-    // the gathers read x at indices the
-    // caller guarantees are below `x.len()`, which `dots` checked fits `vgatherdps`'s signed
-    // 32-bit offsets.
-    unsafe {
-        let gather = |at: usize| {
-            let idx = _mm512_loadu_si512(indices.as_ptr().add(at).cast());
-            _mm512_i32gather_ps::<4>(idx, x.as_ptr().cast())
-        };
-        let mut acc = [_mm512_setzero_ps(); 2];
-        for p in (0..pairs).step_by(32) {
-            for (h, acc) in acc.iter_mut().enumerate() {
-                let at = p + 16 * h;
-                *acc = _mm512_fmadd_ps(T::lanes16(values.as_ptr().add(at)), gather(at), *acc);
-            }
-        }
-        if whole > pairs {
-            let v = T::lanes16(values.as_ptr().add(pairs));
-            acc[0] = _mm512_fmadd_ps(v, gather(pairs), acc[0]);
-        }
-        if n > whole {
-            // The last 1..=15 nonzeros in one masked step: masked-off lanes are neither read
-            // nor gathered, and add zero.
-            let k = ((1u32 << (n - whole)) - 1) as __mmask16;
-            let idx = _mm512_maskz_loadu_epi32(k, indices.as_ptr().add(whole).cast());
-            let xs = _mm512_mask_i32gather_ps::<4>(_mm512_setzero_ps(), k, idx, x.as_ptr().cast());
-            let v = T::lanes16_masked(values.as_ptr().add(whole), k);
-            acc[1] = _mm512_fmadd_ps(v, xs, acc[1]);
-        }
-        hsum16(_mm512_add_ps(acc[0], acc[1]))
-    }
-}
-
-/// [`dot`] of each row of a block, inlined into one target-feature function; `fallback` (the
-/// `Avx2` kernel) where x is too long for 32-bit signed gather offsets.
-#[inline(always)]
-fn dots<T: Lanes16>(
-    indptr: &[usize],
-    indices: &[u32],
-    values: &[T],
-    x: &[f32],
-    out: &mut [f32],
-    fallback: SparseDots<T>,
-) {
-    if x.len() > i32::MAX as usize {
-        // SAFETY: this tier's CPU has the Avx2 tier's features.
-        return unsafe { fallback(indptr, indices, values, x, out) };
-    }
-    for (r, o) in out.iter_mut().enumerate() {
-        let range = indptr[r]..indptr[r + 1];
-        *o = dot(&indices[range.clone()], &values[range], x);
-    }
-}
 
 /// Columns `[j, j + 16Q)` of the row product, in `Q` accumulators.
 ///
@@ -149,60 +86,6 @@ fn row<T: Copy + Into<f32>>(
         stride,
         &mut out[narrow..],
     );
-}
-
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
-pub(in crate::arch::x86_64) unsafe fn dots_f32(
-    indptr: &[usize],
-    indices: &[u32],
-    values: &[f32],
-    x: &[f32],
-    out: &mut [f32],
-) {
-    dots(
-        indptr,
-        indices,
-        values,
-        x,
-        out,
-        super::super::avx2::sparse::dots_f32,
-    )
-}
-
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
-pub(in crate::arch::x86_64) unsafe fn dots_bf16(
-    indptr: &[usize],
-    indices: &[u32],
-    values: &[bf16],
-    x: &[f32],
-    out: &mut [f32],
-) {
-    dots(
-        indptr,
-        indices,
-        values,
-        x,
-        out,
-        super::super::avx2::sparse::dots_bf16,
-    )
-}
-
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
-pub(in crate::arch::x86_64) unsafe fn dots_f16(
-    indptr: &[usize],
-    indices: &[u32],
-    values: &[f16],
-    x: &[f32],
-    out: &mut [f32],
-) {
-    dots(
-        indptr,
-        indices,
-        values,
-        x,
-        out,
-        super::super::avx2::sparse::dots_f16,
-    )
 }
 
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
