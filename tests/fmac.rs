@@ -197,30 +197,26 @@ fn gemv_rows_have_the_bits_of_the_dot_kernels() {
     let mut rng = Rng::new(44);
     let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
     // 37 × 300 is walked in pairs; 2049 × 4096 (16 MiB + 8 KiB) one row at a time.
-    let small: Vec<bf16> = (0..37 * 300)
-        .map(|_| bf16::from_f32(value(&mut rng)))
-        .collect();
-    let large: Vec<bf16> = (0..2049 * 4096)
-        .map(|_| bf16::from_f32(value(&mut rng)))
+    let shapes = [(37, 300), (2049, 4096)];
+    let weights: Vec<Vec<bf16>> = shapes
+        .iter()
+        .map(|&(n, k)| {
+            (0..n * k)
+                .map(|_| bf16::from_f32(value(&mut rng)))
+                .collect()
+        })
         .collect();
     for backend in backends() {
-        let x: Vec<f32> = (0..300).map(|_| value(&mut rng)).collect();
-        let mut y = vec![0f32; 37];
-        let m = MatRef::new(&small, 37, 300).unwrap();
-        backend.gemv(1.0, m, &x, 0.0, &mut y, Par::Seq).unwrap();
-        let dots: Vec<f32> = (0..37)
-            .map(|i| backend.dot_f32_bf16(&x, m.row(i)).unwrap())
-            .collect();
-        assert_eq!(bits(&y), bits(&dots), "{backend:?} 37x300 bf16");
-
-        let x: Vec<f32> = (0..4096).map(|_| value(&mut rng)).collect();
-        let mut y = vec![0f32; 2049];
-        let m = MatRef::new(&large, 2049, 4096).unwrap();
-        backend.gemv(1.0, m, &x, 0.0, &mut y, Par::Seq).unwrap();
-        let dots: Vec<f32> = (0..2049)
-            .map(|i| backend.dot_f32_bf16(&x, m.row(i)).unwrap())
-            .collect();
-        assert_eq!(bits(&y), bits(&dots), "{backend:?} 2049x4096 bf16");
+        for (&(n, k), w) in shapes.iter().zip(&weights) {
+            let x: Vec<f32> = (0..k).map(|_| value(&mut rng)).collect();
+            let mut y = vec![0f32; n];
+            let m = MatRef::new(w, n, k).unwrap();
+            backend.gemv(1.0, m, &x, 0.0, &mut y, Par::Seq).unwrap();
+            let dots: Vec<f32> = (0..n)
+                .map(|i| backend.dot_f32_bf16(&x, m.row(i)).unwrap())
+                .collect();
+            assert_eq!(bits(&y), bits(&dots), "{backend:?} {n}x{k} bf16");
+        }
     }
 }
 
