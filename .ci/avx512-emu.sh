@@ -4,8 +4,9 @@
 # QEMU's TCG has no AVX-512, so this boots Debian's kernel in Bochs 3.0 (Debian trixie's source
 # package, built here in about two minutes) on its Skylake-X model with AVX512_BF16 switched on,
 # which makes it a Cooper Lake (and with its VCVTNE2PS2BF16 fixed: Bochs 3.0 reads the upper
-# half's inputs past the end of the register). Bochs's own Sapphire Rapids and Tiger Lake models hang Linux 6.1
-# early in boot, and Bochs 2.7 (bookworm's) reports an XSAVE size Linux rejects. A busybox
+# half's inputs past the end of the register). Bochs's own Sapphire Rapids and Tiger Lake
+# models hang Linux 6.1 early in boot, and Bochs 2.7 (bookworm's) reports an XSAVE size Linux
+# rejects. A busybox
 # initramfs runs the crate's release test binaries with LOWP_TEST_ISAS=avx512,avx512bf16, so
 # only those tiers run (Bochs is about 100x slower than the host), each against the reference.
 #

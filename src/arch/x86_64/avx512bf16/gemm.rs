@@ -4,9 +4,10 @@
 //! Per two steps: B's two packed rows (32 bf16 each, in the paired column order) become two
 //! vectors of k-pairs, one per half of the columns (a blend each); A's panel is packed as
 //! k-pairs (`GemmKernels::bf16_bf16_a_pairs`), so each row's pair is one broadcast load,
-//! shared by the row's two instructions. `vdpbf16ps` adds each lane's two products to the accumulator one after the
-//! other (step `p + 1` first), rounding each to nearest even, and treats subnormal inputs and
-//! results as zero: see `GemmKernels::bf16_bf16` for when the driver may run it.
+//! shared by the row's two instructions. `vdpbf16ps` adds each lane's two products to the
+//! accumulator one after the other (step `p + 1` first), rounding each to nearest even, and
+//! treats subnormal inputs and results as zero: see `GemmKernels::bf16_bf16` for when the
+//! driver may run it.
 
 use core::arch::x86_64::*;
 
