@@ -287,12 +287,58 @@ fn n_of_m_pruning_keeps_n_per_group() {
     assert!(n_of_m::<bf16, f32>(m, 5, 4).is_err());
 }
 
+/// Checks `y = alpha·A·x + beta·y0` row by row against the f64 product: within the dot
+/// bound where that is finite, the same infinity or a NaN where it is not.
+fn assert_spmv_within_bound<T: Input + Widen>(
+    backend: Backend,
+    a: CsrRef<'_, T>,
+    x: &[f32],
+    (alpha, beta): (f32, f32),
+    y0: &[f32],
+    y: &[f32],
+) {
+    let u = f64::from(f32::EPSILON) / 2.0;
+    for i in 0..a.rows() {
+        let (idx, vals) = a.slice(i);
+        let (s, abs) = idx
+            .iter()
+            .zip(vals)
+            .fold((0.0f64, 0.0f64), |(s, abs), (&j, &v)| {
+                let p = v.to_f64() * f64::from(x[j as usize]);
+                (s + p, abs + p.abs())
+            });
+        let bc = if beta == 0.0 {
+            0.0
+        } else {
+            f64::from(beta) * f64::from(y0[i])
+        };
+        let want = f64::from(alpha) * s + bc;
+        if !want.is_finite() {
+            assert!(
+                want.is_nan() && y[i].is_nan() || f64::from(y[i]) == want,
+                "{backend:?} row {i}: {} vs {want}",
+                y[i]
+            );
+            continue;
+        }
+        let k = idx.len();
+        let bound = f64::from(alpha).abs() * (dot_error_bound(k, abs) + u * abs) * (1.0 + 2.0 * u)
+            + 2.0 * u * (f64::from(alpha).abs() * abs + bc.abs())
+            + 2f64.powi(-148);
+        let err = (f64::from(y[i]) - want).abs();
+        assert!(
+            err <= bound,
+            "{backend:?} row {i}: {} vs {want} (bound {bound:e})",
+            y[i]
+        );
+    }
+}
+
 /// SpMV on every backend against the f64 dense product, within the dot bound per row.
 fn check_spmv<T: Input + Output + Widen>(rng: &mut Rng, rows: usize, cols: usize, density: u32) {
     let a = random_csr::<T>(rng, rows, cols, density);
     let x: Vec<f32> = (0..cols).map(|j| (j % 11) as f32 * 0.25 - 1.0).collect();
     let y0: Vec<f32> = (0..rows).map(|i| i as f32).collect();
-    let u = f64::from(f32::EPSILON) / 2.0;
     for backend in backends() {
         for (alpha, beta) in [(1.0f32, 0.0f32), (-0.5, 2.0)] {
             let mut y = if beta == 0.0 {
@@ -313,39 +359,70 @@ fn check_spmv<T: Input + Output + Widen>(rng: &mut Rng, rows: usize, cols: usize
             backend
                 .spmv_t(alpha, at.view(), &x, beta, &mut y2, Par::Seq)
                 .unwrap();
-            assert_eq!(
-                y2.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                y.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
-            );
-            for i in 0..rows {
-                let (idx, vals) = a.view().slice(i);
-                let (s, abs) = idx
-                    .iter()
-                    .zip(vals)
-                    .fold((0.0f64, 0.0f64), |(s, abs), (&j, &v)| {
-                        let p = v.to_f64() * f64::from(x[j as usize]);
-                        (s + p, abs + p.abs())
-                    });
-                let bc = if beta == 0.0 {
-                    0.0
-                } else {
-                    f64::from(beta) * f64::from(y0[i])
-                };
-                let want = f64::from(alpha) * s + bc;
-                let k = idx.len();
-                let bound =
-                    f64::from(alpha).abs() * (dot_error_bound(k, abs) + u * abs) * (1.0 + 2.0 * u)
-                        + 2.0 * u * (f64::from(alpha).abs() * abs + bc.abs())
-                        + 2f64.powi(-148);
-                let err = (f64::from(y[i]) - want).abs();
-                assert!(
-                    err <= bound,
-                    "{backend:?} row {i}: {} vs {want} (bound {bound:e})",
-                    y[i]
-                );
-            }
+            assert_eq!(bits(&y2), bits(&y));
+            assert_spmv_within_bound(backend, a.view(), &x, (alpha, beta), &y0, &y);
         }
     }
+}
+
+/// Rows of every length 0..=300 (so every step count and tail), starting anywhere in the
+/// index and value arrays, with subnormal, huge and tiny values, against x whose element 0
+/// is an infinity or a NaN: rows without column 0 must stay finite (a vector kernel's padding
+/// lanes must not pick it up), rows with it must give that infinity or NaN.
+fn check_spmv_row_lengths<T: Input + Output + Widen>(rng: &mut Rng) {
+    let cols = 331;
+    let (mut indptr, mut indices, mut values) = (vec![0], Vec::new(), Vec::new());
+    // Each length is followed by a row of 200, so that every block of rows averages enough
+    // nonzeros to take a vector tier's long-row kernel, whatever the length.
+    let lengths = (0..=300).chain([1, 16, 17, 31, 33, 300]);
+    for (r, len) in lengths.flat_map(|len| [len, 200]).enumerate() {
+        // The last twelve rows take column 0 as well.
+        let first = usize::from(r < 2 * 301);
+        let mut picked: Vec<u32> = (first as u32..cols as u32).collect();
+        for i in 0..len {
+            let j = i + rng.next_u32() as usize % (picked.len() - i);
+            picked.swap(i, j);
+        }
+        picked.truncate(len);
+        picked.sort_unstable();
+        for &j in &picked {
+            indices.push(j);
+            let v = match rng.next_u32() % 8 {
+                0 => T::from_f32(1.0e-40), // subnormal in f32 and bf16 (0 in f16)
+                1 => T::from_f32(-3.0e-6), // subnormal in f16
+                2 => T::from_f32(6.0e4),
+                _ => T::from_f32((rng.next_u32() % 2001) as f32 / 500.0 - 2.0),
+            };
+            values.push(if v.to_f64() == 0.0 {
+                T::from_f32(0.5)
+            } else {
+                v
+            });
+        }
+        indptr.push(indices.len());
+    }
+    let rows = indptr.len() - 1;
+    let a = Csr::try_new(rows, cols, indptr, indices, values).unwrap();
+    let y0 = vec![0.0f32; rows];
+    for special in [f32::INFINITY, f32::NEG_INFINITY, f32::NAN] {
+        let mut x: Vec<f32> = (0..cols).map(|j| (j % 13) as f32 * 0.125 - 0.75).collect();
+        x[0] = special;
+        for backend in backends() {
+            let mut y = vec![f32::NAN; rows];
+            backend
+                .spmv(1.0, a.view(), &x, 0.0, &mut y, Par::Seq)
+                .unwrap();
+            assert_spmv_within_bound(backend, a.view(), &x, (1.0, 0.0), &y0, &y);
+        }
+    }
+}
+
+#[test]
+fn spmv_rows_of_every_length_on_every_backend() {
+    let mut rng = Rng::new(65);
+    check_spmv_row_lengths::<f32>(&mut rng);
+    check_spmv_row_lengths::<bf16>(&mut rng);
+    check_spmv_row_lengths::<f16>(&mut rng);
 }
 
 #[test]

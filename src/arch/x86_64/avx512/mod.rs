@@ -27,12 +27,11 @@ pub(crate) static KERNELS: Kernels = Kernels {
     dot2_f32: fmac::dot2_f32,
     gemm: gemm::GEMM,
     fma_peak: gemm::fma_peak,
-    // `vgatherdps` measured slower on Zen 5 than the Avx2 tier's broadcasts and blends (SpMV
-    // at 90 % sparsity: 17.2 vs 27.0 GiB/s, `cargo bench --bench sparse`), so this tier
-    // keeps that kernel.
-    sparse_dots_f32: super::avx2::sparse::dots_f32,
-    sparse_dots_bf16: super::avx2::sparse::dots_bf16,
-    sparse_dots_f16: super::avx2::sparse::dots_f16,
+    // Masked broadcasts, not `vgatherdps`: the gather measured slower on Zen 5 than even the
+    // Avx2 tier's broadcasts and blends (SpMV at 90 % sparsity: 17.2 vs 27.0 GiB/s).
+    sparse_dots_f32: sparse::dots_f32,
+    sparse_dots_bf16: sparse::dots_bf16,
+    sparse_dots_f16: sparse::dots_f16,
     sparse_row_f32: sparse::row_f32,
     sparse_row_bf16: sparse::row_bf16,
     sparse_row_f16: sparse::row_f16,
