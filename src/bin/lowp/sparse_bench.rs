@@ -33,14 +33,16 @@ pub fn run(quick: bool) {
     println!("\n== Sparse: W {N}x{N} bf16 magnitude-pruned per row, {} tier; one thread unless marked ==", backend.isa().name());
     println!("SpMV GB/s = (values + indices + indptr bytes) / s; x read = against a plain read of as many bytes;");
     println!("DRAM = the same, cycling through copies of W that fill {} MiB (x read against reading them all);", COLD_BYTES >> 20);
+    println!("x gather = time to only sum x at W's indices (8 scalar chains, no values: the loads of x alone) / SpMV time;");
     println!("x sprs = sprs f32 SpMV time / lowp time; x dense = lowp dense bf16 GEMV (or GEMM) time / sparse time (> 1: sparse wins)");
     println!("SpMM C = W B with B [{N} x n] f32; GFLOP/s counts 2 nnz n; dense = Y = X Wᵀ with Wᵀ packed once");
     println!(
-        "{:>8} {:>9} {:>9} {:>7} {:>9} {:>7} {:>7} {:>8} {:>12} | {:>4} {:>8} {:>8} {:>12}",
+        "{:>8} {:>9} {:>9} {:>7} {:>8} {:>9} {:>7} {:>7} {:>8} {:>12} | {:>4} {:>8} {:>8} {:>12}",
         "sparsity",
         "nnz",
         "SpMV GB/s",
         "x read",
+        "x gather",
         "DRAM GB/s",
         "x read",
         "x sprs",
@@ -95,6 +97,17 @@ pub fn run(quick: bool) {
             min_sample,
             samples,
         );
+        let (t_gather, t_spmv3) = paired_medians(
+            |base| {
+                if base {
+                    black_box(gather_sum(black_box(v.indices()), &x));
+                } else {
+                    spmv(&mut y, Par::Seq)
+                }
+            },
+            min_sample,
+            samples,
+        );
         let (cold_read, t_cold) = cold_spmv(&backend, &a, &x, &mut y, bytes, samples);
         let (t_sprs, t_spmv2) = paired_medians(
             |base| {
@@ -129,11 +142,12 @@ pub fn run(quick: bool) {
         };
         let (g1, gt) = (ratio(Par::Seq), ratio(Par::Rayon(0)));
         print!(
-            "{:>7.0}% {:>9} {:>9.1} {:>7.2} {:>9.1} {:>7.2} {:>7.1} {:>8.2} {:>12.2}",
+            "{:>7.0}% {:>9} {:>9.1} {:>7.2} {:>8.2} {:>9.1} {:>7.2} {:>7.1} {:>8.2} {:>12.2}",
             s * 100.0,
             v.nnz(),
             bytes as f64 / t_spmv / 1e9,
             read / t_spmv,
+            t_gather / t_spmv3,
             bytes as f64 / t_cold / 1e9,
             cold_read / t_cold,
             t_sprs / t_spmv2,
@@ -173,7 +187,7 @@ pub fn run(quick: bool) {
                 paired_medians(|base| run(base, Par::Rayon(0), &mut c), min_sample, samples);
             let flops = 2.0 * v.nnz() as f64 * n as f64;
             if i > 0 {
-                print!("\n{:>94} |", "");
+                print!("\n{:>103} |", "");
             } else {
                 print!(" |");
             }
@@ -186,6 +200,24 @@ pub fn run(quick: bool) {
         }
         println!();
     }
+}
+
+/// The loads of x that SpMV cannot avoid, alone: x summed at every index, in eight
+/// independent chains, with no values and no multiplies. A yardstick for SpMV with the
+/// matrix cache-resident, where those loads, not the bytes, set the pace.
+fn gather_sum(indices: &[u32], x: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let chunks = indices.chunks_exact(8);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        for (a, &i) in acc.iter_mut().zip(chunk) {
+            *a += x[i as usize];
+        }
+    }
+    for &i in rest {
+        acc[0] += x[i as usize];
+    }
+    acc.iter().sum()
 }
 
 /// Median seconds per SpMV (and per plain read of as many bytes) when every call meets a
