@@ -417,6 +417,24 @@ fn check_spmv_row_lengths<T: Input + Output + Widen>(rng: &mut Rng) {
     }
 }
 
+/// A matrix of over 16 MiB, which the vector tiers' sparse dots prefetch ahead through.
+#[test]
+fn spmv_of_a_matrix_too_big_for_the_caches() {
+    let mut rng = Rng::new(66);
+    let (rows, cols) = (1024, 4096);
+    let x: Vec<f32> = (0..cols).map(|j| (j % 7) as f32 * 0.5 - 1.5).collect();
+    let y0 = vec![0.0f32; rows];
+    let a = random_csr::<bf16>(&mut rng, rows, cols, 75);
+    assert!(a.view().nnz() * 6 > 16 << 20);
+    for backend in backends() {
+        let mut y = vec![f32::NAN; rows];
+        backend
+            .spmv(1.0, a.view(), &x, 0.0, &mut y, Par::Seq)
+            .unwrap();
+        assert_spmv_within_bound(backend, a.view(), &x, (1.0, 0.0), &y0, &y);
+    }
+}
+
 #[test]
 fn spmv_rows_of_every_length_on_every_backend() {
     let mut rng = Rng::new(65);

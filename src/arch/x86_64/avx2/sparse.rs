@@ -9,6 +9,7 @@ use core::arch::x86_64::*;
 
 use half::{bf16, f16};
 
+use super::super::{prefetch_ahead, streams};
 use super::fmac::{hsum, Lanes};
 use crate::arch::scalar::sparse as scalar;
 
@@ -36,8 +37,9 @@ unsafe fn gather8(indices: &[u32], x: &[f32]) -> __m256 {
     }
 }
 
+/// The dot of one row; with `FETCH`, each step prefetches the matrix's bytes ahead.
 #[inline(always)]
-fn dot<T: Lanes>(indices: &[u32], values: &[T], x: &[f32]) -> f32 {
+fn dot<T: Lanes, const FETCH: bool>(indices: &[u32], values: &[T], x: &[f32]) -> f32 {
     let n = indices.len().min(values.len());
     let (pairs, whole) = (n / 16 * 16, n / 8 * 8);
     // SAFETY: only called from the kernels below, which enable avx2, fma and f16c; loads read
@@ -46,6 +48,10 @@ fn dot<T: Lanes>(indices: &[u32], values: &[T], x: &[f32]) -> f32 {
     unsafe {
         let mut acc = [_mm256_setzero_ps(); 2];
         for p in (0..pairs).step_by(16) {
+            if FETCH {
+                prefetch_ahead(&indices[p..p + 16]);
+                prefetch_ahead(&values[p..p + 16]);
+            }
             for (h, acc) in acc.iter_mut().enumerate() {
                 let at = p + 8 * h;
                 let xs = gather8(&indices[at..], x);
@@ -62,12 +68,19 @@ fn dot<T: Lanes>(indices: &[u32], values: &[T], x: &[f32]) -> f32 {
     }
 }
 
-/// [`dot`] of each row of a block, inlined into one target-feature function.
+/// [`dot`] of each row of a block, inlined into one target-feature function; prefetching
+/// when the whole matrix is too big for the caches (see [`streams`]).
 #[inline(always)]
 fn dots<T: Lanes>(indptr: &[usize], indices: &[u32], values: &[T], x: &[f32], out: &mut [f32]) {
+    let fetch = streams(indices, values);
     for (r, o) in out.iter_mut().enumerate() {
         let range = indptr[r]..indptr[r + 1];
-        *o = dot(&indices[range.clone()], &values[range], x);
+        let (indices, values) = (&indices[range.clone()], &values[range]);
+        *o = if fetch {
+            dot::<T, true>(indices, values, x)
+        } else {
+            dot::<T, false>(indices, values, x)
+        };
     }
 }
 

@@ -11,6 +11,7 @@ use core::arch::x86_64::*;
 use half::{bf16, f16};
 
 use super::super::avx2::sparse as avx2;
+use super::super::{prefetch_ahead, streams};
 use super::fmac::{hsum16, Lanes16};
 use crate::arch::scalar::sparse as scalar;
 
@@ -99,7 +100,7 @@ unsafe fn gather16(indices: *const u32, x: *const f32) -> __m512 {
 /// takes about eight cycles of loads, longer than the FMA's latency, so more accumulators
 /// measured no faster.
 #[inline(always)]
-fn dot<T: MaskedLanes16>(indices: &[u32], values: &[T], x: &[f32]) -> f32 {
+fn dot<T: MaskedLanes16, const FETCH: bool>(indices: &[u32], values: &[T], x: &[f32]) -> f32 {
     let n = indices.len().min(values.len());
     let whole = n / 16 * 16;
     // SAFETY: only called from the kernels below, which enable avx512f/bw/vl; every step
@@ -109,6 +110,10 @@ fn dot<T: MaskedLanes16>(indices: &[u32], values: &[T], x: &[f32]) -> f32 {
     unsafe {
         let mut acc = _mm512_setzero_ps();
         for p in (0..whole).step_by(16) {
+            if FETCH {
+                prefetch_ahead(&indices[p..p + 16]);
+                prefetch_ahead(&values[p..p + 16]);
+            }
             let xs = gather16(indices.as_ptr().add(p), x.as_ptr());
             acc = _mm512_fmadd_ps(T::lanes16(values.as_ptr().add(p)), xs, acc);
         }
@@ -129,7 +134,8 @@ fn dot<T: MaskedLanes16>(indices: &[u32], values: &[T], x: &[f32]) -> f32 {
     }
 }
 
-/// [`dot`] of each row of a block, inlined into one target-feature function.
+/// [`dot`] of each row of a block, inlined into one target-feature function; prefetching
+/// when the whole matrix is too big for the caches (see [`streams`]).
 #[inline(always)]
 fn dots<T: MaskedLanes16>(
     indptr: &[usize],
@@ -138,9 +144,15 @@ fn dots<T: MaskedLanes16>(
     x: &[f32],
     out: &mut [f32],
 ) {
+    let fetch = streams(indices, values);
     for (r, o) in out.iter_mut().enumerate() {
         let range = indptr[r]..indptr[r + 1];
-        *o = dot(&indices[range.start..], &values[range], x);
+        let (indices, values) = (&indices[range.start..], &values[range]);
+        *o = if fetch {
+            dot::<T, true>(indices, values, x)
+        } else {
+            dot::<T, false>(indices, values, x)
+        };
     }
 }
 
