@@ -23,18 +23,28 @@ unsafe fn gather8(indices: &[u32], x: &[f32]) -> __m256 {
     // SAFETY: per the function's contract: the four 8-byte loads cover `indices[..8]`, and
     // every broadcast reads `x` at one of those indices.
     unsafe {
-        let pair = |q: usize| (indices.as_ptr().add(q) as *const u64).read_unaligned();
-        let at = |i: u64| _mm256_broadcast_ss(x.get_unchecked(i as u32 as usize));
+        let [i01, i23, i45, i67] =
+            [0, 2, 4, 6].map(|q| (indices.as_ptr().add(q) as *const u64).read_unaligned());
         // Little-endian: the low half of each pair is the first index.
-        let (i01, i23, i45, i67) = (pair(0), pair(2), pair(4), pair(6));
-        let x01 = _mm256_blend_ps::<0b0000_0010>(at(i01), at(i01 >> 32));
-        let x23 = _mm256_blend_ps::<0b0000_1000>(at(i23), at(i23 >> 32));
-        let x45 = _mm256_blend_ps::<0b0010_0000>(at(i45), at(i45 >> 32));
-        let x67 = _mm256_blend_ps::<0b1000_0000>(at(i67), at(i67 >> 32));
+        let x01 = _mm256_blend_ps::<0b0000_0010>(at(x, i01), at(x, i01 >> 32));
+        let x23 = _mm256_blend_ps::<0b0000_1000>(at(x, i23), at(x, i23 >> 32));
+        let x45 = _mm256_blend_ps::<0b0010_0000>(at(x, i45), at(x, i45 >> 32));
+        let x67 = _mm256_blend_ps::<0b1000_0000>(at(x, i67), at(x, i67 >> 32));
         let x0123 = _mm256_blend_ps::<0b0000_1100>(x01, x23);
         let x4567 = _mm256_blend_ps::<0b1100_0000>(x45, x67);
         _mm256_blend_ps::<0b1111_0000>(x0123, x4567)
     }
+}
+
+/// `x[i]` (the low 32 bits of `i`) in all eight lanes. A function, not a closure: closures do
+/// not inherit the kernel's target features and may be left out of line.
+///
+/// # Safety
+/// `i as u32` is below `x.len()`; the CPU has avx.
+#[inline(always)]
+unsafe fn at(x: &[f32], i: u64) -> __m256 {
+    // SAFETY: per the function's contract.
+    unsafe { _mm256_broadcast_ss(x.get_unchecked(i as u32 as usize)) }
 }
 
 /// The dot of one row; with `FETCH`, each step prefetches the matrix's bytes ahead.
