@@ -12,8 +12,8 @@ use crate::arch::for_each_chunk;
 /// Outputs at least this large are written with non-temporal stores. They cannot stay in
 /// cache anyway, and skipping the read-for-ownership of every written line saves a quarter of
 /// a conversion's memory traffic. Below it the output stays cached for whoever reads it next.
-/// The stochastic kernels, whose chunks cannot be aligned for streaming, and the sparse dots
-/// use it as the size from which they fetch ahead.
+/// The stochastic kernels, whose chunks cannot be aligned for streaming, use it as the size
+/// from which they fetch ahead.
 pub(crate) const STREAM_MIN_BYTES: usize = 16 << 20;
 
 /// How far ahead of the current chunk a streaming kernel prefetches its source. One core's
@@ -104,14 +104,19 @@ pub(crate) fn for_each_chunk_streaming<S, D, const W: usize>(
     unsafe { _mm_sfence() };
 }
 
-/// Whether a sparse matrix (all of its indices and values) is big enough to come from DRAM,
-/// where its sparse dots prefetch it: at 50 % and 70 % sparsity of 4096² (50 and 30 MB in
-/// bf16) prefetching 4 KiB ahead ran 1.16-1.35x faster cached and 1.2-2x cycled from DRAM
-/// (A/B runs on Zen 5), while at 90 % and 95 % (10 and 5 MB) it cost 5-11 % cached and gained
-/// nothing from DRAM.
+/// How many nonzeros ahead the sparse dots prefetch their indices and values (32 KiB of
+/// indices). In A/B runs on Zen 5 (4096² bf16, cycled from DRAM): 1.15-1.19x at 90 % and 95 %
+/// sparsity and no change cached; 4 KiB ahead had gained nothing from DRAM there and cost
+/// 5-11 % cached, 16 KiB gained 1.09-1.13x, 64 KiB 1.13x. Short rows (99 %) gained nothing.
+pub(crate) const SPARSE_PREFETCH_NONZEROS: usize = 8192;
+
+/// Prefetches the cache line holding `p + ahead` (in elements), for a kernel that walks an
+/// array in order from `p`.
 #[inline(always)]
-pub(crate) fn streams<T>(indices: &[u32], values: &[T]) -> bool {
-    size_of_val(indices) + size_of_val(values) >= STREAM_MIN_BYTES
+pub(crate) fn prefetch_at<T>(p: *const T, ahead: usize) {
+    // SAFETY: SSE is part of the x86_64 baseline; a prefetch never faults, even past the end
+    // of an allocation, and `wrapping_add` keeps the address computation defined.
+    unsafe { _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(ahead).cast::<i8>()) };
 }
 
 /// Prefetches the bytes [`PREFETCH_BYTES`] past each cache line of `chunk`, for a kernel that

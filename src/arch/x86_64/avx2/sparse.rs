@@ -9,7 +9,7 @@ use core::arch::x86_64::*;
 
 use half::{bf16, f16};
 
-use super::super::{prefetch_ahead, streams};
+use super::super::{prefetch_at, SPARSE_PREFETCH_NONZEROS};
 use super::fmac::{hsum, Lanes};
 use crate::arch::scalar::sparse as scalar;
 
@@ -47,9 +47,9 @@ unsafe fn at(x: &[f32], i: u64) -> __m256 {
     unsafe { _mm256_broadcast_ss(x.get_unchecked(i as u32 as usize)) }
 }
 
-/// The dot of one row; with `FETCH`, each step prefetches the matrix's bytes ahead.
+/// The dot of one row, prefetching the matrix [`SPARSE_PREFETCH_NONZEROS`] ahead.
 #[inline(always)]
-fn dot<T: Lanes, const FETCH: bool>(indices: &[u32], values: &[T], x: &[f32]) -> f32 {
+fn dot<T: Lanes>(indices: &[u32], values: &[T], x: &[f32]) -> f32 {
     let n = indices.len().min(values.len());
     let (pairs, whole) = (n / 16 * 16, n / 8 * 8);
     // SAFETY: only called from the kernels below, which enable avx2, fma and f16c; loads read
@@ -58,10 +58,8 @@ fn dot<T: Lanes, const FETCH: bool>(indices: &[u32], values: &[T], x: &[f32]) ->
     unsafe {
         let mut acc = [_mm256_setzero_ps(); 2];
         for p in (0..pairs).step_by(16) {
-            if FETCH {
-                prefetch_ahead(&indices[p..p + 16]);
-                prefetch_ahead(&values[p..p + 16]);
-            }
+            prefetch_at(indices.as_ptr(), p + SPARSE_PREFETCH_NONZEROS);
+            prefetch_at(values.as_ptr(), p + SPARSE_PREFETCH_NONZEROS);
             for (h, acc) in acc.iter_mut().enumerate() {
                 let at = p + 8 * h;
                 let xs = gather8(&indices[at..], x);
@@ -78,19 +76,13 @@ fn dot<T: Lanes, const FETCH: bool>(indices: &[u32], values: &[T], x: &[f32]) ->
     }
 }
 
-/// [`dot`] of each row of a block, inlined into one target-feature function; prefetching
-/// when the whole matrix is too big for the caches (see [`streams`]).
+/// [`dot`] of each row of a block, inlined into one target-feature function.
 #[inline(always)]
 fn dots<T: Lanes>(indptr: &[usize], indices: &[u32], values: &[T], x: &[f32], out: &mut [f32]) {
-    let fetch = streams(indices, values);
     for (r, o) in out.iter_mut().enumerate() {
         let range = indptr[r]..indptr[r + 1];
         let (indices, values) = (&indices[range.clone()], &values[range]);
-        *o = if fetch {
-            dot::<T, true>(indices, values, x)
-        } else {
-            dot::<T, false>(indices, values, x)
-        };
+        *o = dot(indices, values, x);
     }
 }
 

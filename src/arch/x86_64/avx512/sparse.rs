@@ -11,7 +11,7 @@ use core::arch::x86_64::*;
 use half::{bf16, f16};
 
 use super::super::avx2::sparse as avx2;
-use super::super::{prefetch_ahead, streams};
+use super::super::{prefetch_at, SPARSE_PREFETCH_NONZEROS};
 use super::fmac::{hsum16, Lanes16};
 use crate::arch::scalar::sparse as scalar;
 
@@ -100,7 +100,7 @@ unsafe fn gather16(indices: *const u32, x: *const f32) -> __m512 {
 /// takes about eight cycles of loads, longer than the FMA's latency, so more accumulators
 /// measured no faster.
 #[inline(always)]
-fn dot<T: MaskedLanes16, const FETCH: bool>(indices: &[u32], values: &[T], x: &[f32]) -> f32 {
+fn dot<T: MaskedLanes16>(indices: &[u32], values: &[T], x: &[f32]) -> f32 {
     let n = indices.len().min(values.len());
     let whole = n / 16 * 16;
     // SAFETY: only called from the kernels below, which enable avx512f/bw/vl; every step
@@ -110,10 +110,8 @@ fn dot<T: MaskedLanes16, const FETCH: bool>(indices: &[u32], values: &[T], x: &[
     unsafe {
         let mut acc = _mm512_setzero_ps();
         for p in (0..whole).step_by(16) {
-            if FETCH {
-                prefetch_ahead(&indices[p..p + 16]);
-                prefetch_ahead(&values[p..p + 16]);
-            }
+            prefetch_at(indices.as_ptr(), p + SPARSE_PREFETCH_NONZEROS);
+            prefetch_at(values.as_ptr(), p + SPARSE_PREFETCH_NONZEROS);
             let xs = gather16(indices.as_ptr().add(p), x.as_ptr());
             acc = _mm512_fmadd_ps(T::lanes16(values.as_ptr().add(p)), xs, acc);
         }
@@ -134,8 +132,7 @@ fn dot<T: MaskedLanes16, const FETCH: bool>(indices: &[u32], values: &[T], x: &[
     }
 }
 
-/// [`dot`] of each row of a block, inlined into one target-feature function; prefetching
-/// when the whole matrix is too big for the caches (see [`streams`]).
+/// [`dot`] of each row of a block, inlined into one target-feature function.
 #[inline(always)]
 fn dots<T: MaskedLanes16>(
     indptr: &[usize],
@@ -144,15 +141,10 @@ fn dots<T: MaskedLanes16>(
     x: &[f32],
     out: &mut [f32],
 ) {
-    let fetch = streams(indices, values);
     for (r, o) in out.iter_mut().enumerate() {
         let range = indptr[r]..indptr[r + 1];
         let (indices, values) = (&indices[range.start..], &values[range]);
-        *o = if fetch {
-            dot::<T, true>(indices, values, x)
-        } else {
-            dot::<T, false>(indices, values, x)
-        };
+        *o = dot(indices, values, x);
     }
 }
 
