@@ -374,10 +374,12 @@ fn check_spmv_row_lengths<T: Input + Output + Widen>(rng: &mut Rng) {
     let (mut indptr, mut indices, mut values) = (vec![0], Vec::new(), Vec::new());
     // Each length is followed by a row of 200, so that every block of rows averages enough
     // nonzeros to take a vector tier's long-row kernel, whatever the length.
+    // The twelve rows from the 1 on take column 0 as well; the last row does not, and its
+    // tail is padded with zeros (no row follows it), which index x[0].
     let lengths = (0..=300).chain([1, 16, 17, 31, 33, 300]);
-    for (r, len) in lengths.flat_map(|len| [len, 200]).enumerate() {
-        // The last twelve rows take column 0 as well.
-        let first = usize::from(r < 2 * 301);
+    let row_lengths = lengths.flat_map(|len| [len, 200]).chain([21]);
+    for (r, len) in row_lengths.enumerate() {
+        let first = usize::from(r < 2 * 301 || r == 2 * 307);
         let mut picked: Vec<u32> = (first as u32..cols as u32).collect();
         for i in 0..len {
             let j = i + rng.next_u32() as usize % (picked.len() - i);

@@ -95,8 +95,8 @@ unsafe fn gather16(indices: *const u32, x: *const f32) -> __m512 {
 }
 
 /// The dot of one row: `values` are its values, `indices[..values.len()]` its column
-/// indices, and whatever of the block's indices follows them pads the last, masked step (a
-/// copy padded with zeros when fewer than 16 follow). One accumulator: a step of 16 nonzeros
+/// indices, and the matrix's indices that follow them pad the last, masked step (a copy
+/// padded with zeros when fewer than 16 follow). One accumulator: a step of 16 nonzeros
 /// takes about eight cycles of loads, longer than the FMA's latency, so more accumulators
 /// measured no faster.
 #[inline(always)]
