@@ -124,13 +124,7 @@ pub(crate) fn prefetch_at<T>(p: *const T, ahead: usize) {
 #[inline(always)]
 pub(crate) fn prefetch_ahead<T>(chunk: &[T]) {
     for line in (0..size_of_val(chunk)).step_by(64) {
-        let ahead = chunk
-            .as_ptr()
-            .cast::<i8>()
-            .wrapping_add(PREFETCH_BYTES + line);
-        // SAFETY: SSE is part of the x86_64 baseline; a prefetch never faults, even past the
-        // end of the slice, and `wrapping_add` keeps the address computation defined.
-        unsafe { _mm_prefetch::<_MM_HINT_T0>(ahead) };
+        prefetch_at(chunk.as_ptr().cast::<u8>(), PREFETCH_BYTES + line);
     }
 }
 

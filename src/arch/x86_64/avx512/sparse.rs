@@ -14,6 +14,7 @@ use super::super::avx2::sparse as avx2;
 use super::super::{prefetch_at, SPARSE_PREFETCH_NONZEROS};
 use super::fmac::{hsum16, Lanes16};
 use crate::arch::scalar::sparse as scalar;
+use crate::backend::SparseDots;
 
 /// Blocks whose rows average fewer nonzeros than this take the `Avx2` tier's sparse dot:
 /// there a row's masked last step and 16-lane sum cost more than 16 lanes gain (at 41
@@ -132,7 +133,8 @@ fn dot<T: MaskedLanes16>(indices: &[u32], values: &[T], x: &[f32]) -> f32 {
     }
 }
 
-/// [`dot`] of each row of a block, inlined into one target-feature function.
+/// [`dot`] of each row of a block, inlined into one target-feature function; a block of
+/// short rows (see [`SHORT_ROWS`]) goes to `short`, the `Avx2` tier's kernel.
 #[inline(always)]
 fn dots<T: MaskedLanes16>(
     indptr: &[usize],
@@ -140,7 +142,13 @@ fn dots<T: MaskedLanes16>(
     values: &[T],
     x: &[f32],
     out: &mut [f32],
+    short: SparseDots<T>,
 ) {
+    if short_rows(indptr) {
+        // SAFETY: this tier's CPUs have the `Avx2` tier's features, and the caller's contract
+        // is the one `short` needs.
+        return unsafe { short(indptr, indices, values, x, out) };
+    }
     for (r, o) in out.iter_mut().enumerate() {
         let range = indptr[r]..indptr[r + 1];
         let (indices, values) = (&indices[range.start..], &values[range]);
@@ -275,13 +283,7 @@ pub(in crate::arch::x86_64) unsafe fn dots_f32(
     x: &[f32],
     out: &mut [f32],
 ) {
-    if short_rows(indptr) {
-        // SAFETY: this tier's CPUs have the `Avx2` tier's features; the caller's contract
-        // is the same.
-        unsafe { avx2::dots_f32(indptr, indices, values, x, out) }
-    } else {
-        dots(indptr, indices, values, x, out)
-    }
+    dots(indptr, indices, values, x, out, avx2::dots_f32)
 }
 
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
@@ -292,13 +294,7 @@ pub(in crate::arch::x86_64) unsafe fn dots_bf16(
     x: &[f32],
     out: &mut [f32],
 ) {
-    if short_rows(indptr) {
-        // SAFETY: this tier's CPUs have the `Avx2` tier's features; the caller's contract
-        // is the same.
-        unsafe { avx2::dots_bf16(indptr, indices, values, x, out) }
-    } else {
-        dots(indptr, indices, values, x, out)
-    }
+    dots(indptr, indices, values, x, out, avx2::dots_bf16)
 }
 
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
@@ -309,11 +305,5 @@ pub(in crate::arch::x86_64) unsafe fn dots_f16(
     x: &[f32],
     out: &mut [f32],
 ) {
-    if short_rows(indptr) {
-        // SAFETY: this tier's CPUs have the `Avx2` tier's features; the caller's contract
-        // is the same.
-        unsafe { avx2::dots_f16(indptr, indices, values, x, out) }
-    } else {
-        dots(indptr, indices, values, x, out)
-    }
+    dots(indptr, indices, values, x, out, avx2::dots_f16)
 }
