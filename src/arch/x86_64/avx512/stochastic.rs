@@ -122,24 +122,32 @@ fn random_blocks(keys: &RoundKeys, first: u64) -> [__m256i; BLOCKS / 2] {
     out
 }
 
-/// 16 f32 patterns + 16 random values -> 16 bf16 patterns (low halves of the lanes).
+/// 16 f32 patterns + 16 random values -> 16 bf16 patterns, in the high halves of the lanes
+/// (the narrowing picks them there, so no shift is needed).
 #[inline]
-#[target_feature(enable = "avx512f")]
+#[target_feature(enable = "avx512f,avx512dq")]
 fn sr_bf16<const SATURATE: bool>(x: __m512i, r: __m512i) -> __m512i {
     let splat = |v: i32| _mm512_set1_epi32(v);
-    let y = _mm512_srli_epi32::<16>(_mm512_add_epi32(x, r));
-    let magnitude = _mm512_and_si512(x, splat(0x7fff_ffff));
-    let is_nan = _mm512_cmpgt_epu32_mask(magnitude, splat(0x7f80_0000));
-    let y = _mm512_mask_or_epi32(y, is_nan, _mm512_srli_epi32::<16>(x), splat(0x40));
+    // NaN: no random carry into its payload, and the quiet bit set (RNE's NaN).
+    let is_nan = _mm512_fpclass_ps_mask::<{ QNAN | SNAN }>(_mm512_castsi512_ps(x));
+    let y = _mm512_mask_or_epi32(_mm512_add_epi32(x, r), is_nan, x, splat(0x0040_0000));
     if SATURATE {
         // Finite inputs that carried into ±Inf step back to ±max finite.
-        let finite = _mm512_cmplt_epu32_mask(magnitude, splat(0x7f80_0000));
-        let at_inf = _mm512_cmpeq_epi32_mask(_mm512_and_si512(y, splat(0x7fff)), splat(0x7f80));
-        _mm512_mask_sub_epi32(y, finite & at_inf, y, splat(1))
+        let finite =
+            !_mm512_fpclass_ps_mask::<{ QNAN | SNAN | POS_INF | NEG_INF }>(_mm512_castsi512_ps(x));
+        let high = _mm512_and_si512(y, splat(0x7fff_0000));
+        let at_inf = _mm512_cmpeq_epi32_mask(high, splat(0x7f80_0000));
+        _mm512_mask_sub_epi32(y, finite & at_inf, y, splat(0x1_0000))
     } else {
         y
     }
 }
+
+/// `vfpclassps` categories.
+const QNAN: i32 = 0x01;
+const POS_INF: i32 = 0x08;
+const NEG_INF: i32 = 0x10;
+const SNAN: i32 = 0x80;
 
 /// 16 f32 patterns + 16 random values -> 16 f16 patterns (low halves of the lanes).
 #[inline]
@@ -188,18 +196,33 @@ fn sr_f16<const SATURATE: bool>(x: __m512i, r: __m512i) -> __m512i {
     _mm512_or_si512(out, sign)
 }
 
-/// Two groups of 16 results (u32 lanes holding 16-bit patterns) -> 32 u16 in order.
+/// Two groups of 16 results (u32 lanes holding 16-bit patterns, in the high halves when
+/// `HIGH`, else the low ones) -> 32 u16 in order: one `vpermt2w`.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw")]
-fn narrow32(a: __m512i, b: __m512i) -> __m512i {
-    // `vpackusdw` interleaves the inputs' 128-bit lanes; the qword permute restores order.
-    let packed = _mm512_packus_epi32(a, b);
-    _mm512_permutexvar_epi64(_mm512_setr_epi64(0, 2, 4, 6, 1, 3, 5, 7), packed)
+fn narrow32<const HIGH: bool>(a: __m512i, b: __m512i) -> __m512i {
+    // Word 2i (+1 for the high halves) of `a` then of `b` (`vpermt2w` numbers b's words 32..64).
+    const fn words(high: bool) -> [u16; 32] {
+        let mut idx = [0u16; 32];
+        let mut i = 0;
+        while i < 32 {
+            idx[i] = 2 * i as u16 + high as u16;
+            i += 1;
+        }
+        idx
+    }
+    const LOW_WORDS: [u16; 32] = words(false);
+    const HIGH_WORDS: [u16; 32] = words(true);
+    let idx = if HIGH { &HIGH_WORDS } else { &LOW_WORDS };
+    // SAFETY: a 64-byte load of a 64-byte constant.
+    let idx = unsafe { _mm512_loadu_si512(idx.as_ptr().cast()) };
+    _mm512_permutex2var_epi16(a, idx, b)
 }
 
-/// Shared driver: `round(x_bits, r)` over chunks of [`STEP`] elements, 32 per store.
+/// Shared driver: `round(x_bits, r)` over chunks of [`STEP`] elements, 32 per store;
+/// `HIGH`: `round` leaves its 16-bit results in the high halves of the lanes.
 #[inline(always)]
-fn drive<S, D>(
+fn drive<S, D, const HIGH: bool>(
     src: &[S],
     dst: &mut [D],
     sr: Sr,
@@ -229,7 +252,7 @@ fn drive<S, D>(
                 let ys = unsafe {
                     let lo = round(load(s, d, 16 * k), _mm512_cvtepu16_epi32(bits[k]));
                     let hi = round(load(s, d, 16 * k + 16), _mm512_cvtepu16_epi32(bits[k + 1]));
-                    narrow32(lo, hi)
+                    narrow32::<HIGH>(lo, hi)
                 };
                 // SAFETY: `d` holds STEP 16-bit elements; this writes 32 of them from 16k.
                 unsafe { _mm512_storeu_si512(d[16 * k..].as_mut_ptr().cast(), ys) };
@@ -265,8 +288,12 @@ pub(super) unsafe fn f32_to_bf16(src: &[f32], dst: &mut [bf16], sr: Sr) {
     };
     let load = |s: &[f32], _: &[bf16], i| load_f32(s, i);
     match sr.overflow {
-        Overflow::Infinity => drive(src, dst, sr, load, |x, r| sr_bf16::<false>(x, r), edge),
-        Overflow::Saturate => drive(src, dst, sr, load, |x, r| sr_bf16::<true>(x, r), edge),
+        Overflow::Infinity => {
+            drive::<_, _, true>(src, dst, sr, load, |x, r| sr_bf16::<false>(x, r), edge)
+        }
+        Overflow::Saturate => {
+            drive::<_, _, true>(src, dst, sr, load, |x, r| sr_bf16::<true>(x, r), edge)
+        }
     }
 }
 
@@ -277,18 +304,22 @@ pub(super) unsafe fn f32_to_f16(src: &[f32], dst: &mut [f16], sr: Sr) {
     };
     let load = |s: &[f32], _: &[f16], i| load_f32(s, i);
     match sr.overflow {
-        Overflow::Infinity => drive(src, dst, sr, load, |x, r| sr_f16::<false>(x, r), edge),
-        Overflow::Saturate => drive(src, dst, sr, load, |x, r| sr_f16::<true>(x, r), edge),
+        Overflow::Infinity => {
+            drive::<_, _, false>(src, dst, sr, load, |x, r| sr_f16::<false>(x, r), edge)
+        }
+        Overflow::Saturate => {
+            drive::<_, _, false>(src, dst, sr, load, |x, r| sr_f16::<true>(x, r), edge)
+        }
     }
 }
 
-/// `w = sr(w + alpha * g)` for 16 lanes; NaN sums become the canonical NaN.
+/// `w = sr(w + alpha * g)` for 16 lanes (high halves); NaN sums become the canonical NaN.
 #[inline]
-#[target_feature(enable = "avx512f")]
+#[target_feature(enable = "avx512f,avx512dq")]
 fn update<const SATURATE: bool>(t: __m512, r: __m512i) -> __m512i {
     let is_nan = _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(t, t);
     let y = sr_bf16::<SATURATE>(_mm512_castps_si512(t), r);
-    let nan = _mm512_set1_epi32(i32::from(r::CANONICAL_NAN.to_bits()));
+    let nan = _mm512_set1_epi32(i32::from(r::CANONICAL_NAN.to_bits()) << 16);
     _mm512_mask_blend_epi32(is_nan, y, nan)
 }
 
@@ -318,8 +349,8 @@ fn axpy<G: Copy + Into<f32>>(
     // SAFETY: as above.
     let saturating = |t, r| unsafe { update::<true>(_mm512_castsi512_ps(t), r) };
     match sr.overflow {
-        Overflow::Infinity => drive(g, w, sr, sum, to_infinity, edge),
-        Overflow::Saturate => drive(g, w, sr, sum, saturating, edge),
+        Overflow::Infinity => drive::<_, _, true>(g, w, sr, sum, to_infinity, edge),
+        Overflow::Saturate => drive::<_, _, true>(g, w, sr, sum, saturating, edge),
     }
 }
 
