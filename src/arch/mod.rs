@@ -80,10 +80,13 @@ pub(crate) fn sr_block(first: u64, j: u64) -> u64 {
 
 /// [`for_each_chunk`] for kernels whose element `i` has the global index `offset + i`:
 /// `edge(src, dst, first_index)` takes the elements before the first index that is a multiple
-/// of [`SR_BLOCK`] and the tail; `body(src, dst, first_block)` takes each chunk of `W` elements
-/// (`W` a multiple of [`SR_BLOCK`]), which starts at block `first_block`.
+/// of [`SR_BLOCK`] (at most 7) and a short tail; `body(src, dst, first_block)` takes each chunk
+/// of `W` elements (`W` a multiple of [`SR_BLOCK`]), which starts at block `first_block`, and a
+/// tail of [`PADDED_TAIL_MIN`] or more elements as a zero-padded copy (so an array whose length
+/// is not a multiple of `W` does not spend most of its time in `edge`, the per-element
+/// reference).
 #[inline(always)]
-pub(crate) fn for_each_block_chunk<S, D, const W: usize>(
+pub(crate) fn for_each_block_chunk<S: Copy + Default, D: Copy + Default, const W: usize>(
     src: &[S],
     dst: &mut [D],
     offset: u64,
@@ -99,16 +102,33 @@ pub(crate) fn for_each_block_chunk<S, D, const W: usize>(
     let start = offset.wrapping_add(head as u64);
     let mut block = start / SR_BLOCK;
     let whole = src_rest.len() / W * W;
-    for_each_chunk(
-        src_rest,
-        dst_rest,
-        |s, d| {
-            body(s, d, block);
-            block = sr_block(block, W as u64 / SR_BLOCK);
-        },
-        |s, d| edge(s, d, start.wrapping_add(whole as u64)),
-    );
+    let (src_whole, src_tail) = src_rest.split_at(whole);
+    let (dst_whole, dst_tail) = dst_rest.split_at_mut(whole);
+    // The tail starts on a block boundary: a padded chunk's first elements get exactly their
+    // own random bits, and the padding's results are dropped.
+    let mut padded = (src_tail.len() >= PADDED_TAIL_MIN).then(|| {
+        let (mut s, mut d) = ([S::default(); W], [D::default(); W]);
+        s[..src_tail.len()].copy_from_slice(src_tail);
+        d[..dst_tail.len()].copy_from_slice(dst_tail);
+        (s, d)
+    });
+    let chunks = src_whole.chunks_exact(W).zip(dst_whole.chunks_exact_mut(W));
+    let chunks = chunks.map(|(s, d)| (s.try_into().unwrap(), d.try_into().unwrap()));
+    let last = padded.as_mut().map(|(s, d)| (&*s, d));
+    // One call site, so that `body` is inlined into the kernel (and gets its features).
+    for (s, d) in chunks.chain(last) {
+        body(s, d, block);
+        block = sr_block(block, W as u64 / SR_BLOCK);
+    }
+    match padded {
+        Some((_, d)) => dst_tail.copy_from_slice(&d[..dst_tail.len()]),
+        None => edge(src_tail, dst_tail, start.wrapping_add(whole as u64)),
+    }
 }
+
+/// Tails this long or longer go through the SIMD body on padded copies (a chunk of the
+/// widest kernels, 256 elements, costs about as much as 16 elements of the reference).
+pub(crate) const PADDED_TAIL_MIN: usize = 16;
 
 /// The slice lengths a GEMM micro-kernel of `mr × nr` needs for `kc` steps; panics (a bug in
 /// the driver, never reachable from the safe API) rather than let a kernel read past them.

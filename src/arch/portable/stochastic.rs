@@ -80,7 +80,7 @@ fn sr_f16(x: u32x8, r: u32x8, saturate: bool) -> u32x8 {
 }
 
 /// Shared driver: `round(x_bits, r)` 8 lanes at a time over chunks of [`STEP`] elements.
-fn drive<S, D: Copy>(
+fn drive<S: Copy + Default, D: Copy + Default>(
     src: &[S],
     dst: &mut [D],
     sr: Sr,
@@ -155,7 +155,7 @@ fn widen(h: &[bf16; 8]) -> f32x8 {
     bytemuck::cast(widen_bf16(h))
 }
 
-fn axpy<G: Copy + Into<f32>>(
+fn axpy<G: Copy + Default + Into<f32>>(
     alpha: f32,
     g: &[G],
     w: &mut [bf16],

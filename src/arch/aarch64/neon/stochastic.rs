@@ -168,7 +168,7 @@ fn sr_f16<const SATURATE: bool>(x: uint32x4_t, r: uint32x4_t) -> uint16x4_t {
 
 /// Shared driver: `round(x_bits, r)` four lanes at a time over chunks of [`STEP`] elements.
 #[inline(always)]
-fn drive<S, D>(
+fn drive<S: Copy + Default, D: Copy + Default>(
     src: &[S],
     dst: &mut [D],
     sr: Sr,
@@ -279,7 +279,7 @@ fn update<const SATURATE: bool>(t: uint32x4_t, r: uint32x4_t) -> uint16x4_t {
 
 /// The fused update with gradients read by `grad(g, i)` (4 lanes from element `i`).
 #[inline(always)]
-fn axpy<G: Copy + Into<f32>>(
+fn axpy<G: Copy + Default + Into<f32>>(
     alpha: f32,
     g: &[G],
     w: &mut [bf16],

@@ -198,7 +198,7 @@ fn narrow16(a: __m256i, b: __m256i) -> __m256i {
 
 /// Shared driver: `round(x_bits, r)` over chunks of [`STEP`] elements, 16 per store.
 #[inline(always)]
-fn drive<S, D>(
+fn drive<S: Copy + Default, D: Copy + Default>(
     src: &[S],
     dst: &mut [D],
     sr: Sr,
@@ -324,7 +324,7 @@ fn update<const SATURATE: bool>(t: __m256, r: __m256i) -> __m256i {
 
 /// The fused update with gradients read by `grad(g, i)` (8 lanes from element `i`).
 #[inline(always)]
-fn axpy<G: Copy + Into<f32>>(
+fn axpy<G: Copy + Default + Into<f32>>(
     alpha: f32,
     g: &[G],
     w: &mut [bf16],

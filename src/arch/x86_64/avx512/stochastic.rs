@@ -222,7 +222,7 @@ fn narrow32<const HIGH: bool>(a: __m512i, b: __m512i) -> __m512i {
 /// Shared driver: `round(x_bits, r)` over chunks of [`STEP`] elements, 32 per store;
 /// `HIGH`: `round` leaves its 16-bit results in the high halves of the lanes.
 #[inline(always)]
-fn drive<S, D, const HIGH: bool>(
+fn drive<S: Copy + Default, D: Copy + Default, const HIGH: bool>(
     src: &[S],
     dst: &mut [D],
     sr: Sr,
@@ -325,7 +325,7 @@ fn update<const SATURATE: bool>(t: __m512, r: __m512i) -> __m512i {
 
 /// The fused update with gradients read by `grad(g, i)` (16 lanes from element `i`).
 #[inline(always)]
-fn axpy<G: Copy + Into<f32>>(
+fn axpy<G: Copy + Default + Into<f32>>(
     alpha: f32,
     g: &[G],
     w: &mut [bf16],
