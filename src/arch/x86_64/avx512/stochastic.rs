@@ -40,10 +40,16 @@ impl RoundKeys {
     #[inline]
     #[target_feature(enable = "avx512f")]
     fn new(seed: u64) -> RoundKeys {
-        RoundKeys(
-            round_keys([seed as u32, (seed >> 32) as u32])
-                .map(|keys| keys.map(|k| _mm512_set1_epi32(k as i32))),
-        )
+        // Loops, not `map` closures: a closure does not inherit the target features, and
+        // left out of line it made every call pay for twenty non-inlined intrinsic calls.
+        let mut broadcast = RoundKeys([[_mm512_setzero_si512(); 10]; 2]);
+        let keys = round_keys([seed as u32, (seed >> 32) as u32]);
+        for (out, keys) in broadcast.0.iter_mut().zip(keys) {
+            for (out, key) in out.iter_mut().zip(keys) {
+                *out = _mm512_set1_epi32(key as i32);
+            }
+        }
+        broadcast
     }
 }
 
