@@ -1,6 +1,8 @@
 //! Criterion benches of stochastic rounding and the fused bf16 update on every tier, with
 //! lowp's own round-to-nearest conversion on the same tier as the baseline, at an L1- and a
-//! DRAM-sized array. `Throughput::Bytes` = bytes read plus bytes written.
+//! DRAM-sized array, and at short lengths that are not a multiple of any kernel's step (what a
+//! call on a bias vector or a layer's odd-sized tensor costs). `Throughput::Bytes` = bytes read
+//! plus bytes written.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -80,5 +82,29 @@ fn stochastic(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, stochastic);
+/// f32 -> bf16 stochastic at short lengths: 256 (one AVX-512 step), 1000 and 4095 (tails the
+/// kernels run on padded copies), with a call's fixed costs (key schedule, dispatch) included.
+fn short_arrays(c: &mut Criterion) {
+    let mut group = c.benchmark_group("round_short");
+    group
+        .sample_size(50)
+        .measurement_time(Duration::from_secs(1));
+    for n in [256usize, 1000, 4095] {
+        let src: Vec<f32> = (0..n).map(|i| (i % 1000) as f32 * 1.37e-3 - 0.5).collect();
+        let mut b = vec![bf16::ZERO; n];
+        group.throughput(Throughput::Bytes(6 * n as u64));
+        for be in Backend::all_supported() {
+            let id = BenchmarkId::new(format!("f32_to_bf16_stochastic_{n}"), be.isa().name());
+            group.bench_function(id, |bench| {
+                bench.iter(|| {
+                    be.f32_to_bf16_stochastic(black_box(&src), black_box(&mut b), 7, 0)
+                        .unwrap()
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, stochastic, short_arrays);
 criterion_main!(benches);
