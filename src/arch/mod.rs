@@ -78,7 +78,7 @@ pub(crate) fn sr_block(first: u64, j: u64) -> u64 {
     first.wrapping_add(j) & (u64::MAX / SR_BLOCK)
 }
 
-/// [`for_each_chunk`] for kernels whose element `i` has the global index `offset + i`:
+/// Like [`for_each_chunk`], for kernels whose element `i` has the global index `offset + i`:
 /// `edge(src, dst, first_index)` takes the elements before the first index that is a multiple
 /// of [`SR_BLOCK`] (at most 7) and a short tail; `body(src, dst, first_block)` takes each chunk
 /// of `W` elements (`W` a multiple of [`SR_BLOCK`]), which starts at block `first_block`, and a
