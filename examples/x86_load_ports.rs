@@ -7,29 +7,15 @@
 //! `cargo run --release --example x86_load_ports`
 
 #[cfg(target_arch = "x86_64")]
+#[path = "common/x86_clock.rs"]
+mod x86_clock;
+
+#[cfg(target_arch = "x86_64")]
 mod probe {
     use std::arch::asm;
     use std::time::Instant;
 
     const ITERATIONS: u64 = 200_000_000;
-
-    /// Seconds for `ITERATIONS` steps of four dependent adds: 4·ITERATIONS cycles.
-    fn cycles_per_second() -> f64 {
-        let start = Instant::now();
-        let (mut n, mut x) = (ITERATIONS, 0u64);
-        // SAFETY: register arithmetic only, on the two operands given.
-        unsafe {
-            asm!(
-                "2:",
-                "add {x}, 1", "add {x}, 1", "add {x}, 1", "add {x}, 1",
-                "dec {n}", "jnz 2b",
-                n = inout(reg) n, x = inout(reg) x,
-                options(nomem, nostack),
-            );
-        }
-        std::hint::black_box((n, x));
-        4.0 * ITERATIONS as f64 / start.elapsed().as_secs_f64()
-    }
 
     /// Loads per second: eight independent loads from distinct cache lines of `buf` per step.
     fn loads_per_second(vector: bool, buf: &[f32; 256]) -> f64 {
@@ -79,7 +65,7 @@ mod probe {
             return;
         }
         let buf = [1.0f32; 256];
-        let hz = cycles_per_second();
+        let hz = super::x86_clock::cycles_per_second(ITERATIONS);
         println!("clock (dependent adds): {:.2} GHz", hz / 1e9);
         for (name, vector) in [
             ("vector (vbroadcastss)", true),

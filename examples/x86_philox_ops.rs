@@ -8,29 +8,15 @@
 //! `cargo run --release --example x86_philox_ops`
 
 #[cfg(target_arch = "x86_64")]
+#[path = "common/x86_clock.rs"]
+mod x86_clock;
+
+#[cfg(target_arch = "x86_64")]
 mod probe {
     use std::arch::asm;
     use std::time::Instant;
 
     const ITERATIONS: u64 = 100_000_000;
-
-    /// Cycles per second: `ITERATIONS` steps of four dependent adds.
-    fn cycles_per_second() -> f64 {
-        let start = Instant::now();
-        let (mut n, mut x) = (ITERATIONS, 0u64);
-        // SAFETY: register arithmetic only, on the two operands given.
-        unsafe {
-            asm!(
-                "2:",
-                "add {x}, 1", "add {x}, 1", "add {x}, 1", "add {x}, 1",
-                "dec {n}", "jnz 2b",
-                n = inout(reg) n, x = inout(reg) x,
-                options(nomem, nostack),
-            );
-        }
-        std::hint::black_box((n, x));
-        4.0 * ITERATIONS as f64 / start.elapsed().as_secs_f64()
-    }
 
     /// `$count` independent zmm instructions per step (`$ops`, one per line), results unused.
     macro_rules! ops_per_second {
@@ -68,7 +54,7 @@ mod probe {
             println!("this probe needs AVX-512F (zmm registers, vpternlogd)");
             return;
         }
-        let hz = cycles_per_second();
+        let hz = super::x86_clock::cycles_per_second(ITERATIONS);
         println!("clock (dependent adds): {:.2} GHz", hz / 1e9);
         let rates = [
             (
