@@ -94,6 +94,17 @@ fn spmm(c: &mut Criterion) {
                 })
             },
         );
+        // The linear-layer layout: X = Bᵀ as rows, the same bits.
+        group.bench_function(
+            BenchmarkId::new(format!("lowp_bf16_{pct}_xt"), be.isa().name()),
+            |bench| {
+                bench.iter(|| {
+                    let y = MatMut::new(&mut out, n, N).unwrap();
+                    be.spmm_xt(1.0, MatRef::new(&xt, n, N).unwrap(), v, 0.0, y, Par::Seq)
+                        .unwrap()
+                })
+            },
+        );
     }
     let packed = be.pack_b(wm.t());
     group.throughput(Throughput::Elements(2 * (N * N * n) as u64));

@@ -579,6 +579,37 @@ fn spmm_is_the_same_bits_on_every_backend_layout_and_thread_count() {
     };
     assert_eq!(run(Par::Seq), run(Par::Rayon(2)));
     assert_eq!(run(Par::Seq), run(Par::Rayon(7)));
+    // The linear-layer layout split over the rows of X (several panels each at n = 150).
+    for n in [8, 150] {
+        let x: Vec<f32> = (0..n * 2000).map(|i| (i % 11) as f32 - 5.0).collect();
+        let xt: Vec<f32> = (0..2000 * n).map(|i| x[(i % n) * 2000 + i / n]).collect();
+        let mut want = vec![0.0f32; 300 * n];
+        Backend::active()
+            .spmm(
+                1.0,
+                a.view(),
+                MatRef::new(&xt, 2000, n).unwrap(),
+                0.0,
+                MatMut::new(&mut want, 300, n).unwrap(),
+                Par::Seq,
+            )
+            .unwrap();
+        for par in [Par::Seq, Par::Rayon(2), Par::Rayon(7)] {
+            let mut y = vec![f32::NAN; n * 300];
+            Backend::active()
+                .spmm_xt(
+                    1.0,
+                    MatRef::new(&x, n, 2000).unwrap(),
+                    a.view(),
+                    0.0,
+                    MatMut::new(&mut y, n, 300).unwrap(),
+                    par,
+                )
+                .unwrap();
+            let yt: Vec<f32> = (0..300 * n).map(|i| y[(i % n) * 300 + i / n]).collect();
+            assert_eq!(bits(&yt), bits(&want), "xt n = {n} {par:?}");
+        }
+    }
 }
 
 #[test]

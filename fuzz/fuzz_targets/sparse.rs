@@ -71,6 +71,10 @@ fuzz_target!(|data: &[u8]| {
     for backend in Backend::all_supported() {
         let mut c = vec![f32::NAN; rows * n];
         backend.spmm(1.0, a.view(), MatRef::new(&b, cols, n).unwrap(), 0.0, MatMut::new(&mut c, rows, n).unwrap(), Par::Seq).unwrap();
+        // The linear-layer layout, X = Bᵀ: Cᵀ, the same bits.
+        let bt: Vec<f32> = (0..n * cols).map(|i| b[(i % cols) * n + i / cols]).collect();
+        let mut yt = vec![f32::NAN; n * rows];
+        backend.spmm_xt(1.0, MatRef::new(&bt, n, cols).unwrap(), a.view(), 0.0, MatMut::new(&mut yt, n, rows).unwrap(), Par::Seq).unwrap();
         let mut y = vec![f32::NAN; rows];
         backend.spmv(1.0, a.view(), &x, 0.0, &mut y, Par::Seq).unwrap();
         for i in 0..rows {
@@ -79,6 +83,7 @@ fuzz_target!(|data: &[u8]| {
                 let want = (0..cols).filter(|&q| a.view().slice(i).0.contains(&(q as u32)))
                     .fold(0.0f32, |s, q| s + dense[i * cols + q] * b[q * n + j]);
                 assert_eq!(c[i * n + j].to_bits(), want.to_bits(), "{backend:?}");
+                assert_eq!(yt[j * rows + i].to_bits(), want.to_bits(), "{backend:?} xt");
             }
             let (s, abs) = (0..cols).fold((0.0f64, 0.0f64), |(s, abs), q| {
                 let p = f64::from(dense[i * cols + q]) * f64::from(x[q]);

@@ -35,9 +35,10 @@ pub fn run(quick: bool) {
     println!("DRAM = the same, cycling through copies of W that fill {} MiB (x read against reading them all);", COLD_BYTES >> 20);
     println!("x gather = time to only sum x at W's indices (8 scalar chains, no values: the loads of x alone) / SpMV time;");
     println!("x sprs = sprs f32 SpMV time / lowp time; x dense = lowp dense bf16 GEMV (or GEMM) time / sparse time (> 1: sparse wins)");
-    println!("SpMM C = W B with B [{N} x n] f32; GFLOP/s counts 2 nnz n; dense = Y = X Wᵀ with Wᵀ packed once");
+    println!("SpMM C = W B with B [{N} x n] f32; GFLOP/s counts 2 nnz n; dense = Y = X Wᵀ with Wᵀ packed once;");
+    println!("xt = the sparse product in that layout (spmm_xt, X [n x {N}] as rows), one thread: GFLOP/s and x dense");
     println!(
-        "{:>8} {:>9} {:>9} {:>7} {:>8} {:>9} {:>7} {:>7} {:>8} {:>12} | {:>4} {:>8} {:>8} {:>12}",
+        "{:>8} {:>9} {:>9} {:>7} {:>8} {:>9} {:>7} {:>7} {:>8} {:>12} | {:>4} {:>8} {:>8} {:>12} {:>7} {:>8}",
         "sparsity",
         "nnz",
         "SpMV GB/s",
@@ -51,7 +52,9 @@ pub fn run(quick: bool) {
         "n",
         "GFLOP/s",
         "x dense",
-        format!("x dense {threads}thr")
+        format!("x dense {threads}thr"),
+        "xt GF/s",
+        "xt dense"
     );
     let w: Vec<bf16> = (0..N * N)
         .map(|i| {
@@ -161,7 +164,8 @@ pub fn run(quick: bool) {
             let b: Vec<f32> = (0..N * n).map(|i| (i % 13) as f32 * 0.05).collect();
             let bt: Vec<f32> = (0..n * N).map(|i| b[(i % N) * n + i / N]).collect(); // X = Bᵀ
             let mut c = vec![0f32; N * n];
-            let run = |base: bool, par: Par, c: &mut [f32]| {
+            // `xt`: the sparse product in the dense one's layout, Y = X Wᵀ (`spmm_xt`).
+            let run = |base: bool, xt: bool, par: Par, c: &mut [f32]| {
                 if base {
                     let xm = MatRef::new(&bt, n, N).expect("fits");
                     backend
@@ -174,6 +178,11 @@ pub fn run(quick: bool) {
                             par,
                         )
                         .expect("shapes");
+                } else if xt {
+                    let xm = MatRef::new(&bt, n, N).expect("fits");
+                    backend
+                        .spmm_xt(1.0, xm, v, 0.0, MatMut::new(c, n, N).expect("fits"), par)
+                        .expect("shapes");
                 } else {
                     let bm = MatRef::new(&b, N, n).expect("fits");
                     backend
@@ -181,10 +190,21 @@ pub fn run(quick: bool) {
                         .expect("shapes");
                 }
             };
-            let (dense1, sparse1) =
-                paired_medians(|base| run(base, Par::Seq, &mut c), min_sample, samples);
-            let (dense_t, sparse_t) =
-                paired_medians(|base| run(base, Par::Rayon(0), &mut c), min_sample, samples);
+            let (dense1, sparse1) = paired_medians(
+                |base| run(base, false, Par::Seq, &mut c),
+                min_sample,
+                samples,
+            );
+            let (dense_t, sparse_t) = paired_medians(
+                |base| run(base, false, Par::Rayon(0), &mut c),
+                min_sample,
+                samples,
+            );
+            let (dense_xt, sparse_xt) = paired_medians(
+                |base| run(base, true, Par::Seq, &mut c),
+                min_sample,
+                samples,
+            );
             let flops = 2.0 * v.nnz() as f64 * n as f64;
             if i > 0 {
                 print!("\n{:>103} |", "");
@@ -192,10 +212,12 @@ pub fn run(quick: bool) {
                 print!(" |");
             }
             print!(
-                " {n:>4} {:>8.1} {:>8.2} {:>12.2}",
+                " {n:>4} {:>8.1} {:>8.2} {:>12.2} {:>7.1} {:>8.2}",
                 flops / sparse1 / 1e9,
                 dense1 / sparse1,
-                dense_t / sparse_t
+                dense_t / sparse_t,
+                flops / sparse_xt / 1e9,
+                dense_xt / sparse_xt
             );
         }
         println!();
