@@ -282,8 +282,9 @@ impl Backend {
 }
 
 /// Rows of `X` that [`Backend::spmm_xt`] transposes into one panel, `k × 64` floats (1 MiB at
-/// `k = 4096`). At n = 128, 4096², 99 %: 0.65x `spmm`'s speed, against 0.44x with 32; at n = 32
-/// both are 0.8x (the transposes cost most where the product is smallest).
+/// `k = 4096`). Each panel is a pass over A's structure, so wider panels pay off where the
+/// product is small: at n = 128, 4096², 99 %, 64 ran at 0.63–0.65x `spmm`'s speed where 32
+/// ran at 0.44x (same runs, before the tile transpose).
 const XT_PANEL: usize = 64;
 
 /// Floats in a cache line: [`transpose`] reads, and `spmm_xt` writes, a line of each row at a
@@ -291,19 +292,20 @@ const XT_PANEL: usize = 64;
 /// them side by side an element at a time keeps all of them in one L1 set: 2–3x slower.
 const TILE: usize = 16;
 
-/// `panel[c·w + j] = rows[j][c]` for the `w = rows.len()` rows (`panel.len() / w` columns).
+/// `panel[c·w + j] = rows[j][c]` for the `w = rows.len()` rows (`panel.len() / w` columns),
+/// [`TILE`] columns at a time through a small transposed tile.
 fn transpose(rows: &[&[f32]], panel: &mut [f32]) {
     let w = rows.len();
-    let mut tile = [[0.0f32; TILE]; XT_PANEL];
+    let mut tile = [[0.0f32; XT_PANEL]; TILE];
     for (c0, block) in (0..).step_by(TILE).zip(panel.chunks_mut(TILE * w)) {
         let cols = block.len() / w;
-        for (t, row) in tile.iter_mut().zip(rows) {
-            t[..cols].copy_from_slice(&row[c0..c0 + cols]);
-        }
-        for (c, out) in block.chunks_exact_mut(w).enumerate() {
-            for (o, t) in out.iter_mut().zip(&tile) {
-                *o = t[c];
+        for (j, row) in rows.iter().enumerate() {
+            for (t, &v) in tile.iter_mut().zip(&row[c0..c0 + cols]) {
+                t[j] = v;
             }
+        }
+        for (out, t) in block.chunks_exact_mut(w).zip(&tile) {
+            out.copy_from_slice(&t[..w]);
         }
     }
 }
