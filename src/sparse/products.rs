@@ -203,9 +203,10 @@ impl Backend {
 
     /// `Y = alpha·X·Aᵀ + beta·Y` for activations `X [n × k]` as rows (the linear-layer layout),
     /// CSR weights `A [m × k]` and `Y [n × m]`: exactly the bits of [`Backend::spmm`] with
-    /// `B = Xᵀ`, at nearly its speed. Each task transposes up to 64 rows of `X` at a time into
-    /// a `[k × 64]` panel (allocated once per task: 1 MiB at `k = 4096`), runs the `spmm` row
-    /// kernel against it and writes the results back a cache line per row of `Y`.
+    /// `B = Xᵀ`, at nearly its speed. Threads split A's rows balanced by nonzeros, as in
+    /// `spmm`; each transposes up to 64 rows of `X` at a time into a `[k × 64]` panel
+    /// (allocated once per thread: 1 MiB at `k = 4096`), runs the `spmm` row kernel against it
+    /// and writes the results back a cache line per row of `Y`.
     ///
     /// # Errors
     /// [`Error::Shape`] when `x` is not `y.rows() × a.cols()` with contiguous rows, or `y` not
@@ -231,25 +232,30 @@ impl Backend {
         }
         let k = a.cols();
         let kern = &self.kernels;
-        let cuts: Vec<usize> = {
-            let t = tasks(par, a.nnz().saturating_mul(x.rows())).min(x.rows());
-            let mut c: Vec<usize> = (0..=t).map(|i| i * x.rows() / t).collect();
-            c.dedup();
-            c
-        };
-        for_each_task(y.split_at_rows(&cuts), |(first, block)| {
-            let mut y_rows = block.into_rows();
-            let mut panel = vec![0.0f32; k * XT_PANEL.min(y_rows.len())];
+        let n = x.rows();
+        // Threads split A's rows (Y's columns) as `spmm` does: each task needs all of X, but
+        // only its part of A, so small batches scale too.
+        let cuts = balanced_split(a.indptr(), tasks(par, a.nnz().saturating_mul(n)));
+        let mut parts: Vec<Vec<&mut [f32]>> = (1..cuts.len()).map(|_| Vec::new()).collect();
+        for y_row in y.into_rows() {
+            for (part, (_, piece)) in parts.iter_mut().zip(split_at_cuts(y_row, &cuts)) {
+                part.push(piece);
+            }
+        }
+        let tasks: Vec<_> = cuts.iter().copied().zip(parts).collect();
+        for_each_task(tasks, |(first, mut y_part)| {
+            let mut panel = vec![0.0f32; k * XT_PANEL.min(n)];
             // The sums of TILE rows of A, before they go to Y a line per row.
             let mut sums = [[0.0f32; XT_PANEL]; TILE];
-            for r0 in (0..y_rows.len()).step_by(XT_PANEL) {
-                let w = XT_PANEL.min(y_rows.len() - r0);
-                let rows: Vec<&[f32]> = (0..w).map(|j| x.row(first + r0 + j)).collect();
+            let rows_of_a = y_part[0].len();
+            for r0 in (0..n).step_by(XT_PANEL) {
+                let w = XT_PANEL.min(n - r0);
+                let rows: Vec<&[f32]> = (r0..r0 + w).map(|j| x.row(j)).collect();
                 let panel = &mut panel[..k * w];
                 transpose(&rows, panel);
-                for i0 in (0..a.rows()).step_by(TILE) {
-                    let tile = TILE.min(a.rows() - i0);
-                    for (i, sums) in (i0..).zip(&mut sums[..tile]) {
+                for i0 in (0..rows_of_a).step_by(TILE) {
+                    let tile = TILE.min(rows_of_a - i0);
+                    for (i, sums) in (first + i0..).zip(&mut sums[..tile]) {
                         let (idx, vals) = a.slice(i);
                         let sums = &mut sums[..w];
                         // SAFETY: `self` proves the CPU supports its tier; the structure is
@@ -269,7 +275,7 @@ impl Backend {
                             }
                         }
                     }
-                    for (j, y_row) in y_rows[r0..r0 + w].iter_mut().enumerate() {
+                    for (j, y_row) in y_part[r0..r0 + w].iter_mut().enumerate() {
                         for (out, sums) in y_row[i0..i0 + tile].iter_mut().zip(&sums) {
                             scale_add(alpha, beta, sums[j], out);
                         }

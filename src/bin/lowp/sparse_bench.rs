@@ -36,9 +36,9 @@ pub fn run(quick: bool) {
     println!("x gather = time to only sum x at W's indices (8 scalar chains, no values: the loads of x alone) / SpMV time;");
     println!("x sprs = sprs f32 SpMV time / lowp time; x dense = lowp dense bf16 GEMV (or GEMM) time / sparse time (> 1: sparse wins)");
     println!("SpMM C = W B with B [{N} x n] f32; GFLOP/s counts 2 nnz n; dense = Y = X Wᵀ with Wᵀ packed once;");
-    println!("xt = the sparse product in that layout (spmm_xt, X [n x {N}] as rows), one thread: GFLOP/s and x dense");
+    println!("xt = the sparse product in that layout (spmm_xt, X [n x {N}] as rows): GFLOP/s (one thread) and x dense");
     println!(
-        "{:>8} {:>9} {:>9} {:>7} {:>8} {:>9} {:>7} {:>7} {:>8} {:>12} | {:>4} {:>8} {:>8} {:>12} {:>7} {:>8}",
+        "{:>8} {:>9} {:>9} {:>7} {:>8} {:>9} {:>7} {:>7} {:>8} {:>12} | {:>4} {:>8} {:>8} {:>12} {:>7} {:>8} {:>13}",
         "sparsity",
         "nnz",
         "SpMV GB/s",
@@ -54,7 +54,8 @@ pub fn run(quick: bool) {
         "x dense",
         format!("x dense {threads}thr"),
         "xt GF/s",
-        "xt dense"
+        "xt dense",
+        format!("xt dense {threads}thr")
     );
     let w: Vec<bf16> = (0..N * N)
         .map(|i| {
@@ -190,21 +191,17 @@ pub fn run(quick: bool) {
                         .expect("shapes");
                 }
             };
-            let (dense1, sparse1) = paired_medians(
-                |base| run(base, false, Par::Seq, &mut c),
-                min_sample,
-                samples,
-            );
-            let (dense_t, sparse_t) = paired_medians(
-                |base| run(base, false, Par::Rayon(0), &mut c),
-                min_sample,
-                samples,
-            );
-            let (dense_xt, sparse_xt) = paired_medians(
-                |base| run(base, true, Par::Seq, &mut c),
-                min_sample,
-                samples,
-            );
+            // (dense, sparse) medians: SpMM, then spmm_xt; one thread, then all.
+            let mut medians = [(0.0, 0.0); 4];
+            let cases = [(false, Par::Seq), (false, Par::Rayon(0))];
+            let cases = cases
+                .into_iter()
+                .chain([(true, Par::Seq), (true, Par::Rayon(0))]);
+            for (m, (xt, par)) in medians.iter_mut().zip(cases) {
+                *m = paired_medians(|base| run(base, xt, par, &mut c), min_sample, samples);
+            }
+            let [(dense1, sparse1), (dense_t, sparse_t), (dense_xt, sparse_xt), (dense_xtt, sparse_xtt)] =
+                medians;
             let flops = 2.0 * v.nnz() as f64 * n as f64;
             if i > 0 {
                 print!("\n{:>103} |", "");
@@ -212,12 +209,13 @@ pub fn run(quick: bool) {
                 print!(" |");
             }
             print!(
-                " {n:>4} {:>8.1} {:>8.2} {:>12.2} {:>7.1} {:>8.2}",
+                " {n:>4} {:>8.1} {:>8.2} {:>12.2} {:>7.1} {:>8.2} {:>13.2}",
                 flops / sparse1 / 1e9,
                 dense1 / sparse1,
                 dense_t / sparse_t,
                 flops / sparse_xt / 1e9,
-                dense_xt / sparse_xt
+                dense_xt / sparse_xt,
+                dense_xtt / sparse_xtt
             );
         }
         println!();
