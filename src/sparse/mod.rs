@@ -10,7 +10,8 @@
 //!   [`Backend::spmv`](crate::Backend::spmv) (`y = alpha·A·x + beta·y`, CSR), [`Backend::spmv_t`](crate::Backend::spmv_t) (`Aᵀ·x` from CSC),
 //!   [`Backend::spmm`](crate::Backend::spmm) (`C = alpha·A·B + beta·C`, B `[k × n]` row-major: the fast layout,
 //!   vectorised along `n`) and [`Backend::spmm_xt`](crate::Backend::spmm_xt) (`Y = alpha·X·Aᵀ + beta·Y` with activations
-//!   `X [n × k]` as rows: correct, not vectorised). Threads split rows balanced by nonzeros.
+//!   `X [n × k]` as rows: the same kernels on transposed panels of `X`, the same bits as `spmm`
+//!   of `Xᵀ`). Threads split A's rows balanced by nonzeros.
 //!
 //! Exactness: SpMM (both layouts) is **bit-identical on every backend and thread count**: each
 //! output is `Σ` of the rounded products added in storage order from 0 (a multiply then an
