@@ -160,21 +160,11 @@ impl Backend {
         }
         let b_data = b.data();
         let stride = b.row_stride();
-        let kern = &self.kernels;
         let row = |i: usize, out: &mut [f32]| {
             let (idx, vals) = a.slice(i);
-            // SAFETY: `self` proves the CPU supports its tier; the structure is validated, so
-            // every index is below `b.rows()`, and `b_data` holds `(rows - 1)·stride + n`
-            // elements: row `idx` ends inside it.
-            unsafe {
-                match T::DTYPE {
-                    DType::F32 => (kern.sparse_row_f32)(idx, same_type(vals), b_data, stride, out),
-                    DType::BF16 => {
-                        (kern.sparse_row_bf16)(idx, same_type(vals), b_data, stride, out)
-                    }
-                    DType::F16 => (kern.sparse_row_f16)(idx, same_type(vals), b_data, stride, out),
-                }
-            }
+            // SAFETY: the structure is validated, so every index is below `b.rows()`, and
+            // `b_data` holds `(rows - 1)·stride + n` elements: row `idx` ends inside it.
+            unsafe { self.sparse_row(idx, vals, b_data, stride, out) };
         };
         let cuts = balanced_split(a.indptr(), tasks(par, a.nnz().saturating_mul(n)));
         for_each_task(c.split_at_rows(&cuts), |(first, mut block)| {
@@ -231,7 +221,6 @@ impl Backend {
             return Ok(());
         }
         let k = a.cols();
-        let kern = &self.kernels;
         let n = x.rows();
         // Threads split A's rows (Y's columns) as `spmm` does: each task needs all of X, but
         // only its part of A, so small batches scale too.
@@ -257,23 +246,9 @@ impl Backend {
                     let tile = TILE.min(rows_of_a - i0);
                     for (i, sums) in (first + i0..).zip(&mut sums[..tile]) {
                         let (idx, vals) = a.slice(i);
-                        let sums = &mut sums[..w];
-                        // SAFETY: `self` proves the CPU supports its tier; the structure is
-                        // validated, so every index is below `k`, and the panel's row `idx`
-                        // (w wide, at idx·w) ends inside its k·w elements.
-                        unsafe {
-                            match T::DTYPE {
-                                DType::F32 => {
-                                    (kern.sparse_row_f32)(idx, same_type(vals), panel, w, sums)
-                                }
-                                DType::BF16 => {
-                                    (kern.sparse_row_bf16)(idx, same_type(vals), panel, w, sums)
-                                }
-                                DType::F16 => {
-                                    (kern.sparse_row_f16)(idx, same_type(vals), panel, w, sums)
-                                }
-                            }
-                        }
+                        // SAFETY: the structure is validated, so every index is below `k`, and
+                        // the panel's row `idx` (w wide, at idx·w) ends inside its k·w elements.
+                        unsafe { self.sparse_row(idx, vals, panel, w, &mut sums[..w]) };
                     }
                     for (j, y_row) in y_part[r0..r0 + w].iter_mut().enumerate() {
                         for (out, sums) in y_row[i0..i0 + tile].iter_mut().zip(&sums) {
@@ -284,6 +259,31 @@ impl Backend {
             }
         });
         Ok(())
+    }
+}
+
+impl Backend {
+    /// `out = Σ_p vals[p]·b[idx[p]·stride..][..out.len()]`, in `p` order from 0, on this tier.
+    ///
+    /// # Safety
+    /// Every `idx[p]·stride + out.len() <= b.len()`. (`self` proves the CPU has the tier.)
+    unsafe fn sparse_row<T: Input>(
+        self,
+        idx: &[u32],
+        vals: &[T],
+        b: &[f32],
+        stride: usize,
+        out: &mut [f32],
+    ) {
+        let kern = &self.kernels;
+        // SAFETY: per the function's contract; `same_type` only casts to the type T is.
+        unsafe {
+            match T::DTYPE {
+                DType::F32 => (kern.sparse_row_f32)(idx, same_type(vals), b, stride, out),
+                DType::BF16 => (kern.sparse_row_bf16)(idx, same_type(vals), b, stride, out),
+                DType::F16 => (kern.sparse_row_f16)(idx, same_type(vals), b, stride, out),
+            }
+        }
     }
 }
 
