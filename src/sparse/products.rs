@@ -198,6 +198,20 @@ impl Backend {
     /// (allocated once per thread: 1 MiB at `k = 4096`), runs the `spmm` row kernel against it
     /// and writes the results back a cache line per row of `Y`.
     ///
+    /// ```
+    /// use lowp::fmac::{MatMut, MatRef, Par};
+    /// use lowp::sparse::Csr;
+    /// use lowp::Backend;
+    /// // Weights [2 outputs × 3 inputs], a batch of two activation rows [2 × 3].
+    /// let a = Csr::try_new(2, 3, vec![0, 1, 3], vec![2, 0, 1], vec![2.0f32, 1.0, -1.0])?;
+    /// let x = [1.0f32, 3.0, 5.0, 2.0, 4.0, 6.0];
+    /// let mut y = [0.0f32; 4];
+    /// Backend::active().spmm_xt(1.0, MatRef::new(&x, 2, 3)?, a.view(), 0.0,
+    ///                           MatMut::new(&mut y, 2, 2)?, Par::Seq)?;
+    /// assert_eq!(y, [10.0, -2.0, 12.0, -2.0]); // the `spmm` example's C, transposed
+    /// # Ok::<(), lowp::Error>(())
+    /// ```
+    ///
     /// # Errors
     /// [`Error::Shape`] when `x` is not `y.rows() × a.cols()` with contiguous rows, or `y` not
     /// `x.rows() × a.rows()`.
