@@ -193,10 +193,11 @@ impl Backend {
 
     /// `Y = alpha·X·Aᵀ + beta·Y` for activations `X [n × k]` as rows (the linear-layer layout),
     /// CSR weights `A [m × k]` and `Y [n × m]`: exactly the bits of [`Backend::spmm`] with
-    /// `B = Xᵀ`, at nearly its speed. Threads split A's rows balanced by nonzeros, as in
-    /// `spmm`; each transposes up to 64 rows of `X` at a time into a `[k × 64]` panel
-    /// (allocated once per thread: 1 MiB at `k = 4096`), runs the `spmm` row kernel against it
-    /// and writes the results back a cache line per row of `Y`.
+    /// `B = Xᵀ`, at 0.5–1.2x its speed (the transposes weigh most at high sparsity, where the
+    /// product has least work; README, run E). Threads split A's rows balanced by nonzeros,
+    /// as in `spmm`; each transposes up to 64 rows of `X` at a time into a `[k × 64]` panel
+    /// (allocated once per thread: 1 MiB at `k = 4096`), runs the `spmm` row kernel against
+    /// it and writes the results back a cache line per row of `Y`.
     ///
     /// ```
     /// use lowp::fmac::{MatMut, MatRef, Par};
@@ -303,13 +304,14 @@ impl Backend {
 
 /// Rows of `X` that [`Backend::spmm_xt`] transposes into one panel, `k × 64` floats (1 MiB at
 /// `k = 4096`). Each panel is a pass over A's structure, so wider panels pay off where the
-/// product is small: at n = 128, 4096², 99 %, 64 ran at 0.63–0.65x `spmm`'s speed where 32
-/// ran at 0.44x (same runs, before the tile transpose).
+/// product is small: at n = 128, 4096², 99 %, 64 ran at 0.65x `spmm`'s speed (128: 0.63x)
+/// where 32 ran at 0.44x (same runs, before the tile transpose).
 const XT_PANEL: usize = 64;
 
 /// Floats in a cache line: [`transpose`] reads, and `spmm_xt` writes, a line of each row at a
 /// time. Rows of `X` and `Y` often lie a multiple of 4 KiB apart (k = 4096 here), so walking
-/// them side by side an element at a time keeps all of them in one L1 set: 2–3x slower.
+/// them side by side an element at a time keeps all of them in one L1 set: at 99 %, n = 32,
+/// writing Y back an element at a time took a third of the call.
 const TILE: usize = 16;
 
 /// `panel[c·w + j] = rows[j][c]` for the `w = rows.len()` rows (`panel.len() / w` columns),
