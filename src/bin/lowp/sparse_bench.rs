@@ -193,10 +193,12 @@ pub fn run(quick: bool) {
             };
             // (dense, sparse) medians: SpMM, then spmm_xt; one thread, then all.
             let mut medians = [(0.0, 0.0); 4];
-            let cases = [(false, Par::Seq), (false, Par::Rayon(0))];
-            let cases = cases
-                .into_iter()
-                .chain([(true, Par::Seq), (true, Par::Rayon(0))]);
+            let cases = [
+                (false, Par::Seq),
+                (false, Par::Rayon(0)),
+                (true, Par::Seq),
+                (true, Par::Rayon(0)),
+            ];
             for (m, (xt, par)) in medians.iter_mut().zip(cases) {
                 *m = paired_medians(|base| run(base, xt, par, &mut c), min_sample, samples);
             }
