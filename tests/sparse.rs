@@ -579,7 +579,7 @@ fn spmm_is_the_same_bits_on_every_backend_layout_and_thread_count() {
     };
     assert_eq!(run(Par::Seq), run(Par::Rayon(2)));
     assert_eq!(run(Par::Seq), run(Par::Rayon(7)));
-    // The linear-layer layout split over the rows of X (several panels each at n = 150).
+    // The linear-layer layout, split between threads by A's rows (X in several panels at n = 150).
     for n in [8, 150] {
         let x: Vec<f32> = (0..n * 2000).map(|i| (i % 11) as f32 - 5.0).collect();
         let xt: Vec<f32> = (0..2000 * n).map(|i| x[(i % n) * 2000 + i / n]).collect();
