@@ -155,21 +155,14 @@ const POS_INF: i32 = 0x08;
 const NEG_INF: i32 = 0x10;
 const SNAN: i32 = 0x80;
 
-/// 16 f32 patterns + 16 random values -> 16 f16 patterns (low halves of the lanes).
+/// 16 f32 patterns + 16 random values -> 16 f16 patterns (low halves of the lanes), for any
+/// input; [`sr_f16_pair`] takes a shorter way where all lanes allow it.
 #[inline]
 #[target_feature(enable = "avx512f")]
 fn sr_f16<const SATURATE: bool>(x: __m512i, r: __m512i) -> __m512i {
     let splat = |v: i32| _mm512_set1_epi32(v);
     let a = _mm512_and_si512(x, splat(0x7fff_ffff));
     let sign = _mm512_and_si512(_mm512_srli_epi32::<16>(x), splat(0x8000));
-    // Fast path, all lanes in f16's normal range below its largest finite value: 13 dropped
-    // bits, so add the top 13 random bits to the pattern, shift, and rebias the exponent.
-    let below_normal = _mm512_cmplt_epi32_mask(a, splat(0x3880_0000));
-    let above_max = _mm512_cmpgt_epi32_mask(a, splat(0x477f_dfff));
-    if below_normal | above_max == 0 {
-        let kept = _mm512_srli_epi32::<13>(_mm512_add_epi32(a, _mm512_srli_epi32::<3>(r)));
-        return _mm512_or_si512(_mm512_sub_epi32(kept, splat(112 << 10)), sign);
-    }
     let e = _mm512_srli_epi32::<23>(a);
     let m = _mm512_or_si512(_mm512_and_si512(a, splat(0x007f_ffff)), splat(0x0080_0000));
     // Dropped bits d: 13 in f16's normal range, 126 - e below (capped where the result is 0).
@@ -225,15 +218,51 @@ fn narrow32<const HIGH: bool>(a: __m512i, b: __m512i) -> __m512i {
     _mm512_permutex2var_epi16(a, idx, b)
 }
 
-/// Shared driver: `round(x_bits, r)` over chunks of [`STEP`] elements, 32 per store;
-/// `HIGH`: `round` leaves its 16-bit results in the high halves of the lanes.
+/// Two groups of 16 f32 patterns and their random values -> 32 bf16 patterns in order.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq")]
+fn sr_bf16_pair<const SATURATE: bool>(x: [__m512i; 2], r: [__m512i; 2]) -> __m512i {
+    narrow32::<true>(
+        sr_bf16::<SATURATE>(x[0], r[0]),
+        sr_bf16::<SATURATE>(x[1], r[1]),
+    )
+}
+
+/// Two groups of 16 f32 patterns and their random values -> 32 f16 patterns in order.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw")]
+fn sr_f16_pair<const SATURATE: bool>(x: [__m512i; 2], r: [__m512i; 2]) -> __m512i {
+    // Where every lane's magnitude lies in f16's normal range, below its largest finite value
+    // (patterns 0x3880_0000..0x477f_e000), 13 bits drop: adding the top 13 random bits to the
+    // pattern and converting toward zero is the reference's add-and-truncate. The sign shifted
+    // out, one unsigned comparison per vector checks the range.
+    let low = _mm512_set1_epi32(0x3880_0000 << 1);
+    let span = _mm512_set1_epi32((0x477f_e000 - 0x3880_0000) << 1);
+    let in_range =
+        |x| _mm512_cmplt_epu32_mask(_mm512_sub_epi32(_mm512_slli_epi32::<1>(x), low), span);
+    if in_range(x[0]) & in_range(x[1]) == u16::MAX {
+        let toward_zero = |x, r| {
+            let y = _mm512_add_epi32(x, _mm512_srli_epi32::<3>(r));
+            _mm512_cvtps_ph::<{ _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC }>(_mm512_castsi512_ps(y))
+        };
+        let lo = toward_zero(x[0], r[0]);
+        return _mm512_inserti64x4::<1>(_mm512_castsi256_si512(lo), toward_zero(x[1], r[1]));
+    }
+    narrow32::<false>(
+        sr_f16::<SATURATE>(x[0], r[0]),
+        sr_f16::<SATURATE>(x[1], r[1]),
+    )
+}
+
+/// Shared driver: `round(x_bits, r)`, 32 lanes in two vectors to 32 16-bit results in order,
+/// over chunks of [`STEP`] elements.
 #[inline(always)]
-fn drive<S: Copy + Default, D: Copy + Default, const HIGH: bool>(
+fn drive<S: Copy + Default, D: Copy + Default>(
     src: &[S],
     dst: &mut [D],
     sr: Sr,
     mut load: impl FnMut(&[S], &[D], usize) -> __m512i,
-    mut round: impl FnMut(__m512i, __m512i) -> __m512i,
+    mut round: impl FnMut([__m512i; 2], [__m512i; 2]) -> __m512i,
     edge: impl FnMut(&[S], &mut [D], u64),
 ) {
     // SAFETY: `drive` is inlined into the kernels below, which enable avx512f.
@@ -256,9 +285,12 @@ fn drive<S: Copy + Default, D: Copy + Default, const HIGH: bool>(
             for k in (0..BLOCKS / 2).step_by(2) {
                 // SAFETY: as above (and avx512bw); `load` reads elements 16k..16k+32.
                 let ys = unsafe {
-                    let lo = round(load(s, d, 16 * k), _mm512_cvtepu16_epi32(bits[k]));
-                    let hi = round(load(s, d, 16 * k + 16), _mm512_cvtepu16_epi32(bits[k + 1]));
-                    narrow32::<HIGH>(lo, hi)
+                    let x = [load(s, d, 16 * k), load(s, d, 16 * k + 16)];
+                    let r = [
+                        _mm512_cvtepu16_epi32(bits[k]),
+                        _mm512_cvtepu16_epi32(bits[k + 1]),
+                    ];
+                    round(x, r)
                 };
                 // SAFETY: `d` holds STEP 16-bit elements; this writes 32 of them from 16k.
                 unsafe { _mm512_storeu_si512(d[16 * k..].as_mut_ptr().cast(), ys) };
@@ -294,12 +326,8 @@ pub(super) unsafe fn f32_to_bf16(src: &[f32], dst: &mut [bf16], sr: Sr) {
     };
     let load = |s: &[f32], _: &[bf16], i| load_f32(s, i);
     match sr.overflow {
-        Overflow::Infinity => {
-            drive::<_, _, true>(src, dst, sr, load, |x, r| sr_bf16::<false>(x, r), edge)
-        }
-        Overflow::Saturate => {
-            drive::<_, _, true>(src, dst, sr, load, |x, r| sr_bf16::<true>(x, r), edge)
-        }
+        Overflow::Infinity => drive(src, dst, sr, load, |x, r| sr_bf16_pair::<false>(x, r), edge),
+        Overflow::Saturate => drive(src, dst, sr, load, |x, r| sr_bf16_pair::<true>(x, r), edge),
     }
 }
 
@@ -310,23 +338,23 @@ pub(super) unsafe fn f32_to_f16(src: &[f32], dst: &mut [f16], sr: Sr) {
     };
     let load = |s: &[f32], _: &[f16], i| load_f32(s, i);
     match sr.overflow {
-        Overflow::Infinity => {
-            drive::<_, _, false>(src, dst, sr, load, |x, r| sr_f16::<false>(x, r), edge)
-        }
-        Overflow::Saturate => {
-            drive::<_, _, false>(src, dst, sr, load, |x, r| sr_f16::<true>(x, r), edge)
-        }
+        Overflow::Infinity => drive(src, dst, sr, load, |x, r| sr_f16_pair::<false>(x, r), edge),
+        Overflow::Saturate => drive(src, dst, sr, load, |x, r| sr_f16_pair::<true>(x, r), edge),
     }
 }
 
-/// `w = sr(w + alpha * g)` for 16 lanes (high halves); NaN sums become the canonical NaN.
+/// `w = sr(w + alpha * g)` for two groups of 16 lanes, the sums `t` as f32 patterns, to 32
+/// bf16 in order; NaN sums become the canonical NaN.
 #[inline]
-#[target_feature(enable = "avx512f,avx512dq")]
-fn update<const SATURATE: bool>(t: __m512, r: __m512i) -> __m512i {
-    let is_nan = _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(t, t);
-    let y = sr_bf16::<SATURATE>(_mm512_castps_si512(t), r);
+#[target_feature(enable = "avx512f,avx512bw,avx512dq")]
+fn update<const SATURATE: bool>(t: [__m512i; 2], r: [__m512i; 2]) -> __m512i {
     let nan = _mm512_set1_epi32(i32::from(r::CANONICAL_NAN.to_bits()) << 16);
-    _mm512_mask_blend_epi32(is_nan, y, nan)
+    let one = |t: __m512i, r| {
+        let is_nan =
+            _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(_mm512_castsi512_ps(t), _mm512_castsi512_ps(t));
+        _mm512_mask_blend_epi32(is_nan, sr_bf16::<SATURATE>(t, r), nan)
+    };
+    narrow32::<true>(one(t[0], r[0]), one(t[1], r[1]))
 }
 
 /// The fused update with gradients read by `grad(g, i)` (16 lanes from element `i`).
@@ -351,12 +379,12 @@ fn axpy<G: Copy + Default + Into<f32>>(
         _mm512_castps_si512(t)
     };
     // SAFETY: as above.
-    let to_infinity = |t, r| unsafe { update::<false>(_mm512_castsi512_ps(t), r) };
+    let to_infinity = |t, r| unsafe { update::<false>(t, r) };
     // SAFETY: as above.
-    let saturating = |t, r| unsafe { update::<true>(_mm512_castsi512_ps(t), r) };
+    let saturating = |t, r| unsafe { update::<true>(t, r) };
     match sr.overflow {
-        Overflow::Infinity => drive::<_, _, true>(g, w, sr, sum, to_infinity, edge),
-        Overflow::Saturate => drive::<_, _, true>(g, w, sr, sum, saturating, edge),
+        Overflow::Infinity => drive(g, w, sr, sum, to_infinity, edge),
+        Overflow::Saturate => drive(g, w, sr, sum, saturating, edge),
     }
 }
 
