@@ -149,21 +149,14 @@ fn sr_bf16<const SATURATE: bool>(x: __m256i, r: __m256i) -> __m256i {
     }
 }
 
-/// 8 f32 patterns + 8 random values -> 8 f16 patterns (low halves of the lanes).
+/// 8 f32 patterns + 8 random values -> 8 f16 patterns (low halves of the lanes), for any
+/// input; [`sr_f16_pair`] takes a shorter way where all lanes allow it.
 #[inline]
 #[target_feature(enable = "avx2")]
 fn sr_f16<const SATURATE: bool>(x: __m256i, r: __m256i) -> __m256i {
     let splat = |v: i32| _mm256_set1_epi32(v);
     let a = _mm256_and_si256(x, splat(0x7fff_ffff));
     let sign = _mm256_and_si256(_mm256_srli_epi32::<16>(x), splat(0x8000));
-    // Fast path, all lanes in f16's normal range below its largest finite value: 13 dropped
-    // bits, so add the top 13 random bits to the pattern, shift, and rebias the exponent.
-    let below_normal = _mm256_cmpgt_epi32(splat(0x3880_0000), a);
-    let above_max = _mm256_cmpgt_epi32(a, splat(0x477f_dfff));
-    if _mm256_testz_si256(_mm256_or_si256(below_normal, above_max), splat(-1)) == 1 {
-        let kept = _mm256_srli_epi32::<13>(_mm256_add_epi32(a, _mm256_srli_epi32::<3>(r)));
-        return _mm256_or_si256(_mm256_sub_epi32(kept, splat(112 << 10)), sign);
-    }
     let e = _mm256_srli_epi32::<23>(a);
     let m = _mm256_or_si256(_mm256_and_si256(a, splat(0x007f_ffff)), splat(0x0080_0000));
     // Dropped bits d: 13 in f16's normal range, 126 - e below (capped where the result is 0).
@@ -202,14 +195,53 @@ fn narrow16(a: __m256i, b: __m256i) -> __m256i {
     _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_packus_epi32(a, b))
 }
 
-/// Shared driver: `round(x_bits, r)` over chunks of [`STEP`] elements, 16 per store.
+/// Two groups of 8 f32 patterns and their random values -> 16 bf16 patterns in order.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn sr_bf16_pair<const SATURATE: bool>(x: [__m256i; 2], r: [__m256i; 2]) -> __m256i {
+    narrow16(
+        sr_bf16::<SATURATE>(x[0], r[0]),
+        sr_bf16::<SATURATE>(x[1], r[1]),
+    )
+}
+
+/// Two groups of 8 f32 patterns and their random values -> 16 f16 patterns in order.
+#[inline]
+#[target_feature(enable = "avx2,f16c")]
+fn sr_f16_pair<const SATURATE: bool>(x: [__m256i; 2], r: [__m256i; 2]) -> __m256i {
+    // Where every lane's magnitude lies in f16's normal range, below its largest finite value
+    // (patterns 0x3880_0000..0x477f_e000), 13 bits drop: adding the top 13 random bits to the
+    // pattern and converting toward zero is the reference's add-and-truncate. The sign shifted
+    // out and the range moved to the bottom of i32's, one signed comparison checks it.
+    let bias = _mm256_set1_epi32(i32::MIN.wrapping_sub(0x3880_0000 << 1));
+    let end = _mm256_set1_epi32(i32::MIN + ((0x477f_e000 - 0x3880_0000) << 1));
+    let moved = |x| _mm256_add_epi32(_mm256_slli_epi32::<1>(x), bias);
+    let inside = _mm256_and_si256(
+        _mm256_cmpgt_epi32(end, moved(x[0])),
+        _mm256_cmpgt_epi32(end, moved(x[1])),
+    );
+    if _mm256_testc_si256(inside, _mm256_set1_epi32(-1)) == 1 {
+        let toward_zero = |x, r| {
+            let y = _mm256_add_epi32(x, _mm256_srli_epi32::<3>(r));
+            _mm256_cvtps_ph::<_MM_FROUND_TO_ZERO>(_mm256_castsi256_ps(y))
+        };
+        return _mm256_set_m128i(toward_zero(x[1], r[1]), toward_zero(x[0], r[0]));
+    }
+    narrow16(
+        sr_f16::<SATURATE>(x[0], r[0]),
+        sr_f16::<SATURATE>(x[1], r[1]),
+    )
+}
+
+/// Shared driver: `round(x_bits, r)`, 16 lanes in two vectors to 16 16-bit results in order,
+/// over chunks of [`STEP`] elements.
 #[inline(always)]
 fn drive<S: Copy + Default, D: Copy + Default>(
     src: &[S],
     dst: &mut [D],
     sr: Sr,
     mut load: impl FnMut(&[S], &[D], usize) -> __m256i,
-    mut round: impl FnMut(__m256i, __m256i) -> __m256i,
+    mut round: impl FnMut([__m256i; 2], [__m256i; 2]) -> __m256i,
     edge: impl FnMut(&[S], &mut [D], u64),
 ) {
     // SAFETY: `drive` is inlined into the kernels below, which enable avx2.
@@ -233,9 +265,12 @@ fn drive<S: Copy + Default, D: Copy + Default>(
             for k in (0..BLOCKS).step_by(2) {
                 // SAFETY: as above; `load` reads elements 8k..8k+16 of the chunk.
                 let ys = unsafe {
-                    let lo = round(load(s, d, 8 * k), _mm256_cvtepu16_epi32(bits[k]));
-                    let hi = round(load(s, d, 8 * k + 8), _mm256_cvtepu16_epi32(bits[k + 1]));
-                    narrow16(lo, hi)
+                    let x = [load(s, d, 8 * k), load(s, d, 8 * k + 8)];
+                    let r = [
+                        _mm256_cvtepu16_epi32(bits[k]),
+                        _mm256_cvtepu16_epi32(bits[k + 1]),
+                    ];
+                    round(x, r)
                 };
                 // SAFETY: `d` holds STEP 16-bit elements; this writes 16 of them from 8k.
                 unsafe { _mm256_storeu_si256(d[8 * k..].as_mut_ptr().cast(), ys) };
@@ -276,7 +311,7 @@ pub(in crate::arch::x86_64) unsafe fn f32_to_bf16(src: &[f32], dst: &mut [bf16],
             dst,
             sr,
             |s, _, i| load_f32(s, i),
-            |x, r| sr_bf16::<false>(x, r),
+            |x, r| sr_bf16_pair::<false>(x, r),
             edge,
         ),
         Overflow::Saturate => drive(
@@ -284,7 +319,7 @@ pub(in crate::arch::x86_64) unsafe fn f32_to_bf16(src: &[f32], dst: &mut [bf16],
             dst,
             sr,
             |s, _, i| load_f32(s, i),
-            |x, r| sr_bf16::<true>(x, r),
+            |x, r| sr_bf16_pair::<true>(x, r),
             edge,
         ),
     }
@@ -301,7 +336,7 @@ pub(in crate::arch::x86_64) unsafe fn f32_to_f16(src: &[f32], dst: &mut [f16], s
             dst,
             sr,
             |s, _, i| load_f32(s, i),
-            |x, r| sr_f16::<false>(x, r),
+            |x, r| sr_f16_pair::<false>(x, r),
             edge,
         ),
         Overflow::Saturate => drive(
@@ -309,23 +344,24 @@ pub(in crate::arch::x86_64) unsafe fn f32_to_f16(src: &[f32], dst: &mut [f16], s
             dst,
             sr,
             |s, _, i| load_f32(s, i),
-            |x, r| sr_f16::<true>(x, r),
+            |x, r| sr_f16_pair::<true>(x, r),
             edge,
         ),
     }
 }
 
-/// `w = sr(w + alpha * g)` for 8 lanes; NaN sums become the canonical NaN.
+/// `w = sr(w + alpha * g)` for two groups of 8 lanes, the sums `t` as f32 patterns, to 16
+/// bf16 in order; NaN sums become the canonical NaN.
 #[inline]
 #[target_feature(enable = "avx2")]
-fn update<const SATURATE: bool>(t: __m256, r: __m256i) -> __m256i {
-    let is_nan = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_UNORD_Q>(t, t));
-    let y = sr_bf16::<SATURATE>(_mm256_castps_si256(t), r);
-    _mm256_blendv_epi8(
-        y,
-        _mm256_set1_epi32(i32::from(r::CANONICAL_NAN.to_bits())),
-        is_nan,
-    )
+fn update<const SATURATE: bool>(t: [__m256i; 2], r: [__m256i; 2]) -> __m256i {
+    let nan = _mm256_set1_epi32(i32::from(r::CANONICAL_NAN.to_bits()));
+    let one = |t: __m256i, r| {
+        let tf = _mm256_castsi256_ps(t);
+        let is_nan = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_UNORD_Q>(tf, tf));
+        _mm256_blendv_epi8(sr_bf16::<SATURATE>(t, r), nan, is_nan)
+    };
+    narrow16(one(t[0], r[0]), one(t[1], r[1]))
 }
 
 /// The fused update with gradients read by `grad(g, i)` (8 lanes from element `i`).
@@ -349,9 +385,9 @@ fn axpy<G: Copy + Default + Into<f32>>(
         _mm256_castps_si256(t)
     };
     // SAFETY: as above.
-    let to_infinity = |t, r| unsafe { update::<false>(_mm256_castsi256_ps(t), r) };
+    let to_infinity = |t, r| unsafe { update::<false>(t, r) };
     // SAFETY: as above.
-    let saturating = |t, r| unsafe { update::<true>(_mm256_castsi256_ps(t), r) };
+    let saturating = |t, r| unsafe { update::<true>(t, r) };
     match sr.overflow {
         Overflow::Infinity => drive(g, w, sr, sum, to_infinity, edge),
         Overflow::Saturate => drive(g, w, sr, sum, saturating, edge),
