@@ -106,6 +106,9 @@ pub(crate) struct Kernels {
     pub(crate) sparse_row_f32: SparseRow<f32>,
     pub(crate) sparse_row_bf16: SparseRow<bf16>,
     pub(crate) sparse_row_f16: SparseRow<f16>,
+    /// `panel[c·w + j] = rows[j][c]` for the `w = rows.len()` rows (1..=64) and the
+    /// `panel.len() / w` columns: `spmm_xt`'s panels. Panics when a row is shorter.
+    pub(crate) transpose_f32: unsafe fn(&[&[f32]], &mut [f32]),
     /// `iterations` rounds of independent multiply-adds on registers only: the tier's peak.
     pub(crate) fma_peak: unsafe fn(u64) -> PeakRun,
 }

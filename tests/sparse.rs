@@ -555,6 +555,10 @@ fn spmm_is_the_same_bits_on_every_backend_layout_and_thread_count() {
         (6, 6, 71, 100),
         (5, 9, 130, 0),
         (7, 20, 211, 30), // every pass width of every tier, then a scalar tail
+        // Fully dense A reads every entry of spmm_xt's transposed panels: 8 × 8 blocks, the
+        // leftover columns of a 16-column pass and the leftover rows of a panel.
+        (3, 37, 67, 100),
+        (2, 45, 13, 100),
     ] {
         check_spmm::<f32>(&mut rng, m, k, n, density);
         check_spmm::<bf16>(&mut rng, m, k, n, density);

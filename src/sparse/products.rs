@@ -256,7 +256,8 @@ impl Backend {
                 let w = XT_PANEL.min(n - r0);
                 let rows: Vec<&[f32]> = (r0..r0 + w).map(|j| x.row(j)).collect();
                 let panel = &mut panel[..k * w];
-                transpose(&rows, panel);
+                // SAFETY: `self` proves the CPU has the tier.
+                unsafe { (self.kernels.transpose_f32)(&rows, panel) };
                 for i0 in (0..rows_of_a).step_by(TILE) {
                     let tile = TILE.min(rows_of_a - i0);
                     for (i, sums) in (first + i0..).zip(&mut sums[..tile]) {
@@ -308,29 +309,11 @@ impl Backend {
 /// where 32 ran at 0.44x (same runs, before the tile transpose).
 const XT_PANEL: usize = 64;
 
-/// Floats in a cache line: [`transpose`] reads, and `spmm_xt` writes, a line of each row at a
-/// time. Rows of `X` and `Y` often lie a multiple of 4 KiB apart (k = 4096 here), so walking
-/// them side by side an element at a time keeps all of them in one L1 set: at 99 %, n = 32,
-/// writing Y back an element at a time took a third of the call.
+/// Floats in a cache line: `spmm_xt` writes a line of each row of `Y` at a time (the panel
+/// transposes read `X` the same way). Rows of `Y` often lie a multiple of 4 KiB apart, so
+/// walking them side by side an element at a time keeps all of them in one L1 set: at 99 %,
+/// n = 32, writing Y back an element at a time took a third of the call.
 const TILE: usize = 16;
-
-/// `panel[c·w + j] = rows[j][c]` for the `w = rows.len()` rows (`panel.len() / w` columns),
-/// [`TILE`] columns at a time through a small transposed tile.
-fn transpose(rows: &[&[f32]], panel: &mut [f32]) {
-    let w = rows.len();
-    let mut tile = [[0.0f32; XT_PANEL]; TILE];
-    for (c0, block) in (0..).step_by(TILE).zip(panel.chunks_mut(TILE * w)) {
-        let cols = block.len() / w;
-        for (j, row) in rows.iter().enumerate() {
-            for (t, &v) in tile.iter_mut().zip(&row[c0..c0 + cols]) {
-                t[j] = v;
-            }
-        }
-        for (out, t) in block.chunks_exact_mut(w).zip(&tile) {
-            out.copy_from_slice(&t[..w]);
-        }
-    }
-}
 
 fn check_output(c: &MatMut<'_, f32>, rows: usize, cols: usize) -> Result<(), Error> {
     if (c.rows(), c.cols()) == (rows, cols) {

@@ -3,6 +3,7 @@
 mod fmac;
 mod gemm;
 pub(crate) mod sparse;
+pub(crate) mod transpose;
 
 use half::{bf16, f16};
 
@@ -35,6 +36,7 @@ pub(crate) static KERNELS: Kernels = Kernels {
     sparse_row_f32: sparse::row::<f32>,
     sparse_row_bf16: sparse::row::<bf16>,
     sparse_row_f16: sparse::row::<f16>,
+    transpose_f32: transpose::transpose,
 };
 
 fn axpy<G: Copy + Into<f32>>(alpha: f32, g: &[G], w: &mut [bf16], p: Sr) {

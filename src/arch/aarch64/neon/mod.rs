@@ -35,4 +35,5 @@ pub(crate) static KERNELS: Kernels = Kernels {
     sparse_row_f32: sparse::row::<f32>,
     sparse_row_bf16: sparse::row::<bf16>,
     sparse_row_f16: sparse::row::<f16>,
+    transpose_f32: crate::arch::scalar::transpose::transpose,
 };

@@ -5,6 +5,7 @@ pub(super) mod fmac;
 pub(super) mod gemm;
 pub(super) mod sparse;
 pub(super) mod stochastic;
+pub(super) mod transpose;
 
 use crate::backend::Kernels;
 
@@ -33,4 +34,5 @@ pub(crate) static KERNELS: Kernels = Kernels {
     sparse_row_f32: sparse::row_f32,
     sparse_row_bf16: sparse::row_bf16,
     sparse_row_f16: sparse::row_f16,
+    transpose_f32: transpose::transpose,
 };

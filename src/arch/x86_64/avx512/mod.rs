@@ -35,4 +35,5 @@ pub(crate) static KERNELS: Kernels = Kernels {
     sparse_row_f32: sparse::row_f32,
     sparse_row_bf16: sparse::row_bf16,
     sparse_row_f16: sparse::row_f16,
+    transpose_f32: super::avx2::transpose::transpose,
 };
