@@ -5,6 +5,7 @@ mod fmac;
 pub(super) mod gemm;
 mod sparse;
 mod stochastic;
+mod transpose;
 
 use half::{bf16, f16};
 
@@ -35,5 +36,5 @@ pub(crate) static KERNELS: Kernels = Kernels {
     sparse_row_f32: sparse::row::<f32>,
     sparse_row_bf16: sparse::row::<bf16>,
     sparse_row_f16: sparse::row::<f16>,
-    transpose_f32: crate::arch::scalar::transpose::transpose,
+    transpose_f32: transpose::transpose,
 };
