@@ -457,8 +457,9 @@ fn f16_normal_range_matches_the_reference() {
 }
 
 /// Whole arrays of one value at and near each edge of the vector kernels' f16 fast path
-/// (f16's normal range below its largest finite value), both signs, 2^16 random values each:
-/// a range check that lets a whole vector of outside values through gives other bits.
+/// (f16's normal range below its largest finite value) and beyond it, both signs, 2^16 random
+/// values each: a range check that lets a whole vector of outside values through gives other
+/// bits.
 /// (Just outside, the two ways differ rarely: at 0x387f_ffff for 4 of the 2^16 random values.)
 #[test]
 fn f16_fast_path_edges_match_the_reference() {
@@ -469,6 +470,10 @@ fn f16_fast_path_edges_match_the_reference() {
         0x477f_e000, // f16's largest finite: inside
         0x477f_e001, // outside: can carry to infinity
         0x477f_ffff,
+        0x7f7f_ffff, // f32's largest finite: the sum turns into a NaN pattern
+        0x7f80_0000, // infinity
+        0x7fff_ffff, // NaNs whose sum wraps past the sign bit
+        0x7fff_e001,
     ];
     for backend in backends() {
         for overflow in modes() {
