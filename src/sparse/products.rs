@@ -193,11 +193,12 @@ impl Backend {
 
     /// `Y = alpha·X·Aᵀ + beta·Y` for activations `X [n × k]` as rows (the linear-layer layout),
     /// CSR weights `A [m × k]` and `Y [n × m]`: exactly the bits of [`Backend::spmm`] with
-    /// `B = Xᵀ`, at 0.5–1.2x its speed (the transposes weigh most at high sparsity, where the
-    /// product has least work; README, run E). Threads split A's rows balanced by nonzeros,
-    /// as in `spmm`; each transposes up to 64 rows of `X` at a time into a `[k × 64]` panel
-    /// (allocated once per thread: 1 MiB at `k = 4096`), runs the `spmm` row kernel against
-    /// it and writes the results back a cache line per row of `Y`.
+    /// `B = Xᵀ`, at 0.6–1.1x its speed (the transposes and the write-back weigh most at high
+    /// sparsity, where the product has least work; README, run F). Threads split A's rows
+    /// balanced by nonzeros, as in `spmm`; each transposes up to 64 rows of `X` at a time into
+    /// a `[k × 64]` panel (allocated once per thread: 1 MiB at `k = 4096`) with the tier's
+    /// transpose kernel, runs the `spmm` row kernel against it and writes the results back a
+    /// cache line per row of `Y`.
     ///
     /// ```
     /// use lowp::fmac::{MatMut, MatRef, Par};
