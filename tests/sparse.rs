@@ -616,6 +616,53 @@ fn spmm_is_the_same_bits_on_every_backend_layout_and_thread_count() {
     }
 }
 
+/// `spmm_xt` with a fully dense A reads every entry of its transposed panels of X: every batch
+/// size 1..=70 (a whole panel and the start of the next), every k 0..=40 (the transpose
+/// kernels' 8 × 8 and 4 × 4 blocks, 16-column passes and their leftovers) and X starting at
+/// every offset 0..4, on every backend, against the products written out.
+#[test]
+fn spmm_xt_transposes_every_shape() {
+    let m = 2;
+    let x_all: Vec<f32> = (0..70 * 40 + 3).map(|i| (i % 29) as f32 - 14.0).collect();
+    for k in 0..=40usize {
+        // Row i holds every column, value 0.5 + p at its p-th stored entry: small integers
+        // and halves, so every sum is exact and a misplaced x entry changes it.
+        let indices: Vec<u32> = (0..m * k).map(|p| (p % k.max(1)) as u32).collect();
+        let values: Vec<f32> = (0..m * k).map(|p| 0.5 + p as f32).collect();
+        let a = Csr::try_new(m, k, vec![0, k, 2 * k], indices, values).unwrap();
+        for n in 1..=70usize {
+            let off = (n + k) % 4;
+            let x = &x_all[off..off + n * k];
+            let want: Vec<f32> = (0..n * m)
+                .map(|e| {
+                    let (j, i) = (e / m, e % m);
+                    (0..k).fold(0.0f32, |acc, c| {
+                        acc + (0.5 + (i * k + c) as f32) * x[j * k + c]
+                    })
+                })
+                .collect();
+            for backend in backends() {
+                let mut y = vec![f32::NAN; n * m];
+                backend
+                    .spmm_xt(
+                        1.0,
+                        MatRef::new(x, n, k).unwrap(),
+                        a.view(),
+                        0.0,
+                        MatMut::new(&mut y, n, m).unwrap(),
+                        Par::Seq,
+                    )
+                    .unwrap();
+                assert_eq!(
+                    bits(&y),
+                    bits(&want),
+                    "{backend:?} n {n} k {k} offset {off}"
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn product_shape_errors_are_typed() {
     let a = Csr::try_new(2, 3, vec![0, 1, 2], vec![0, 2], vec![1.0f32, 2.0]).unwrap();
