@@ -474,6 +474,12 @@ fn f16_fast_path_edges_match_the_reference() {
         0x7f80_0000, // infinity
         0x7fff_ffff, // NaNs whose sum wraps past the sign bit
         0x7fff_e001,
+        0x0000_0000, // zero: inside, as are all magnitudes below 0x0eff_e000 (under 2^-97)
+        0x0000_0001,
+        0x0eff_dfff,
+        0x0eff_e000, // outside
+        0x2b00_0000, // 2^-41: always rounds to zero
+        0x2c00_0000, // 2^-39: rounds up sometimes
     ];
     for backend in backends() {
         for overflow in modes() {

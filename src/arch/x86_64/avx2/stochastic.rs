@@ -209,18 +209,22 @@ fn sr_bf16_pair<const SATURATE: bool>(x: [__m256i; 2], r: [__m256i; 2]) -> __m25
 #[inline]
 #[target_feature(enable = "avx2,f16c")]
 fn sr_f16_pair<const SATURATE: bool>(x: [__m256i; 2], r: [__m256i; 2]) -> __m256i {
-    // Where every lane's magnitude lies in f16's normal range, below its largest finite value
-    // (patterns 0x3880_0000..0x477f_e000), 13 bits drop: adding the top 13 random bits to the
-    // pattern and converting toward zero is the reference's add-and-truncate. The sign shifted
-    // out and the range moved to the bottom of i32's, one signed comparison checks it.
-    let bias = _mm256_set1_epi32(i32::MIN.wrapping_sub(0x3880_0000 << 1));
-    let end = _mm256_set1_epi32(i32::MIN + ((0x477f_e000 - 0x3880_0000) << 1));
-    let moved = |x| _mm256_add_epi32(_mm256_slli_epi32::<1>(x), bias);
-    let inside = _mm256_and_si256(
-        _mm256_cmpgt_epi32(end, moved(x[0])),
-        _mm256_cmpgt_epi32(end, moved(x[1])),
+    // Where every lane's magnitude lies in f16's normal range, below its largest finite value,
+    // or is tiny (zeros included), adding the top 13 random bits to the pattern and converting
+    // toward zero is the reference's add-and-truncate, as on the `Avx512` tier (its
+    // `FAST_SPAN` says how the range is checked). Moved to the bottom of i32's range, the
+    // largest of the 16 lanes' keys takes one signed comparison.
+    let fast = |x| {
+        let shifted = _mm256_slli_epi32::<1>(x);
+        let moved = _mm256_sub_epi32(shifted, _mm256_set1_epi32(0x3880_0000 << 1));
+        _mm256_min_epu32(moved, shifted)
+    };
+    let key = _mm256_xor_si256(
+        _mm256_max_epu32(fast(x[0]), fast(x[1])),
+        _mm256_set1_epi32(i32::MIN),
     );
-    if _mm256_testc_si256(inside, _mm256_set1_epi32(-1)) == 1 {
+    let end = _mm256_set1_epi32(i32::MIN + ((0x477f_e000 - 0x3880_0000) << 1));
+    if _mm256_movemask_epi8(_mm256_cmpgt_epi32(end, key)) == -1 {
         let toward_zero = |x, r| {
             let y = _mm256_add_epi32(x, _mm256_srli_epi32::<3>(r));
             _mm256_cvtps_ph::<_MM_FROUND_TO_ZERO>(_mm256_castsi256_ps(y))
