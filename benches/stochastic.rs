@@ -1,8 +1,8 @@
 //! Criterion benches of stochastic rounding and the fused bf16 update on every tier, with
 //! lowp's own round-to-nearest conversion on the same tier as the baseline, at an L1- and a
 //! DRAM-sized array, and at short lengths that are not a multiple of any kernel's step (what a
-//! call on a bias vector or a layer's odd-sized tensor costs). `Throughput::Bytes` = bytes read
-//! plus bytes written.
+//! call on a bias vector or a layer's odd-sized tensor costs), and f32 -> f16 on activations
+//! after a ReLU (half zeros). `Throughput::Bytes` = bytes read plus bytes written.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -29,6 +29,12 @@ fn configure(group: &mut criterion::BenchmarkGroup<criterion::measurement::WallT
 fn stochastic(c: &mut Criterion) {
     for (label, n) in SIZES {
         let src: Vec<f32> = (0..n).map(|i| (i % 1000) as f32 * 1.37e-3 - 0.5).collect();
+        // Activations after a ReLU: every other element zero.
+        let relu: Vec<f32> = src
+            .iter()
+            .enumerate()
+            .map(|(i, &x)| if i % 2 == 0 { 0.0 } else { x.abs() })
+            .collect();
         let mut b = vec![bf16::ZERO; n];
         let mut h = vec![f16::ZERO; n];
         let mut group = c.benchmark_group(format!("round_{label}"));
@@ -54,6 +60,15 @@ fn stochastic(c: &mut Criterion) {
                         .unwrap()
                 })
             });
+            if label == "L1" {
+                let id = BenchmarkId::new("f32_to_f16_stochastic_relu", isa);
+                group.bench_function(id, |bench| {
+                    bench.iter(|| {
+                        be.f32_to_f16_stochastic(black_box(&relu), black_box(&mut h), 7, 0)
+                            .unwrap()
+                    })
+                });
+            }
         }
         group.finish();
 
