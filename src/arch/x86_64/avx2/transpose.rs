@@ -4,10 +4,7 @@
 
 use core::arch::x86_64::*;
 
-/// Columns per pass over the rows: a cache line of each row is read at a time (rows of `X`
-/// often lie a multiple of 4 KiB apart, so all of them share one L1 set), and the panel rows
-/// of the pass are written whole before the next.
-const TILE: usize = 16;
+use crate::arch::scalar::transpose::by_blocks;
 
 /// `panel[c·w + j] = rows[j][c]` for the `w = rows.len()` rows and the `panel.len() / w`
 /// columns: 8 rows × 8 columns per block, the leftover rows and columns one at a time.
@@ -19,39 +16,13 @@ const TILE: usize = 16;
 /// The CPU has AVX2 (the tier's table proves it).
 #[target_feature(enable = "avx2")]
 pub(in crate::arch::x86_64) unsafe fn transpose(rows: &[&[f32]], panel: &mut [f32]) {
-    let w = rows.len();
-    if w == 0 {
-        return;
-    }
-    let cols = panel.len() / w;
-    for row in rows {
-        assert!(row.len() >= cols, "a row shorter than the panel");
-    }
-    for c0 in (0..cols).step_by(TILE) {
-        let end = cols.min(c0 + TILE);
-        let groups = rows.chunks_exact(8);
-        let first_leftover = w - groups.remainder().len();
-        for (g, group) in groups.enumerate() {
-            let group: &[&[f32]; 8] = group.try_into().expect("chunks of 8");
-            let mut c = c0;
-            while c + 8 <= end {
-                // SAFETY: the rows hold `cols >= c + 8` columns (asserted above), and panel
-                // rows c..c + 8 hold their entries 8g..8g + 8 (8g + 8 <= w).
-                unsafe { block(group, c, panel.as_mut_ptr().add(c * w + 8 * g), w) };
-                c += 8;
-            }
-            for c in c..end {
-                for (j, row) in (8 * g..).zip(group) {
-                    panel[c * w + j] = row[c];
-                }
-            }
-        }
-        for (j, row) in rows.iter().enumerate().skip(first_leftover) {
-            for c in c0..end {
-                panel[c * w + j] = row[c];
-            }
-        }
-    }
+    by_blocks::<8>(rows, panel, |group, c, out, w| {
+        assert!(out.len() >= 7 * w + 8);
+        // SAFETY: the rows hold columns c..c + 8 (`by_blocks`' contract), `out` the 8 writes
+        // of 8 floats (checked just above), and this runs inside the function above, which
+        // enables avx2.
+        unsafe { block(group, c, out.as_mut_ptr(), w) }
+    });
 }
 
 /// Columns `c..c + 8` of the 8 rows to `out[t·w..][..8]` for `t < 8`.
