@@ -34,6 +34,16 @@ pub(crate) unsafe fn table(isa: Isa) -> &'static Kernels {
     }
 }
 
+/// The stochastic f16 kernels' fast path: `key = min(2|x| - F16_FAST_LOW, 2|x|)` (u32
+/// patterns, wrapping) is below [`F16_FAST_SPAN`] exactly for magnitudes 0x3880_0000..0x477f_e000
+/// (f16's normal range below its largest finite value: 13 bits drop, so adding the top 13
+/// random bits and truncating is the reference's rounding) and below 0x0eff_e000 (under 2^-97,
+/// zeros included: the reference gives ±0 there for every random value, and so does that).
+pub(crate) const F16_FAST_LOW: u32 = 0x3880_0000 << 1;
+
+/// See [`F16_FAST_LOW`].
+pub(crate) const F16_FAST_SPAN: u32 = (0x477f_e000 - 0x3880_0000) << 1;
+
 /// Runs `body` on each whole chunk of `W` elements of `src` and `dst` (in step), then `tail` on
 /// what is left (fewer than `W`). Works on `min(src.len(), dst.len())` elements. Kernels hand it
 /// closures; inlined into a `#[target_feature]` function, those compile with its features.

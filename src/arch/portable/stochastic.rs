@@ -6,7 +6,7 @@ use half::{bf16, f16};
 use wide::{f32x8, u32x8};
 
 use super::convert::widen_bf16;
-use crate::arch::{for_each_block_chunk, sr_block};
+use crate::arch::{for_each_block_chunk, sr_block, F16_FAST_LOW, F16_FAST_SPAN};
 use crate::backend::Sr;
 use crate::reference::rng::{M0, M1, W0, W1};
 use crate::reference::stochastic::{self as r, Overflow};
@@ -62,12 +62,12 @@ fn sr_bf16(x: u32x8, r: u32x8, saturate: bool) -> u32x8 {
 fn sr_f16(x: u32x8, r: u32x8, saturate: bool) -> u32x8 {
     let a = x & splat(0x7fff_ffff);
     let sign = (x >> 16u32) & splat(0x8000);
-    // Fast path, as on the x86 tiers (their `FAST_SPAN`): every lane in f16's normal range below
+    // Fast path, as on the x86 tiers ([`F16_FAST_LOW`]): every lane in f16's normal range below
     // its largest finite value (13 bits drop: add the top 13 random bits, shift, rebias), or
     // under 2^-97 (±0 whatever the random bits).
     let shifted = x << 1u32;
-    let key = (shifted - splat(0x3880_0000 << 1)).min(shifted);
-    if splat((0x477f_e000 - 0x3880_0000) << 1).simd_gt(key).all() {
+    let key = (shifted - splat(F16_FAST_LOW)).min(shifted);
+    if splat(F16_FAST_SPAN).simd_gt(key).all() {
         let kept = ((a + (r >> 3u32)) >> 13u32) - splat(112 << 10);
         return a.simd_lt(splat(0x3880_0000)).select(splat(0), kept) | sign;
     }

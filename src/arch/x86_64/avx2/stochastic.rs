@@ -9,7 +9,7 @@ use half::{bf16, f16};
 
 use super::super::{prefetch_ahead, STREAM_MIN_BYTES};
 use super::convert::quiet_nans;
-use crate::arch::for_each_block_chunk;
+use crate::arch::{for_each_block_chunk, F16_FAST_LOW, F16_FAST_SPAN};
 use crate::backend::Sr;
 use crate::reference::rng::{round_keys, M0, M1};
 use crate::reference::stochastic::{self as r, Overflow};
@@ -212,18 +212,18 @@ fn sr_f16_pair<const SATURATE: bool>(x: [__m256i; 2], r: [__m256i; 2]) -> __m256
     // Where every lane's magnitude lies in f16's normal range, below its largest finite value,
     // or is tiny (zeros included), adding the top 13 random bits to the pattern and converting
     // toward zero is the reference's add-and-truncate, as on the `Avx512` tier (its
-    // `FAST_SPAN` says how the range is checked). Moved to the bottom of i32's range, the
+    // `F16_FAST_LOW` says how the range is checked). Moved to the bottom of i32's range, the
     // largest of the 16 lanes' keys takes one signed comparison.
     let fast = |x| {
         let shifted = _mm256_slli_epi32::<1>(x);
-        let moved = _mm256_sub_epi32(shifted, _mm256_set1_epi32(0x3880_0000 << 1));
+        let moved = _mm256_sub_epi32(shifted, _mm256_set1_epi32(F16_FAST_LOW as i32));
         _mm256_min_epu32(moved, shifted)
     };
     let key = _mm256_xor_si256(
         _mm256_max_epu32(fast(x[0]), fast(x[1])),
         _mm256_set1_epi32(i32::MIN),
     );
-    let end = _mm256_set1_epi32(i32::MIN + ((0x477f_e000 - 0x3880_0000) << 1));
+    let end = _mm256_set1_epi32(i32::MIN + F16_FAST_SPAN as i32);
     if _mm256_movemask_epi8(_mm256_cmpgt_epi32(end, key)) == -1 {
         let toward_zero = |x, r| {
             let y = _mm256_add_epi32(x, _mm256_srli_epi32::<3>(r));

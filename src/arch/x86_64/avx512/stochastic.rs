@@ -13,7 +13,7 @@ use half::{bf16, f16};
 
 use super::super::{prefetch_ahead, STREAM_MIN_BYTES};
 use super::convert::widen_bf16;
-use crate::arch::for_each_block_chunk;
+use crate::arch::{for_each_block_chunk, F16_FAST_LOW, F16_FAST_SPAN};
 use crate::backend::Sr;
 use crate::reference::rng::{round_keys, M0, M1};
 use crate::reference::stochastic::{self as r, Overflow};
@@ -236,13 +236,13 @@ fn sr_f16_pair<const SATURATE: bool>(x: [__m512i; 2], r: [__m512i; 2]) -> __m512
     // (patterns 0x3880_0000..0x477f_e000), 13 bits drop: adding the top 13 random bits to the
     // pattern and converting toward zero is the reference's add-and-truncate. It is also
     // right for zeros and tiny magnitudes (below 2^-40 the reference gives ±0 for every
-    // random value, and so does this), which real data has plenty of: [`FAST_SPAN`].
+    // random value, and so does this), which real data has plenty of: [`F16_FAST_LOW`].
     let fast = |x| {
         let shifted = _mm512_slli_epi32::<1>(x);
-        let moved = _mm512_sub_epi32(shifted, _mm512_set1_epi32(0x3880_0000 << 1));
+        let moved = _mm512_sub_epi32(shifted, _mm512_set1_epi32(F16_FAST_LOW as i32));
         _mm512_min_epu32(moved, shifted)
     };
-    let span = _mm512_set1_epi32(FAST_SPAN);
+    let span = _mm512_set1_epi32(F16_FAST_SPAN as i32);
     if _mm512_cmplt_epu32_mask(_mm512_max_epu32(fast(x[0]), fast(x[1])), span) == u16::MAX {
         let toward_zero = |x, r| {
             let y = _mm512_add_epi32(x, _mm512_srli_epi32::<3>(r));
@@ -256,11 +256,6 @@ fn sr_f16_pair<const SATURATE: bool>(x: [__m512i; 2], r: [__m512i; 2]) -> __m512
         sr_f16::<SATURATE>(x[1], r[1]),
     )
 }
-
-/// The f16 fast path's inputs, as `min(2|x| - 2·0x3880_0000, 2|x|)` (patterns, wrapping):
-/// below this exactly for magnitudes 0x3880_0000..0x477f_e000 (f16's normal range below its
-/// largest finite value) and below 0x0eff_e000 (under 2^-97, zeros included).
-const FAST_SPAN: i32 = (0x477f_e000 - 0x3880_0000) << 1;
 
 /// Shared driver: `round(x_bits, r)`, 32 lanes in two vectors to 32 16-bit results in order,
 /// over chunks of [`STEP`] elements.
