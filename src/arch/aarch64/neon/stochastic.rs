@@ -8,7 +8,7 @@ use core::arch::aarch64::*;
 use half::{bf16, f16};
 
 use super::convert::widen_bf16;
-use crate::arch::{for_each_block_chunk, sr_block};
+use crate::arch::{for_each_block_chunk, sr_block, F16_FAST_LOW, F16_FAST_SPAN};
 use crate::backend::Sr;
 use crate::reference::rng::{M0, M1, W0, W1};
 use crate::reference::stochastic::{self as r, Overflow};
@@ -139,6 +139,19 @@ fn sr_f16<const SATURATE: bool>(x: uint32x4_t, r: uint32x4_t) -> uint16x4_t {
     let splat = vdupq_n_u32;
     let a = vandq_u32(x, splat(0x7fff_ffff));
     let sign = vandq_u32(vshrq_n_u32::<16>(x), splat(0x8000));
+    // Fast path, as on the other tiers ([`F16_FAST_LOW`]): every lane in f16's normal range
+    // below its largest finite value (13 bits drop: add the top 13 random bits, shift,
+    // rebias), or under 2^-97 (±0 whatever the random bits).
+    let shifted = vshlq_n_u32::<1>(x);
+    let key = vminq_u32(vsubq_u32(shifted, splat(F16_FAST_LOW)), shifted);
+    if vmaxvq_u32(key) < F16_FAST_SPAN {
+        let kept = vsubq_u32(
+            vshrq_n_u32::<13>(vaddq_u32(a, vshrq_n_u32::<3>(r))),
+            splat(112 << 10),
+        );
+        let kept = vandq_u32(vcgeq_u32(a, splat(0x3880_0000)), kept);
+        return vmovn_u32(vorrq_u32(kept, sign));
+    }
     let e = vshrq_n_u32::<23>(a);
     let m = vorrq_u32(vandq_u32(a, splat(0x007f_ffff)), splat(0x0080_0000));
     let normal = vcgtq_u32(e, splat(112));
