@@ -1,4 +1,6 @@
-//! Conversions on `u32x8` lanes, integer-only (so independent of the FPU's modes).
+//! Conversions on `u32x8` lanes, integer arithmetic but for two exact or correctly rounded
+//! float operations on f16 subnormals (which neither flush-to-zero nor denormals-are-zero
+//! can change: see each).
 //! Eight elements per step; the sub-vector tail goes through the reference.
 
 use half::{bf16, f16};
@@ -75,13 +77,13 @@ pub(super) fn f32_to_f16(src: &[f32], dst: &mut [f16]) {
             // f16 normal range: round away 13 bits, then rebias the exponent (127 - 15).
             let lsb = (a >> 13u32) & splat(1);
             let normal = ((a + splat(0x0fff) + lsb) >> 13u32) - splat(112 << 10);
-            // Below 2^-14: the unit is 2^-24, a right shift of 126 - e, capped at 31 (where the
-            // result is 0 anyway), done as add-half-minus-one-plus-lsb then shift.
-            let shift = splat(126) - (a >> 23u32).max(splat(95));
-            let significand = (a & splat(0x007f_ffff)) | splat(0x0080_0000);
-            let lsb = (significand >> shift) & splat(1);
-            let half_minus_one = (splat(1) << (shift - splat(1))) - splat(1);
-            let subnormal = (significand + half_minus_one + lsb) >> shift;
+            // Below 2^-14 the unit is 2^-24, f32's ulp in [0.5, 1): adding 0.5 rounds |x| to it
+            // (to nearest even), and the sum's pattern less 0.5's is the f16 pattern (0x0400
+            // where it rounds up to 2^-14; an f32 subnormal gives 0 either way, so
+            // denormals-are-zero cannot change it). A float add, not per-lane shifts, which
+            // SSE2 and other targets of `wide` lack.
+            let sum = bytemuck::cast::<u32x8, f32x8>(a) + f32x8::splat(0.5);
+            let subnormal = bytemuck::cast::<f32x8, u32x8>(sum) - splat(0x3f00_0000);
             let quiet_nan = splat(0x7e00) | ((a >> 13u32) & splat(0x03ff));
             let out = a.simd_lt(splat(0x3880_0000)).select(subnormal, normal);
             let out = a.simd_gt(splat(0x477f_efff)).select(splat(0x7c00), out);
@@ -102,7 +104,7 @@ pub(super) fn widen_f16(s: &[f16; 8]) -> u32x8 {
     let normal = (em << 13u32) + splat(112 << 23);
     let special = (em << 13u32) | splat(0x7f80_0000);
     let special = special | (em.simd_gt(splat(0x7c00)) & splat(0x0040_0000));
-    // Subnormal (and zero): m * 2^-24 is exact in f32 arithmetic.
+    // Subnormal (and zero): m * 2^-24 is exact in f32 arithmetic, and a normal f32.
     let m: i32x8 = bytemuck::cast(em & splat(0x03ff));
     let subnormal = m.round_float() * f32x8::splat(f32::from_bits(0x3380_0000)); // 2^-24
     let subnormal: u32x8 = bytemuck::cast(subnormal);
