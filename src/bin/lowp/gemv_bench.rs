@@ -91,7 +91,7 @@ fn bench_dtype<W: Weight>(case: &Case, name: &str, quick: bool) {
     // Weights spread over [-1, 1) as a layer's are, written now so the pages are faulted in
     // before timing. No magnitudes near f32's subnormal range: an SSE multiply with a
     // subnormal result takes a microcode assist on x86 (the FMA tiers take none), which
-    // slowed the scalar and portable rows up to fivefold on earlier, exponent-uniform data.
+    // slowed the scalar and portable rows by up to 3.6x on earlier, exponent-uniform data.
     let mut words = vec![0u64; words_per_copy * case.copies];
     for (i, w) in bytemuck::cast_slice_mut::<u64, W>(&mut words)
         .iter_mut()
