@@ -46,8 +46,9 @@ fn random_values(seed: u64, first: u64) -> [u32; STEP] {
 }
 
 /// `a * m` lane by lane as the low and high 32 bits of the 64-bit products, from one widening
-/// multiply (`pmuludq` on SSE2, `umull` on Neon). On SSE2, `mul_keep_high` and `*` took a
-/// third more multiplies and twice the shuffles: 1.2-1.3x slower in `lowp bench --only l1`.
+/// multiply (`pmuludq` on SSE2, `umull` on Neon). On SSE2, `mul_keep_high` and `*` compiled
+/// to 16 `pmuludq` and 31 shuffles a round instead of 8 and 20: 1.2-1.3x slower in
+/// `lowp bench --only l1`.
 fn mul_low_high(a: u32x8, m: u32x8) -> (u32x8, u32x8) {
     let words: [u32; 16] = bytemuck::cast(a.widening_mul(m));
     let pick = |half: usize| u32x8::new(core::array::from_fn(|i| words[2 * i + half]));
