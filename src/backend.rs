@@ -64,13 +64,16 @@ pub(crate) struct PeakRun {
 }
 
 /// `(indptr, indices, values, x, out)`: `out[r] = Σ values[p]·x[indices[p]]` over row `r`.
+/// Besides the CPU's support, the vector kernels need every index below `x.len()` (they read
+/// x unchecked); the callers pass validated structures.
 pub(crate) type SparseDots<T> = unsafe fn(&[usize], &[u32], &[T], &[f32], &mut [f32]);
 
 /// `(indices, values, b, stride, out)`: `out = Σ_p values[p]·b[indices[p]·stride..]`.
 pub(crate) type SparseRow<T> = unsafe fn(&[u32], &[T], &[f32], usize, &mut [f32]);
 
-/// One tier's kernels. Every entry is an `unsafe fn` whose only precondition is that the CPU
-/// supports the tier the table belongs to; lengths are the callers' business (kernels process
+/// One tier's kernels. Every entry is an `unsafe fn` whose only precondition (but for the
+/// sparse dots' indices, see [`SparseDots`]) is that the CPU supports the tier the table
+/// belongs to; lengths are the callers' business (kernels process
 /// `min(src.len(), dst.len())` elements and never touch memory outside the slices).
 pub(crate) struct Kernels {
     pub(crate) f32_to_bf16: unsafe fn(&[f32], &mut [bf16]),

@@ -1,4 +1,5 @@
-//! The `Portable` tier: `wide`'s compile-time SIMD (SSE2 on x86_64, NEON on aarch64), safe code.
+//! The `Portable` tier: `wide`'s compile-time SIMD (SSE2 on x86_64, NEON on aarch64), safe code
+//! but for the sparse dot's unchecked reads of x (at indices a validated structure guarantees).
 
 mod convert;
 mod fmac;
