@@ -13,6 +13,13 @@ pub(super) trait Lanes: Copy + Into<f32> {
     /// # Safety
     /// `p` is valid for reading 8 elements, and the CPU has avx2 and f16c.
     unsafe fn lanes(p: *const Self) -> __m256;
+
+    /// One element as f32, widened by this tier's instructions (`Into<f32>` on f16 costs a
+    /// call and a feature check per element: a sixth more time per 41-nonzero sparse row).
+    ///
+    /// # Safety
+    /// The CPU has avx2 and f16c.
+    unsafe fn one(self) -> f32;
 }
 
 impl Lanes for f32 {
@@ -20,6 +27,11 @@ impl Lanes for f32 {
     unsafe fn lanes(p: *const f32) -> __m256 {
         // SAFETY: per the trait's contract.
         unsafe { _mm256_loadu_ps(p) }
+    }
+
+    #[inline(always)]
+    unsafe fn one(self) -> f32 {
+        self
     }
 }
 
@@ -32,6 +44,11 @@ impl Lanes for bf16 {
             _mm256_castsi256_ps(_mm256_slli_epi32::<16>(_mm256_cvtepu16_epi32(h)))
         }
     }
+
+    #[inline(always)]
+    unsafe fn one(self) -> f32 {
+        f32::from_bits(u32::from(self.to_bits()) << 16)
+    }
 }
 
 impl Lanes for f16 {
@@ -39,6 +56,12 @@ impl Lanes for f16 {
     unsafe fn lanes(p: *const f16) -> __m256 {
         // SAFETY: per the trait's contract (8 f16 = one 16-byte load).
         unsafe { _mm256_cvtph_ps(_mm_loadu_si128(p.cast())) }
+    }
+
+    #[inline(always)]
+    unsafe fn one(self) -> f32 {
+        // SAFETY: per the trait's contract (f16c); register-only.
+        unsafe { _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(i32::from(self.to_bits())))) }
     }
 }
 

@@ -70,9 +70,11 @@ fn dot<T: Lanes>(indices: &[u32], values: &[T], x: &[f32]) -> f32 {
             let xs = gather8(&indices[pairs..], x);
             acc[0] = _mm256_fmadd_ps(T::lanes(values.as_ptr().add(pairs)), xs, acc[0]);
         }
-        let mut total = hsum(_mm256_add_ps(acc[0], acc[1]));
-        total += scalar::dot(&indices[whole..n], &values[whole..n], x);
-        total
+        let mut tail = 0.0;
+        for (&j, &v) in indices[whole..n].iter().zip(&values[whole..n]) {
+            tail += v.one() * x[j as usize];
+        }
+        hsum(_mm256_add_ps(acc[0], acc[1])) + tail
     }
 }
 
