@@ -541,6 +541,54 @@ fn check_spmm<T: Input + Output>(rng: &mut Rng, m: usize, k: usize, n: usize, de
     }
 }
 
+/// SpMM at every width 0..=260 (every pass width and masked remainder of every tier, past two
+/// of the widest passes), the same bits as the reference, and nothing written past C (which
+/// sits in a longer buffer whose tail must keep its sentinel).
+fn check_spmm_widths<T: Input + Output>(rng: &mut Rng) {
+    const GUARD: usize = 64;
+    let sentinel = f32::from_bits(0x7fc0_1234);
+    for n in 0..=260 {
+        let (m, k) = (3, 19);
+        let a = random_csr::<T>(rng, m, k, 60);
+        let b: Vec<f32> = (0..k * n)
+            .map(|i| ((i * 29) % 97) as f32 / 40.0 - 1.2)
+            .collect();
+        let c0: Vec<f32> = (0..m * n).map(|i| i as f32 * 0.25 - 3.0).collect();
+        for (alpha, beta) in [(1.0f32, 0.0f32), (-2.0, 0.5)] {
+            let want = spmm_reference(a.view(), &b, n, alpha, beta, &c0);
+            for backend in backends() {
+                let mut buf = c0.clone();
+                buf.resize(m * n + GUARD, sentinel);
+                backend
+                    .spmm(
+                        alpha,
+                        a.view(),
+                        MatRef::new(&b, k, n).unwrap(),
+                        beta,
+                        MatMut::new(&mut buf[..m * n], m, n).unwrap(),
+                        Par::Seq,
+                    )
+                    .unwrap();
+                assert_eq!(bits(&buf[..m * n]), bits(&want), "{backend:?} n = {n}");
+                assert!(
+                    buf[m * n..]
+                        .iter()
+                        .all(|g| g.to_bits() == sentinel.to_bits()),
+                    "{backend:?} n = {n}: wrote past C"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn spmm_of_every_width_on_every_backend() {
+    let mut rng = Rng::new(67);
+    check_spmm_widths::<f32>(&mut rng);
+    check_spmm_widths::<bf16>(&mut rng);
+    check_spmm_widths::<f16>(&mut rng);
+}
+
 #[test]
 fn spmm_is_the_same_bits_on_every_backend_layout_and_thread_count() {
     let mut rng = Rng::new(65);

@@ -9,17 +9,18 @@ use half::{bf16, f16};
 use super::super::{prefetch_ahead, prefetch_pair_ahead};
 
 /// Eight elements from `p` as f32 lanes.
-pub(super) trait Lanes: Copy + Into<f32> {
+pub(in crate::arch::x86_64) trait Lanes: Copy + Into<f32> {
     /// # Safety
     /// `p` is valid for reading 8 elements, and the CPU has avx2 and f16c.
     unsafe fn lanes(p: *const Self) -> __m256;
 
-    /// One element as f32, widened by this tier's instructions (`Into<f32>` on f16 costs a
-    /// call and a feature check per element: a sixth more time per 41-nonzero sparse row).
+    /// One element as f32 in all eight lanes, widened by this tier's instructions
+    /// (`Into<f32>` on f16 costs a call and a feature check per element: a sixth more time
+    /// per 41-nonzero sparse row).
     ///
     /// # Safety
     /// The CPU has avx2 and f16c.
-    unsafe fn one(self) -> f32;
+    unsafe fn splat(self) -> __m256;
 }
 
 impl Lanes for f32 {
@@ -30,8 +31,9 @@ impl Lanes for f32 {
     }
 
     #[inline(always)]
-    unsafe fn one(self) -> f32 {
-        self
+    unsafe fn splat(self) -> __m256 {
+        // SAFETY: per the trait's contract; register-only.
+        unsafe { _mm256_set1_ps(self) }
     }
 }
 
@@ -46,8 +48,9 @@ impl Lanes for bf16 {
     }
 
     #[inline(always)]
-    unsafe fn one(self) -> f32 {
-        f32::from_bits(u32::from(self.to_bits()) << 16)
+    unsafe fn splat(self) -> __m256 {
+        // SAFETY: per the trait's contract; register-only.
+        unsafe { _mm256_set1_ps(f32::from_bits(u32::from(self.to_bits()) << 16)) }
     }
 }
 
@@ -59,9 +62,12 @@ impl Lanes for f16 {
     }
 
     #[inline(always)]
-    unsafe fn one(self) -> f32 {
-        // SAFETY: per the trait's contract (f16c); register-only.
-        unsafe { _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(i32::from(self.to_bits())))) }
+    unsafe fn splat(self) -> __m256 {
+        // SAFETY: per the trait's contract (f16c); register-only. The conversion of a
+        // broadcast, not a broadcast of `_mm_cvtsi32_si128`'s conversion: LLVM made that a
+        // `vpinsrw` into whatever register was free (an accumulator of the sparse row
+        // product), chaining every nonzero's value to it.
+        unsafe { _mm256_cvtph_ps(_mm_set1_epi16(self.to_bits() as i16)) }
     }
 }
 

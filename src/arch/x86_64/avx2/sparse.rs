@@ -11,7 +11,6 @@ use half::{bf16, f16};
 
 use super::super::{prefetch_at, SPARSE_PREFETCH_NONZEROS};
 use super::fmac::{hsum, Lanes};
-use crate::arch::scalar::sparse as scalar;
 
 /// Eight x values at `indices[..8]`: each lane's value broadcast from memory (a pure load),
 /// merged by a tree of blends; the indices are read two per 64-bit load.
@@ -72,7 +71,7 @@ fn dot<T: Lanes>(indices: &[u32], values: &[T], x: &[f32]) -> f32 {
         }
         let mut tail = 0.0;
         for (&j, &v) in indices[whole..n].iter().zip(&values[whole..n]) {
-            tail += v.one() * x[j as usize];
+            tail += _mm256_cvtss_f32(v.splat()) * x[j as usize];
         }
         hsum(_mm256_add_ps(acc[0], acc[1])) + tail
     }
@@ -93,23 +92,25 @@ fn dots<T: Lanes>(indptr: &[usize], indices: &[u32], values: &[T], x: &[f32], ou
 /// host measured, with B at and beyond L2's size).
 const AHEAD: usize = 8;
 
-/// Columns `[j, j + 8Q)` of the row product, in `Q` accumulators.
+/// Columns `[j, j + 8Q)` of the row product, in `Q` accumulators; when `MASKED`, the last
+/// one loads and stores only the lanes whose `lanes` element has its sign bit set.
 ///
 /// # Safety
-/// `j + 8Q <= out.len()`, every `indices[p]·stride + out.len() <= b.len()`, and the CPU has
-/// avx2.
+/// `j + 8(Q - 1)` plus the lanes of the last accumulator is at most `out.len()`, every
+/// `indices[p]·stride + out.len() <= b.len()`, and the CPU has avx2 and f16c.
 #[inline(always)]
-unsafe fn pass<T: Copy + Into<f32>, const Q: usize>(
+unsafe fn pass<T: Lanes, const Q: usize, const MASKED: bool>(
     indices: &[u32],
     values: &[T],
     b: &[f32],
     stride: usize,
-    j: usize,
+    (j, lanes): (usize, __m256i),
     out: &mut [f32],
 ) {
-    // SAFETY: per the function's contract, every load reads 8 columns inside a row of B and
-    // every store 8 inside `out`; prefetches are hints that never fault, and their addresses
-    // are formed with wrapping arithmetic, never dereferenced.
+    // SAFETY: per the function's contract, every load reads 8 columns (the masked lanes in a
+    // masked last vector) inside a row of B and every store as many inside `out`; prefetches
+    // are hints that never fault, and their addresses are formed with wrapping arithmetic,
+    // never dereferenced.
     unsafe {
         let mut acc = [_mm256_setzero_ps(); Q];
         for (p, (&i, &v)) in indices.iter().zip(values).enumerate() {
@@ -119,54 +120,66 @@ unsafe fn pass<T: Copy + Into<f32>, const Q: usize>(
                     _mm_prefetch::<_MM_HINT_T0>(row.wrapping_add(16 * line) as *const i8);
                 }
             }
-            let v = _mm256_set1_ps(v.into());
+            let v = v.splat();
             let brow = b.as_ptr().add(i as usize * stride + j);
             for (q, acc) in acc.iter_mut().enumerate() {
-                let prod = _mm256_mul_ps(v, _mm256_loadu_ps(brow.add(8 * q)));
-                *acc = _mm256_add_ps(*acc, prod);
+                let at = brow.add(8 * q);
+                let bs = if MASKED && q + 1 == Q {
+                    _mm256_maskload_ps(at, lanes)
+                } else {
+                    _mm256_loadu_ps(at)
+                };
+                *acc = _mm256_add_ps(*acc, _mm256_mul_ps(v, bs));
             }
         }
         for (q, acc) in acc.iter().enumerate() {
-            _mm256_storeu_ps(out.as_mut_ptr().add(j + 8 * q), *acc);
+            let at = out.as_mut_ptr().add(j + 8 * q);
+            if MASKED && q + 1 == Q {
+                _mm256_maskstore_ps(at, lanes, *acc);
+            } else {
+                _mm256_storeu_ps(at, *acc);
+            }
         }
     }
 }
 
+/// The row product: passes of 64 columns, then the rest (under 64) in one pass of as many
+/// 8-column accumulators as it needs, the last one masked.
 #[inline(always)]
-fn row<T: Copy + Into<f32>>(
-    indices: &[u32],
-    values: &[T],
-    b: &[f32],
-    stride: usize,
-    out: &mut [f32],
-) {
+fn row<T: Lanes>(indices: &[u32], values: &[T], b: &[f32], stride: usize, out: &mut [f32]) {
     let n = out.len();
     let mut j = 0;
-    // Each column is one chain of adds (the order is fixed), so wide passes keep enough
-    // independent chains in flight to cover the add latency.
-    while n - j >= 64 {
-        // SAFETY: `j + 64 <= n`; see `pass`.
-        unsafe { pass::<T, 8>(indices, values, b, stride, j, out) };
-        j += 64;
+    // Each column is one chain of adds (the order is fixed), so a pass's time per nonzero
+    // hardly depends on its width: one wide pass beats several narrow ones, and the last
+    // columns join the last pass instead of a scalar one (n = 33 ran at half the speed of
+    // n = 32).
+    // SAFETY: only called from the kernels below, which enable avx2, fma and f16c; the
+    // passes cover `[0, n)` exactly, the last one's last vector `last` lanes; see `pass`.
+    unsafe {
+        let full = _mm256_set1_epi32(-1);
+        while n - j >= 64 {
+            pass::<T, 8, false>(indices, values, b, stride, (j, full), out);
+            j += 64;
+        }
+        let rest = n - j;
+        let last = rest.wrapping_sub(1) % 8 + 1;
+        let lanes = _mm256_cmpgt_epi32(
+            _mm256_set1_epi32(last as i32),
+            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+        );
+        let at = (j, lanes);
+        match rest.div_ceil(8) {
+            0 => {}
+            1 => pass::<T, 1, true>(indices, values, b, stride, at, out),
+            2 => pass::<T, 2, true>(indices, values, b, stride, at, out),
+            3 => pass::<T, 3, true>(indices, values, b, stride, at, out),
+            4 => pass::<T, 4, true>(indices, values, b, stride, at, out),
+            5 => pass::<T, 5, true>(indices, values, b, stride, at, out),
+            6 => pass::<T, 6, true>(indices, values, b, stride, at, out),
+            7 => pass::<T, 7, true>(indices, values, b, stride, at, out),
+            _ => pass::<T, 8, true>(indices, values, b, stride, at, out),
+        }
     }
-    if n - j >= 32 {
-        // SAFETY: `j + 32 <= n`; see `pass`.
-        unsafe { pass::<T, 4>(indices, values, b, stride, j, out) };
-        j += 32;
-    }
-    while n - j >= 8 {
-        // SAFETY: `j + 8 <= n`; see `pass`.
-        unsafe { pass::<T, 1>(indices, values, b, stride, j, out) };
-        j += 8;
-    }
-    let narrow = j;
-    scalar::row(
-        indices,
-        values,
-        &b[narrow.min(b.len())..],
-        stride,
-        &mut out[narrow..],
-    );
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]

@@ -10,10 +10,10 @@ use core::arch::x86_64::*;
 
 use half::{bf16, f16};
 
+use super::super::avx2::fmac::Lanes;
 use super::super::avx2::sparse as avx2;
 use super::super::{prefetch_at, SPARSE_PREFETCH_NONZEROS};
 use super::fmac::{hsum16, Lanes16};
-use crate::arch::scalar::sparse as scalar;
 use crate::backend::SparseDots;
 
 /// Blocks whose rows average fewer nonzeros than this take the `Avx2` tier's sparse dot:
@@ -159,23 +159,25 @@ fn dots<T: MaskedLanes16>(
 /// Nonzeros ahead whose rows of B are prefetched (the `Avx2` tier's measured choice).
 const AHEAD: usize = 8;
 
-/// Columns `[j, j + 16Q)` of the row product, in `Q` accumulators.
+/// Columns `[j, j + 16Q)` of the row product, in `Q` accumulators, of which the last loads
+/// and stores only the lanes in `last` (all of them in a full pass).
 ///
 /// # Safety
-/// `j + 16Q <= out.len()`, every `indices[p]·stride + out.len() <= b.len()`, and the CPU has
-/// avx512f.
+/// `j + 16(Q - 1)` plus the lanes of `last` is at most `out.len()`, every
+/// `indices[p]·stride + out.len() <= b.len()`, and the CPU has avx512f and f16c.
 #[inline(always)]
-unsafe fn pass<T: Copy + Into<f32>, const Q: usize>(
+unsafe fn pass<T: Lanes, const Q: usize>(
     indices: &[u32],
     values: &[T],
     b: &[f32],
     stride: usize,
-    j: usize,
+    (j, last): (usize, __mmask16),
     out: &mut [f32],
 ) {
-    // SAFETY: per the function's contract, every load reads 16 columns inside a row of B and
-    // every store 16 inside `out`; prefetches are hints that never fault, and their addresses
-    // are formed with wrapping arithmetic, never dereferenced.
+    // SAFETY: per the function's contract, every load reads 16 columns (the lanes of `last`
+    // in the last vector) inside a row of B and every store as many inside `out`; prefetches
+    // are hints that never fault, and their addresses are formed with wrapping arithmetic,
+    // never dereferenced.
     unsafe {
         let mut acc = [_mm512_setzero_ps(); Q];
         for (p, (&i, &v)) in indices.iter().zip(values).enumerate() {
@@ -185,61 +187,55 @@ unsafe fn pass<T: Copy + Into<f32>, const Q: usize>(
                     _mm_prefetch::<_MM_HINT_T0>(row.wrapping_add(16 * line) as *const i8);
                 }
             }
-            let v = _mm512_set1_ps(v.into());
+            let v = _mm512_broadcastss_ps(_mm256_castps256_ps128(v.splat()));
             let brow = b.as_ptr().add(i as usize * stride + j);
             for (q, acc) in acc.iter_mut().enumerate() {
-                let prod = _mm512_mul_ps(v, _mm512_loadu_ps(brow.add(16 * q)));
+                let lanes = if q + 1 == Q { last } else { !0 };
+                let prod = _mm512_mul_ps(v, _mm512_maskz_loadu_ps(lanes, brow.add(16 * q)));
                 *acc = _mm512_add_ps(*acc, prod);
             }
         }
         for (q, acc) in acc.iter().enumerate() {
-            _mm512_storeu_ps(out.as_mut_ptr().add(j + 16 * q), *acc);
+            let lanes = if q + 1 == Q { last } else { !0 };
+            _mm512_mask_storeu_ps(out.as_mut_ptr().add(j + 16 * q), lanes, *acc);
         }
     }
 }
 
+/// The row product: passes of 128 columns, then the rest (under 128) in one pass of as many
+/// 16-column accumulators as it needs, the last one masked.
 #[inline(always)]
-fn row<T: Copy + Into<f32>>(
-    indices: &[u32],
-    values: &[T],
-    b: &[f32],
-    stride: usize,
-    out: &mut [f32],
-) {
+fn row<T: Lanes>(indices: &[u32], values: &[T], b: &[f32], stride: usize, out: &mut [f32]) {
     let n = out.len();
     let mut j = 0;
-    // Each column is one chain of adds (the order is fixed), so wide passes keep enough
-    // independent chains in flight to cover the add latency.
+    // Each column is one chain of adds (the order is fixed), so a pass's time per nonzero
+    // hardly depends on its width: one wide pass beats several narrow ones (at n = 32, two
+    // chains in one pass instead of two passes of one took this tier's SpMM from 0.68-0.96x
+    // to 0.95-1.26x of the Avx2 tier's), and the last columns join the last pass instead of
+    // a scalar one (n = 33 ran at half the speed of n = 32).
     while n - j >= 128 {
         // SAFETY: `j + 128 <= n`; see `pass`.
-        unsafe { pass::<T, 8>(indices, values, b, stride, j, out) };
+        unsafe { pass::<T, 8>(indices, values, b, stride, (j, !0), out) };
         j += 128;
     }
-    if n - j >= 64 {
-        // SAFETY: `j + 64 <= n`; see `pass`.
-        unsafe { pass::<T, 4>(indices, values, b, stride, j, out) };
-        j += 64;
+    let rest = n - j;
+    let last = rest.wrapping_sub(1) % 16 + 1;
+    let at = (j, (u32::MAX >> (32 - last)) as __mmask16);
+    // SAFETY: the pass of `rest.div_ceil(16)` vectors covers `[j, n)` exactly, its last
+    // vector `last` lanes; see `pass`.
+    unsafe {
+        match rest.div_ceil(16) {
+            0 => {}
+            1 => pass::<T, 1>(indices, values, b, stride, at, out),
+            2 => pass::<T, 2>(indices, values, b, stride, at, out),
+            3 => pass::<T, 3>(indices, values, b, stride, at, out),
+            4 => pass::<T, 4>(indices, values, b, stride, at, out),
+            5 => pass::<T, 5>(indices, values, b, stride, at, out),
+            6 => pass::<T, 6>(indices, values, b, stride, at, out),
+            7 => pass::<T, 7>(indices, values, b, stride, at, out),
+            _ => pass::<T, 8>(indices, values, b, stride, at, out),
+        }
     }
-    // 32 columns in two chains, not two passes of one: at n = 32 this tier's SpMM went from
-    // 0.68-0.96x to 0.95-1.26x of the Avx2 tier's (A/B runs, 50-99 % sparse).
-    if n - j >= 32 {
-        // SAFETY: `j + 32 <= n`; see `pass`.
-        unsafe { pass::<T, 2>(indices, values, b, stride, j, out) };
-        j += 32;
-    }
-    while n - j >= 16 {
-        // SAFETY: `j + 16 <= n`; see `pass`.
-        unsafe { pass::<T, 1>(indices, values, b, stride, j, out) };
-        j += 16;
-    }
-    let narrow = j;
-    scalar::row(
-        indices,
-        values,
-        &b[narrow.min(b.len())..],
-        stride,
-        &mut out[narrow..],
-    );
 }
 
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
