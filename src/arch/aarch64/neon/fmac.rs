@@ -11,6 +11,10 @@ pub(super) trait Lanes: Copy + Into<f32> {
     /// # Safety
     /// `p` is valid for reading 4 elements.
     unsafe fn lanes(p: *const Self) -> float32x4_t;
+
+    /// One element as f32 in all four lanes (`Into<f32>` on f16 checks the CPU's features
+    /// and calls out, per element).
+    fn splat(self) -> float32x4_t;
 }
 
 impl Lanes for f32 {
@@ -18,6 +22,12 @@ impl Lanes for f32 {
     unsafe fn lanes(p: *const f32) -> float32x4_t {
         // SAFETY: per the trait's contract.
         unsafe { vld1q_f32(p) }
+    }
+
+    #[inline(always)]
+    fn splat(self) -> float32x4_t {
+        // SAFETY: neon is part of the aarch64 baseline; register-only.
+        unsafe { vdupq_n_f32(self) }
     }
 }
 
@@ -27,21 +37,38 @@ impl Lanes for bf16 {
         // SAFETY: per the trait's contract (4 bf16 = one 8-byte load).
         unsafe { vreinterpretq_f32_u32(vshll_n_u16::<16>(vld1_u16(p.cast()))) }
     }
+
+    #[inline(always)]
+    fn splat(self) -> float32x4_t {
+        // SAFETY: neon is part of the aarch64 baseline; register-only.
+        unsafe { vdupq_n_f32(f32::from_bits(u32::from(self.to_bits()) << 16)) }
+    }
 }
 
 impl Lanes for f16 {
     #[inline(always)]
     unsafe fn lanes(p: *const f16) -> float32x4_t {
         // SAFETY: per the trait's contract (4 f16 = one 8-byte load).
-        let h = unsafe { vld1_u16(p.cast()) };
-        let out: float32x4_t;
-        // SAFETY: a register-only conversion of base Advanced SIMD; touches no memory or flags.
-        unsafe {
-            asm!("fcvtl {out:v}.4s, {h:v}.4h", h = in(vreg) h, out = out(vreg) out,
-                 options(pure, nomem, nostack, preserves_flags));
-        }
-        out
+        widen_f16(unsafe { vld1_u16(p.cast()) })
     }
+
+    #[inline(always)]
+    fn splat(self) -> float32x4_t {
+        // SAFETY: neon is part of the aarch64 baseline; register-only.
+        widen_f16(unsafe { vdup_n_u16(self.to_bits()) })
+    }
+}
+
+/// Four f16 patterns to f32 lanes (`fcvtl`; the intrinsic needs the unstable `f16` type).
+#[inline(always)]
+fn widen_f16(h: uint16x4_t) -> float32x4_t {
+    let out: float32x4_t;
+    // SAFETY: a register-only conversion of base Advanced SIMD; touches no memory or flags.
+    unsafe {
+        asm!("fcvtl {out:v}.4s, {h:v}.4h", h = in(vreg) h, out = out(vreg) out,
+             options(pure, nomem, nostack, preserves_flags));
+    }
+    out
 }
 
 #[inline(always)]

@@ -1,7 +1,7 @@
 //! Sparse kernels: the sparse dot builds x four lanes at a time with lane loads (NEON has no
-//! gather) into four FMA accumulators; the row product runs 16 dense columns per pass in four
-//! q-register accumulators with a multiply then an add (the scalar kernel's operations, so
-//! the same bits).
+//! gather) into four FMA accumulators; the row product runs 32 dense columns per pass in
+//! eight q-register accumulators, and the rest in one pass, with a multiply then an add (the
+//! scalar kernel's operations, so the same bits).
 
 use core::arch::aarch64::*;
 
@@ -88,7 +88,66 @@ pub(super) unsafe fn dots<T: Lanes>(
     }
 }
 
-pub(super) fn row<T: Copy + Into<f32>>(
+/// Columns `[j, j + 4Q + r)` of the row product: `Q` four-column accumulators, then one for
+/// the last `r < 4` columns, read and written a lane at a time (NEON has no masked loads).
+///
+/// # Safety
+/// `j + 4Q + r <= out.len()`, and every `indices[p]·stride + out.len() <= b.len()`.
+#[inline(always)]
+unsafe fn pass<T: Lanes, const Q: usize>(
+    indices: &[u32],
+    values: &[T],
+    b: &[f32],
+    stride: usize,
+    (j, r): (usize, usize),
+    out: &mut [f32],
+) {
+    // SAFETY: per the function's contract, every load reads columns below `j + 4Q + r` of a
+    // row of B (the lanes of the last accumulator past `r` repeat its first column and are
+    // never stored), every store the same columns of `out`; neon is part of the aarch64
+    // baseline.
+    unsafe {
+        let mut acc = [vdupq_n_f32(0.0); Q];
+        let mut last = vdupq_n_f32(0.0);
+        for (&i, &v) in indices.iter().zip(values) {
+            let v = v.splat();
+            let brow = b.as_ptr().add(i as usize * stride + j);
+            for (q, acc) in acc.iter_mut().enumerate() {
+                *acc = vaddq_f32(*acc, vmulq_f32(v, vld1q_f32(brow.add(4 * q))));
+            }
+            if r > 0 {
+                let p = brow.add(4 * Q);
+                let mut bs = vld1q_dup_f32(p);
+                if r > 1 {
+                    bs = vld1q_lane_f32::<1>(p.add(1), bs);
+                }
+                if r > 2 {
+                    bs = vld1q_lane_f32::<2>(p.add(2), bs);
+                }
+                last = vaddq_f32(last, vmulq_f32(v, bs));
+            }
+        }
+        let o = out.as_mut_ptr().add(j);
+        for (q, acc) in acc.iter().enumerate() {
+            vst1q_f32(o.add(4 * q), *acc);
+        }
+        let o = o.add(4 * Q);
+        if r > 0 {
+            vst1q_lane_f32::<0>(o, last);
+        }
+        if r > 1 {
+            vst1q_lane_f32::<1>(o.add(1), last);
+        }
+        if r > 2 {
+            vst1q_lane_f32::<2>(o.add(2), last);
+        }
+    }
+}
+
+/// The row product: passes of 32 columns, then the rest in one pass. Each column is one chain
+/// of adds (the order is fixed), so a pass's time per nonzero hardly depends on its width, and
+/// the x86 tiers ran 1.6-2.0x faster at n = 33 once the last columns joined the last pass.
+pub(super) fn row<T: Lanes>(
     indices: &[u32],
     values: &[T],
     b: &[f32],
@@ -96,30 +155,24 @@ pub(super) fn row<T: Copy + Into<f32>>(
     out: &mut [f32],
 ) {
     let n = out.len();
-    let whole = n / 16 * 16;
-    // SAFETY: neon is part of the aarch64 baseline; every load reads 4 columns at
-    // `i·stride + j + 4 <= i·stride + n <= b.len()` (the caller's guarantee), every store 4 at
-    // `j + 4 <= n`.
+    let mut j = 0;
+    // SAFETY: the passes cover `[0, n)` exactly; the caller guarantees B's rows (see `pass`).
     unsafe {
-        for j in (0..whole).step_by(16) {
-            let mut acc = [vdupq_n_f32(0.0); 4];
-            for (&i, &v) in indices.iter().zip(values) {
-                let v = vdupq_n_f32(v.into());
-                let brow = b.as_ptr().add(i as usize * stride + j);
-                for (q, acc) in acc.iter_mut().enumerate() {
-                    *acc = vaddq_f32(*acc, vmulq_f32(v, vld1q_f32(brow.add(4 * q))));
-                }
-            }
-            for (q, acc) in acc.iter().enumerate() {
-                vst1q_f32(out.as_mut_ptr().add(j + 4 * q), *acc);
-            }
+        while n - j >= 32 {
+            pass::<T, 8>(indices, values, b, stride, (j, 0), out);
+            j += 32;
+        }
+        let at = (j, (n - j) % 4);
+        match (n - j) / 4 {
+            0 if j == n => {}
+            0 => pass::<T, 0>(indices, values, b, stride, at, out),
+            1 => pass::<T, 1>(indices, values, b, stride, at, out),
+            2 => pass::<T, 2>(indices, values, b, stride, at, out),
+            3 => pass::<T, 3>(indices, values, b, stride, at, out),
+            4 => pass::<T, 4>(indices, values, b, stride, at, out),
+            5 => pass::<T, 5>(indices, values, b, stride, at, out),
+            6 => pass::<T, 6>(indices, values, b, stride, at, out),
+            _ => pass::<T, 7>(indices, values, b, stride, at, out),
         }
     }
-    scalar::row(
-        indices,
-        values,
-        &b[whole.min(b.len())..],
-        stride,
-        &mut out[whole..],
-    );
 }
