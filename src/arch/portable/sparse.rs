@@ -1,7 +1,8 @@
 //! Sparse kernels on `f32x8`. The sparse dot builds x eight lanes at a time from its indices
 //! into two accumulators (independent chains, where the scalar dot is one) and widens the
-//! values eight at a time; the row product is vectorised along the dense columns with the
-//! scalar kernel's operations (multiply, then add), so its bits are the scalar kernel's.
+//! values eight at a time; the row product is vectorised along the dense columns, 32 per pass,
+//! with the scalar kernel's operations (multiply, then add), so its bits are the scalar
+//! kernel's.
 
 use wide::f32x8;
 
@@ -55,7 +56,62 @@ pub(super) unsafe fn dots<T: Lanes>(
     }
 }
 
-pub(super) fn row<T: Copy + Into<f32>>(
+/// Columns `[j, j + 8Q + r)` of the row product: `Q` eight-column accumulators, then one for
+/// the last `r < 8` columns, which reads eight columns of B when B holds them for every
+/// nonzero (the lanes past `r` are never stored), else is scalar. Values are widened eight
+/// at a time (`Into<f32>` on f16 costs a call per element).
+fn pass<T: Lanes, const Q: usize>(
+    indices: &[u32],
+    values: &[T],
+    b: &[f32],
+    stride: usize,
+    (j, r): (usize, usize),
+    out: &mut [f32],
+) {
+    let mut acc = [f32x8::ZERO; Q];
+    let mut last = f32x8::ZERO;
+    let mut last_scalar = [0f32; 8];
+    let furthest = indices.iter().max().map_or(0, |&i| i as usize * stride + j);
+    let wide = r > 0 && furthest + 8 * Q + 8 <= b.len();
+    let mut add = |i: u32, v: f32| {
+        let brow = &b[i as usize * stride + j..];
+        let splat = f32x8::splat(v);
+        for (acc, bs) in acc.iter_mut().zip(brow[..8 * Q].chunks_exact(8)) {
+            *acc += splat * f32x8::new(bs.try_into().unwrap());
+        }
+        if wide {
+            last += splat * f32x8::new(brow[8 * Q..8 * Q + 8].try_into().unwrap());
+        } else {
+            for (o, &x) in last_scalar[..r].iter_mut().zip(&brow[8 * Q..]) {
+                *o += v * x;
+            }
+        }
+    };
+    let n = indices.len().min(values.len());
+    let whole = n / 8 * 8;
+    for (is, vs) in indices[..whole]
+        .chunks_exact(8)
+        .zip(values[..whole].chunks_exact(8))
+    {
+        for (&i, v) in is.iter().zip(T::lanes(vs).to_array()) {
+            add(i, v);
+        }
+    }
+    for (&i, &v) in indices[whole..n].iter().zip(&values[whole..n]) {
+        add(i, v.into());
+    }
+    let out = &mut out[j..j + 8 * Q + r];
+    for (o, acc) in out.chunks_exact_mut(8).zip(&acc) {
+        o.copy_from_slice(&acc.to_array());
+    }
+    let last = if wide { last.to_array() } else { last_scalar };
+    out[8 * Q..].copy_from_slice(&last[..r]);
+}
+
+/// The row product: passes of 32 columns, then the rest in one pass. Each column is one chain
+/// of adds (the order is fixed, so the bits are the scalar kernel's), so a pass's time per
+/// nonzero hardly depends on its width.
+pub(super) fn row<T: Lanes>(
     indices: &[u32],
     values: &[T],
     b: &[f32],
@@ -63,20 +119,17 @@ pub(super) fn row<T: Copy + Into<f32>>(
     out: &mut [f32],
 ) {
     let n = out.len();
-    let whole = n / 8 * 8;
-    for j in (0..whole).step_by(8) {
-        let mut acc = f32x8::ZERO;
-        for (&i, &v) in indices.iter().zip(values) {
-            let brow: [f32; 8] = b[i as usize * stride + j..][..8].try_into().unwrap();
-            acc += f32x8::splat(v.into()) * f32x8::new(brow);
-        }
-        out[j..j + 8].copy_from_slice(&acc.to_array());
+    let mut j = 0;
+    while n - j >= 32 {
+        pass::<T, 4>(indices, values, b, stride, (j, 0), out);
+        j += 32;
     }
-    sparse::row(
-        indices,
-        values,
-        &b[whole.min(b.len())..],
-        stride,
-        &mut out[whole..],
-    );
+    let at = (j, (n - j) % 8);
+    match (n - j) / 8 {
+        0 if j == n => {}
+        0 => pass::<T, 0>(indices, values, b, stride, at, out),
+        1 => pass::<T, 1>(indices, values, b, stride, at, out),
+        2 => pass::<T, 2>(indices, values, b, stride, at, out),
+        _ => pass::<T, 3>(indices, values, b, stride, at, out),
+    }
 }
