@@ -1,13 +1,14 @@
 //! Criterion bench of the sparse products: a 4096x4096 bf16 matrix magnitude-pruned per row at
 //! 50/90/99 %, SpMV (`Throughput::Bytes` = values + indices + indptr) on every tier against
 //! `sprs` (f32 values, the same structure) and lowp's dense bf16 GEMV, and SpMM with n = 32
-//! (`Throughput::Elements` = 2·nnz·n) against lowp's dense GEMM on the same shape.
+//! (`Throughput::Elements` = 2·nnz·n) against lowp's dense GEMM on the same shape; SpMM at
+//! 90 % on every tier with bf16 and f16 values at n = 32, 33 and 48.
 
 use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use half::bf16;
+use half::{bf16, f16};
 use lowp::fmac::{MatMut, MatRef, Par};
 use lowp::sparse::prune::{magnitude, Scope};
 use lowp::sparse::Csr;
@@ -128,5 +129,44 @@ fn spmm(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, spmv, spmm);
+/// SpMM at 90 % sparsity on every tier, bf16 and f16 values, at n = 32 and at widths that
+/// are not a multiple of a vector (the columns past the last full vector).
+fn spmm_widths(c: &mut Criterion) {
+    let w = weights();
+    let wm = MatRef::new(&w, N, N).unwrap();
+    let a: Csr<bf16> = magnitude(wm, 0.9, Scope::PerRow).unwrap();
+    let v = a.view();
+    let f16_values = v
+        .values()
+        .iter()
+        .map(|x| f16::from_f32(x.to_f32()))
+        .collect();
+    let a16 = Csr::try_new(N, N, v.indptr().to_vec(), v.indices().to_vec(), f16_values).unwrap();
+    let mut group = c.benchmark_group("spmm_4096_90");
+    group.measurement_time(Duration::from_secs(2));
+    group.sample_size(20);
+    for n in [32, 33, 48] {
+        let b: Vec<f32> = (0..N * n).map(|i| (i % 13) as f32 * 0.05).collect();
+        let mut out = vec![0f32; N * n];
+        group.throughput(Throughput::Elements(2 * (v.nnz() * n) as u64));
+        for be in Backend::all_supported() {
+            let mut run = |name: &str, product: &dyn Fn(&Backend, MatMut<'_, f32>)| {
+                group.bench_function(
+                    BenchmarkId::new(format!("{name}_n{n}"), be.isa().name()),
+                    |bench| bench.iter(|| product(&be, MatMut::new(&mut out, N, n).unwrap())),
+                );
+            };
+            let bm = MatRef::new(&b, N, n).unwrap();
+            run("bf16", &|be, c| {
+                be.spmm(1.0, v, bm, 0.0, c, Par::Seq).unwrap()
+            });
+            run("f16", &|be, c| {
+                be.spmm(1.0, a16.view(), bm, 0.0, c, Par::Seq).unwrap()
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, spmv, spmm, spmm_widths);
 criterion_main!(benches);
