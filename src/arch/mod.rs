@@ -78,6 +78,26 @@ macro_rules! two_rows {
 }
 pub(crate) use two_rows;
 
+/// `$pass::<$g.., W>($args..)` with the const `W` the run-time value `$w` (0..=8; above 8 as
+/// 8): the sparse row kernels' single pass over the columns their full passes leave, as many
+/// vectors wide as those columns need.
+macro_rules! with_width {
+    ($w:expr, $pass:ident::<$($g:tt),*>($($arg:expr),* $(,)?)) => {
+        match $w {
+            0 => $pass::<$($g,)* 0>($($arg),*),
+            1 => $pass::<$($g,)* 1>($($arg),*),
+            2 => $pass::<$($g,)* 2>($($arg),*),
+            3 => $pass::<$($g,)* 3>($($arg),*),
+            4 => $pass::<$($g,)* 4>($($arg),*),
+            5 => $pass::<$($g,)* 5>($($arg),*),
+            6 => $pass::<$($g,)* 6>($($arg),*),
+            7 => $pass::<$($g,)* 7>($($arg),*),
+            _ => $pass::<$($g,)* 8>($($arg),*),
+        }
+    };
+}
+pub(crate) use with_width;
+
 /// Stochastic rounding draws its bits per block of this many elements (see
 /// [`crate::reference::rng`]); SIMD kernels start their chunks on block boundaries.
 pub(crate) const SR_BLOCK: u64 = 8;

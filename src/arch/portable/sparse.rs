@@ -8,6 +8,7 @@ use wide::f32x8;
 
 use super::fmac::Lanes;
 use crate::arch::scalar::sparse;
+use crate::arch::with_width;
 
 /// The dot of one row: 16 nonzeros per step in two accumulators, then 8, then the rest in
 /// order.
@@ -49,11 +50,8 @@ pub(super) unsafe fn dots<T: Lanes>(
     x: &[f32],
     out: &mut [f32],
 ) {
-    for (r, o) in out.iter_mut().enumerate() {
-        let range = indptr[r]..indptr[r + 1];
-        // SAFETY: per the function's contract.
-        *o = unsafe { dot(&indices[range.clone()], &values[range], x) };
-    }
+    // SAFETY: per the function's contract.
+    sparse::each_row(indptr, indices, values, out, |i, v| unsafe { dot(i, v, x) });
 }
 
 /// Columns `[j, j + 8Q + r)` of the row product: `Q` eight-column accumulators, then one for
@@ -124,12 +122,8 @@ pub(super) fn row<T: Lanes>(
         pass::<T, 4>(indices, values, b, stride, (j, 0), out);
         j += 32;
     }
-    let at = (j, (n - j) % 8);
-    match (n - j) / 8 {
-        0 if j == n => {}
-        0 => pass::<T, 0>(indices, values, b, stride, at, out),
-        1 => pass::<T, 1>(indices, values, b, stride, at, out),
-        2 => pass::<T, 2>(indices, values, b, stride, at, out),
-        _ => pass::<T, 3>(indices, values, b, stride, at, out),
+    if j < n {
+        let at = (j, (n - j) % 8);
+        with_width!((n - j) / 8, pass::<T>(indices, values, b, stride, at, out));
     }
 }

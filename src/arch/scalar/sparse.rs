@@ -17,9 +17,23 @@ pub(crate) fn dots<T: Copy + Into<f32>>(
     x: &[f32],
     out: &mut [f32],
 ) {
+    each_row(indptr, indices, values, out, |i, v| dot(i, v, x));
+}
+
+/// `out[r] = row_dot(indices, values)` of each row `r < out.len()` of a compressed
+/// structure: the row loop of every tier's sparse dots but x86's (whose kernels keep
+/// closures out).
+#[inline(always)]
+pub(crate) fn each_row<T>(
+    indptr: &[usize],
+    indices: &[u32],
+    values: &[T],
+    out: &mut [f32],
+    mut row_dot: impl FnMut(&[u32], &[T]) -> f32,
+) {
     for (r, o) in out.iter_mut().enumerate() {
         let range = indptr[r]..indptr[r + 1];
-        *o = dot(&indices[range.clone()], &values[range], x);
+        *o = row_dot(&indices[range.clone()], &values[range]);
     }
 }
 

@@ -7,6 +7,7 @@ use core::arch::aarch64::*;
 
 use super::fmac::Lanes;
 use crate::arch::scalar::sparse as scalar;
+use crate::arch::with_width;
 
 /// Four x values at `indices[..4]`, one lane load each.
 ///
@@ -81,11 +82,8 @@ pub(super) unsafe fn dots<T: Lanes>(
     x: &[f32],
     out: &mut [f32],
 ) {
-    for (r, o) in out.iter_mut().enumerate() {
-        let range = indptr[r]..indptr[r + 1];
-        // SAFETY: per the function's contract.
-        *o = unsafe { dot(&indices[range.clone()], &values[range], x) };
-    }
+    // SAFETY: per the function's contract.
+    scalar::each_row(indptr, indices, values, out, |i, v| unsafe { dot(i, v, x) });
 }
 
 /// Columns `[j, j + 4Q + r)` of the row product: `Q` four-column accumulators, then one for
@@ -162,17 +160,9 @@ pub(super) fn row<T: Lanes>(
             pass::<T, 8>(indices, values, b, stride, (j, 0), out);
             j += 32;
         }
-        let at = (j, (n - j) % 4);
-        match (n - j) / 4 {
-            0 if j == n => {}
-            0 => pass::<T, 0>(indices, values, b, stride, at, out),
-            1 => pass::<T, 1>(indices, values, b, stride, at, out),
-            2 => pass::<T, 2>(indices, values, b, stride, at, out),
-            3 => pass::<T, 3>(indices, values, b, stride, at, out),
-            4 => pass::<T, 4>(indices, values, b, stride, at, out),
-            5 => pass::<T, 5>(indices, values, b, stride, at, out),
-            6 => pass::<T, 6>(indices, values, b, stride, at, out),
-            _ => pass::<T, 7>(indices, values, b, stride, at, out),
+        if j < n {
+            let at = (j, (n - j) % 4);
+            with_width!((n - j) / 4, pass::<T>(indices, values, b, stride, at, out));
         }
     }
 }

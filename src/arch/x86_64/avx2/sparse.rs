@@ -11,6 +11,7 @@ use half::{bf16, f16};
 
 use super::super::{prefetch_at, SPARSE_PREFETCH_NONZEROS};
 use super::fmac::{hsum, Lanes};
+use crate::arch::with_width;
 
 /// Eight x values at `indices[..8]`: each lane's value broadcast from memory (a pure load),
 /// merged by a tree of blends; the indices are read two per 64-bit load.
@@ -99,7 +100,7 @@ const AHEAD: usize = 8;
 /// `j + 8(Q - 1)` plus the lanes of the last accumulator is at most `out.len()`, every
 /// `indices[p]·stride + out.len() <= b.len()`, and the CPU has avx2 and f16c.
 #[inline(always)]
-unsafe fn pass<T: Lanes, const Q: usize, const MASKED: bool>(
+unsafe fn pass<T: Lanes, const MASKED: bool, const Q: usize>(
     indices: &[u32],
     values: &[T],
     b: &[f32],
@@ -158,7 +159,7 @@ fn row<T: Lanes>(indices: &[u32], values: &[T], b: &[f32], stride: usize, out: &
     unsafe {
         let full = _mm256_set1_epi32(-1);
         while n - j >= 64 {
-            pass::<T, 8, false>(indices, values, b, stride, (j, full), out);
+            pass::<T, false, 8>(indices, values, b, stride, (j, full), out);
             j += 64;
         }
         let rest = n - j;
@@ -168,16 +169,11 @@ fn row<T: Lanes>(indices: &[u32], values: &[T], b: &[f32], stride: usize, out: &
             _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
         );
         let at = (j, lanes);
-        match rest.div_ceil(8) {
-            0 => {}
-            1 => pass::<T, 1, true>(indices, values, b, stride, at, out),
-            2 => pass::<T, 2, true>(indices, values, b, stride, at, out),
-            3 => pass::<T, 3, true>(indices, values, b, stride, at, out),
-            4 => pass::<T, 4, true>(indices, values, b, stride, at, out),
-            5 => pass::<T, 5, true>(indices, values, b, stride, at, out),
-            6 => pass::<T, 6, true>(indices, values, b, stride, at, out),
-            7 => pass::<T, 7, true>(indices, values, b, stride, at, out),
-            _ => pass::<T, 8, true>(indices, values, b, stride, at, out),
+        if rest > 0 {
+            with_width!(
+                rest.div_ceil(8),
+                pass::<T, true>(indices, values, b, stride, at, out)
+            );
         }
     }
 }

@@ -14,6 +14,7 @@ use super::super::avx2::fmac::Lanes;
 use super::super::avx2::sparse as avx2;
 use super::super::{prefetch_at, SPARSE_PREFETCH_NONZEROS};
 use super::fmac::{hsum16, Lanes16};
+use crate::arch::with_width;
 use crate::backend::SparseDots;
 
 /// Blocks whose rows average fewer nonzeros than this take the `Avx2` tier's sparse dot:
@@ -221,19 +222,14 @@ fn row<T: Lanes>(indices: &[u32], values: &[T], b: &[f32], stride: usize, out: &
     let rest = n - j;
     let last = rest.wrapping_sub(1) % 16 + 1;
     let at = (j, (u32::MAX >> (32 - last)) as __mmask16);
-    // SAFETY: the pass of `rest.div_ceil(16)` vectors covers `[j, n)` exactly, its last
-    // vector `last` lanes; see `pass`.
-    unsafe {
-        match rest.div_ceil(16) {
-            0 => {}
-            1 => pass::<T, 1>(indices, values, b, stride, at, out),
-            2 => pass::<T, 2>(indices, values, b, stride, at, out),
-            3 => pass::<T, 3>(indices, values, b, stride, at, out),
-            4 => pass::<T, 4>(indices, values, b, stride, at, out),
-            5 => pass::<T, 5>(indices, values, b, stride, at, out),
-            6 => pass::<T, 6>(indices, values, b, stride, at, out),
-            7 => pass::<T, 7>(indices, values, b, stride, at, out),
-            _ => pass::<T, 8>(indices, values, b, stride, at, out),
+    if rest > 0 {
+        // SAFETY: the pass of `rest.div_ceil(16)` vectors covers `[j, n)` exactly, its last
+        // vector `last` lanes; see `pass`.
+        unsafe {
+            with_width!(
+                rest.div_ceil(16),
+                pass::<T>(indices, values, b, stride, at, out)
+            )
         }
     }
 }
