@@ -11,11 +11,18 @@ use super::convert::{widen_bf16, widen_f16};
 /// GEMV at a third of this speed).
 pub(super) trait Lanes: Copy + Into<f32> {
     fn lanes(c: &[Self]) -> f32x8;
+
+    /// One element (for f16 the reference's plain conversion, not `half`'s call per element).
+    fn one(self) -> f32;
 }
 
 impl Lanes for f32 {
     fn lanes(c: &[f32]) -> f32x8 {
         f32x8::new(c[..8].try_into().unwrap())
+    }
+
+    fn one(self) -> f32 {
+        self
     }
 }
 
@@ -23,11 +30,19 @@ impl Lanes for bf16 {
     fn lanes(c: &[bf16]) -> f32x8 {
         bytemuck::cast(widen_bf16(c[..8].try_into().unwrap()))
     }
+
+    fn one(self) -> f32 {
+        f32::from_bits(u32::from(self.to_bits()) << 16)
+    }
 }
 
 impl Lanes for f16 {
     fn lanes(c: &[f16]) -> f32x8 {
         bytemuck::cast(widen_f16(c[..8].try_into().unwrap()))
+    }
+
+    fn one(self) -> f32 {
+        crate::reference::convert::f16_to_f32(self)
     }
 }
 

@@ -34,9 +34,11 @@ unsafe fn dot<T: Lanes>(indices: &[u32], values: &[T], x: &[f32]) -> f32 {
     if whole > pairs {
         acc[0] = T::lanes(&values[pairs..whole]).mul_add(gather(pairs), acc[0]);
     }
-    let mut total = (acc[0] + acc[1]).reduce_add();
-    total += sparse::dot(&indices[whole..n], &values[whole..n], x);
-    total
+    let mut tail = 0.0;
+    for (&j, &v) in indices[whole..n].iter().zip(&values[whole..n]) {
+        tail += v.one() * x[j as usize];
+    }
+    (acc[0] + acc[1]).reduce_add() + tail
 }
 
 /// [`dot`] of each row `r < out.len()` of a compressed structure.
@@ -96,7 +98,7 @@ fn pass<T: Lanes, const Q: usize>(
         }
     }
     for (&i, &v) in indices[whole..n].iter().zip(&values[whole..n]) {
-        add(i, v.into());
+        add(i, v.one());
     }
     let out = &mut out[j..j + 8 * Q + r];
     for (o, acc) in out.chunks_exact_mut(8).zip(&acc) {

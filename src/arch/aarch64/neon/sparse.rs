@@ -66,7 +66,11 @@ unsafe fn dot<T: Lanes>(indices: &[u32], values: &[T], x: &[f32]) -> f32 {
             acc[q] = step(acc[q], indices, values, x, at);
         }
         let sum = vaddq_f32(vaddq_f32(acc[0], acc[1]), vaddq_f32(acc[2], acc[3]));
-        vaddvq_f32(sum) + scalar::dot(&indices[quads..n], &values[quads..n], x)
+        let mut tail = 0.0;
+        for (&j, &v) in indices[quads..n].iter().zip(&values[quads..n]) {
+            tail += vgetq_lane_f32::<0>(v.splat()) * x[j as usize];
+        }
+        vaddvq_f32(sum) + tail
     }
 }
 
