@@ -71,8 +71,12 @@ fn pass<T: Lanes, const Q: usize>(
     let mut acc = [f32x8::ZERO; Q];
     let mut last = f32x8::ZERO;
     let mut last_scalar = [0f32; 8];
-    let furthest = indices.iter().max().map_or(0, |&i| i as usize * stride + j);
-    let wide = r > 0 && furthest + 8 * Q + 8 <= b.len();
+    // The furthest row of B is looked up only for a pass with a partial vector.
+    let wide = r > 0
+        && indices
+            .iter()
+            .max()
+            .is_none_or(|&i| i as usize * stride + j + 8 * Q + 8 <= b.len());
     let mut add = |i: u32, v: f32| {
         let brow = &b[i as usize * stride + j..];
         let splat = f32x8::splat(v);
