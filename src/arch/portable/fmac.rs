@@ -1,5 +1,5 @@
-//! Dot products on `f32x8` lanes: four accumulators (32 elements per step), then a fixed
-//! pairwise reduction; the tail is added in order.
+//! Dot products on `f32x8` lanes: four accumulators (32 elements per step), the rest in
+//! vectors (the last one ending at the last element), then a fixed pairwise reduction.
 
 use half::{bf16, f16};
 use wide::f32x8;
@@ -56,10 +56,27 @@ fn dot<A: Lanes, B: Lanes>(a: &[A], b: &[B]) -> f32 {
             *acc = A::lanes(&a[k..k + 8]).mul_add(B::lanes(&b[k..k + 8]), *acc);
         }
     }
+    // The rest: up to three whole vectors into acc[0..3], then the vector that ends at the
+    // last element into acc[3], its lanes already summed keeping acc[3]'s value. Only a dot
+    // shorter than a vector adds its elements one at a time.
+    let mut at = whole;
+    for acc in &mut acc[..3] {
+        if n - at >= 8 {
+            *acc = A::lanes(&a[at..at + 8]).mul_add(B::lanes(&b[at..at + 8]), *acc);
+            at += 8;
+        }
+    }
+    if at < n && n >= 8 {
+        let lane = f32x8::new([0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]);
+        let fresh = lane.simd_ge(f32x8::splat((8 - (n - at)) as f32));
+        let sum = A::lanes(&a[n - 8..n]).mul_add(B::lanes(&b[n - 8..n]), acc[3]);
+        acc[3] = fresh.select(sum, acc[3]);
+        at = n;
+    }
     let sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
     let mut total = sum.reduce_add();
-    for (&x, &y) in a[whole..n].iter().zip(&b[whole..n]) {
-        total += x.into() * y.into();
+    for (&x, &y) in a[at..n].iter().zip(&b[at..n]) {
+        total += x.one() * y.one();
     }
     total
 }

@@ -1,5 +1,6 @@
 //! Dot products: inputs widened to f32 lanes (shift for bf16, `fcvtl` for f16), FMA into four
-//! accumulators (16 elements per step), a fixed reduction, the tail added in order.
+//! accumulators (16 elements per step), the rest in vectors (the last one ending at the last
+//! element, its lanes already summed left as they were), a fixed reduction.
 
 use core::arch::aarch64::*;
 use core::arch::asm;
@@ -75,8 +76,8 @@ fn widen_f16(h: uint16x4_t) -> float32x4_t {
 fn dot<A: Lanes, B: Lanes>(a: &[A], b: &[B]) -> f32 {
     let n = a.len().min(b.len());
     let whole = n / 16 * 16;
-    // SAFETY: every load reads 4 elements at `i + 4j + 4 <= whole <= n`; neon is part of the
-    // aarch64 baseline.
+    // SAFETY: every load reads 4 elements at `i + 4j + 4 <= whole <= n`, or ending at or before
+    // `n`; neon is part of the aarch64 baseline.
     unsafe {
         let mut acc = [vdupq_n_f32(0.0); 4];
         for i in (0..whole).step_by(16) {
@@ -89,10 +90,34 @@ fn dot<A: Lanes, B: Lanes>(a: &[A], b: &[B]) -> f32 {
                 );
             }
         }
+        // The rest: up to three whole vectors into acc[0..3], then the vector that ends at
+        // the last element into acc[3], its lanes already summed keeping acc[3]'s value. Only
+        // a dot shorter than a vector adds its elements one at a time.
+        let mut at = whole;
+        for acc in &mut acc[..3] {
+            if n - at >= 4 {
+                *acc = vfmaq_f32(
+                    *acc,
+                    A::lanes(a.as_ptr().add(at)),
+                    B::lanes(b.as_ptr().add(at)),
+                );
+                at += 4;
+            }
+        }
+        if at < n && n >= 4 {
+            let lane: [u32; 4] = [0, 1, 2, 3];
+            let fresh = vcgeq_u32(vld1q_u32(lane.as_ptr()), vdupq_n_u32((4 - (n - at)) as u32));
+            let (xa, xb) = (
+                A::lanes(a.as_ptr().add(n - 4)),
+                B::lanes(b.as_ptr().add(n - 4)),
+            );
+            acc[3] = vbslq_f32(fresh, vfmaq_f32(acc[3], xa, xb), acc[3]);
+            at = n;
+        }
         let sum = vaddq_f32(vaddq_f32(acc[0], acc[1]), vaddq_f32(acc[2], acc[3]));
         let mut total = vaddvq_f32(sum);
-        for (&x, &y) in a[whole..n].iter().zip(&b[whole..n]) {
-            total += x.into() * y.into();
+        for (&x, &y) in a[at..n].iter().zip(&b[at..n]) {
+            total += vgetq_lane_f32::<0>(x.splat()) * vgetq_lane_f32::<0>(y.splat());
         }
         total
     }

@@ -1,9 +1,9 @@
 //! Sparse kernels: the sparse dot builds x eight lanes at a time from broadcast loads and
 //! blends (no shuffle-port work, unlike `vinsertps`; `vgatherdps` measured slower still on the
 //! AMD cores here) into two FMA accumulators, a row block per call; the row product runs 64
-//! (then 32, then 8) dense columns per pass in as many accumulators with a multiply then an add
-//! (the scalar kernel's operations, so the same bits), prefetching the rows of B a few
-//! nonzeros ahead.
+//! dense columns per pass, then one pass for the rest with a masked last vector, in as many
+//! accumulators with a multiply then an add (the scalar kernel's operations, so the same
+//! bits), prefetching the rows of B a few nonzeros ahead.
 
 use core::arch::x86_64::*;
 

@@ -1,7 +1,7 @@
 //! Dot products, 16 lanes: inputs widened to f32 (shift for bf16, `vcvtph2ps` for f16), FMA
 //! into four accumulators (64 elements per step), then whole 16-element vectors into the
-//! first, a fixed reduction, and the last few elements added in order. bf16 · bf16 splits each
-//! load into even and odd lanes instead, as the `Avx2` tier does.
+//! first, the last few elements by masked loads into the second, and a fixed reduction.
+//! bf16 · bf16 splits each load into even and odd lanes instead, as the `Avx2` tier does.
 
 use core::arch::x86_64::*;
 
@@ -44,6 +44,41 @@ impl Lanes16 for f16 {
     }
 }
 
+/// Up to sixteen elements from `p` as f32 lanes, zero in the lanes outside `lanes`.
+pub(super) trait MaskedLanes16: Lanes16 {
+    /// # Safety
+    /// `p` is valid for reading the elements of the lanes in `lanes` (the others are not
+    /// touched), and the CPU has avx512f, avx512bw and avx512vl.
+    unsafe fn masked_lanes16(p: *const Self, lanes: __mmask16) -> __m512;
+}
+
+impl MaskedLanes16 for f32 {
+    #[inline(always)]
+    unsafe fn masked_lanes16(p: *const f32, lanes: __mmask16) -> __m512 {
+        // SAFETY: per the trait's contract; masked-off lanes are neither read nor faulted on.
+        unsafe { _mm512_maskz_loadu_ps(lanes, p) }
+    }
+}
+
+impl MaskedLanes16 for bf16 {
+    #[inline(always)]
+    unsafe fn masked_lanes16(p: *const bf16, lanes: __mmask16) -> __m512 {
+        // SAFETY: per the trait's contract; masked-off lanes are neither read nor faulted on.
+        unsafe {
+            let h = _mm256_maskz_loadu_epi16(lanes, p.cast());
+            _mm512_castsi512_ps(_mm512_slli_epi32::<16>(_mm512_cvtepu16_epi32(h)))
+        }
+    }
+}
+
+impl MaskedLanes16 for f16 {
+    #[inline(always)]
+    unsafe fn masked_lanes16(p: *const f16, lanes: __mmask16) -> __m512 {
+        // SAFETY: per the trait's contract; masked-off lanes are neither read nor faulted on.
+        unsafe { _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(lanes, p.cast())) }
+    }
+}
+
 /// Horizontal sum of 16 lanes in a fixed order: the halves added, then the `Avx2` tier's sum.
 #[inline]
 #[target_feature(enable = "avx512f")]
@@ -53,30 +88,41 @@ pub(super) fn hsum16(v: __m512) -> f32 {
     hsum(_mm256_add_ps(lo, hi))
 }
 
-/// The fixed reduction of a dot's four accumulators, then the elements of `a` and `b` (those
-/// past the vector steps) added in order.
+/// The rest of a dot (`a` and `b` of equal length, under 32), then the fixed reduction of the
+/// four accumulators: a whole vector of the rest into `acc[0]`, its last partial vector into
+/// `acc[1]` by masked loads (the lanes past the end keep the accumulator's value).
 ///
 /// # Safety
-/// The CPU has avx512f.
+/// The CPU has avx512f, avx512bw and avx512vl.
 #[inline(always)]
-pub(super) unsafe fn finish16<A: Copy + Into<f32>, B: Copy + Into<f32>>(
-    acc: &[__m512; 4],
+pub(super) unsafe fn finish16<A: MaskedLanes16, B: MaskedLanes16>(
+    mut acc: [__m512; 4],
     a: &[A],
     b: &[B],
 ) -> f32 {
-    // SAFETY: per the function's contract.
+    let n = a.len();
+    debug_assert!(b.len() == n && n < 32);
+    // SAFETY: per the function's contract; the whole vector reads 16 elements at `0 + 16 <=
+    // n`, the masked loads only the lanes below `n`.
     unsafe {
-        let sum = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3]));
-        let mut total = hsum16(sum);
-        for (&x, &y) in a.iter().zip(b) {
-            total += x.into() * y.into();
+        let mut at = 0;
+        if n >= 16 {
+            acc[0] = _mm512_fmadd_ps(A::lanes16(a.as_ptr()), B::lanes16(b.as_ptr()), acc[0]);
+            at = 16;
         }
-        total
+        if at < n {
+            let lanes = ((1u32 << (n - at)) - 1) as __mmask16;
+            let xa = A::masked_lanes16(a.as_ptr().add(at), lanes);
+            let xb = B::masked_lanes16(b.as_ptr().add(at), lanes);
+            acc[1] = _mm512_mask3_fmadd_ps(xa, xb, acc[1], lanes);
+        }
+        let sum = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3]));
+        hsum16(sum)
     }
 }
 
 #[inline(always)]
-fn dot<A: Lanes16, B: Lanes16>(a: &[A], b: &[B]) -> f32 {
+fn dot<A: MaskedLanes16, B: MaskedLanes16>(a: &[A], b: &[B]) -> f32 {
     let n = a.len().min(b.len());
     let whole = n / 64 * 64;
     let vectors = n / 16 * 16;
@@ -102,14 +148,14 @@ fn dot<A: Lanes16, B: Lanes16>(a: &[A], b: &[B]) -> f32 {
                 acc[0],
             );
         }
-        finish16(&acc, &a[vectors..n], &b[vectors..n])
+        finish16(acc, &a[vectors..n], &b[vectors..n])
     }
 }
 
 /// Two rows against one `x`, sharing its loads: each row's operations are exactly those of
 /// [`dot`]`(x, row)`, so each result has the same bits as the one-row kernel's.
 #[inline(always)]
-fn dot2<B: Lanes16>(x: &[f32], r0: &[B], r1: &[B]) -> [f32; 2] {
+fn dot2<B: MaskedLanes16>(x: &[f32], r0: &[B], r1: &[B]) -> [f32; 2] {
     let n = x.len().min(r0.len()).min(r1.len());
     let whole = n / 64 * 64;
     let vectors = n / 16 * 16;
@@ -132,8 +178,8 @@ fn dot2<B: Lanes16>(x: &[f32], r0: &[B], r1: &[B]) -> [f32; 2] {
         }
         let [acc0, acc1] = &acc;
         [
-            finish16(acc0, &x[vectors..n], &r0[vectors..n]),
-            finish16(acc1, &x[vectors..n], &r1[vectors..n]),
+            finish16(*acc0, &x[vectors..n], &r0[vectors..n]),
+            finish16(*acc1, &x[vectors..n], &r1[vectors..n]),
         ]
     }
 }
@@ -206,7 +252,7 @@ fn dot_bf16_pairs(a: &[bf16], b: &[bf16]) -> f32 {
         if loads > whole {
             pair_step(&mut acc, 0, pa.add(whole), pb.add(whole));
         }
-        finish16(&acc, &a[loads..n], &b[loads..n])
+        finish16(acc, &a[loads..n], &b[loads..n])
     }
 }
 

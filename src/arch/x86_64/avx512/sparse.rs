@@ -13,7 +13,7 @@ use half::{bf16, f16};
 use super::super::avx2::fmac::Lanes;
 use super::super::avx2::sparse as avx2;
 use super::super::{prefetch_at, SPARSE_PREFETCH_NONZEROS};
-use super::fmac::{hsum16, Lanes16};
+use super::fmac::{hsum16, MaskedLanes16};
 use crate::arch::with_width;
 use crate::backend::SparseDots;
 
@@ -28,41 +28,6 @@ fn short_rows(indptr: &[usize]) -> bool {
     match (indptr.first(), indptr.last()) {
         (Some(&first), Some(&last)) => last - first < SHORT_ROWS * rows,
         _ => true,
-    }
-}
-
-/// Up to sixteen elements from `p` as f32 lanes, zero in the lanes outside `lanes`.
-trait MaskedLanes16: Lanes16 {
-    /// # Safety
-    /// `p` is valid for reading the elements of the lanes in `lanes` (the others are not
-    /// touched), and the CPU has avx512f, avx512bw and avx512vl.
-    unsafe fn masked_lanes16(p: *const Self, lanes: __mmask16) -> __m512;
-}
-
-impl MaskedLanes16 for f32 {
-    #[inline(always)]
-    unsafe fn masked_lanes16(p: *const f32, lanes: __mmask16) -> __m512 {
-        // SAFETY: per the trait's contract; masked-off lanes are neither read nor faulted on.
-        unsafe { _mm512_maskz_loadu_ps(lanes, p) }
-    }
-}
-
-impl MaskedLanes16 for bf16 {
-    #[inline(always)]
-    unsafe fn masked_lanes16(p: *const bf16, lanes: __mmask16) -> __m512 {
-        // SAFETY: per the trait's contract; masked-off lanes are neither read nor faulted on.
-        unsafe {
-            let h = _mm256_maskz_loadu_epi16(lanes, p.cast());
-            _mm512_castsi512_ps(_mm512_slli_epi32::<16>(_mm512_cvtepu16_epi32(h)))
-        }
-    }
-}
-
-impl MaskedLanes16 for f16 {
-    #[inline(always)]
-    unsafe fn masked_lanes16(p: *const f16, lanes: __mmask16) -> __m512 {
-        // SAFETY: per the trait's contract; masked-off lanes are neither read nor faulted on.
-        unsafe { _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(lanes, p.cast())) }
     }
 }
 
