@@ -1,5 +1,6 @@
 //! Criterion benches of the multiply-accumulate kernels on every tier: dot products
-//! (`Throughput::Elements` = flops, 2 per element) and GEMV over a 4096x4096 weight matrix
+//! (`Throughput::Elements` = flops, 2 per element), dots and a small GEMV whose length leaves a
+//! rest past the last whole step, and GEMV over a 4096x4096 weight matrix
 //! (`Throughput::Bytes` = bytes of W: GEMV is memory-bound), single thread and on the current
 //! rayon pool.
 
@@ -35,6 +36,50 @@ fn dots(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("f32_bf16", isa), |bench| {
             bench.iter(|| be.dot_f32_bf16(black_box(&x), black_box(&b)).unwrap())
         });
+    }
+    group.finish();
+}
+
+/// Dots and GEMV rows whose length leaves a rest of 31 elements past the last whole step of
+/// every tier (1055 = 1024 + 31) beside the round 1024: the rest's cost per call.
+fn rests(c: &mut Criterion) {
+    let mut group = c.benchmark_group("rest_1024_1055");
+    group.measurement_time(Duration::from_secs(1));
+    for k in [1024usize, 1055] {
+        let x: Vec<f32> = (0..k).map(|i| (i % 5) as f32).collect();
+        let b: Vec<bf16> = (0..k)
+            .map(|i| bf16::from_f32((i % 7) as f32 * 0.2))
+            .collect();
+        let h: Vec<f16> = (0..k)
+            .map(|i| f16::from_f32((i % 13) as f32 * 0.1))
+            .collect();
+        let rows = 256;
+        let w: Vec<f16> = (0..rows * k)
+            .map(|i| f16::from_f32(((i % 251) as f32 - 125.0) * 1e-3))
+            .collect();
+        let m = MatRef::new(&w, rows, k).unwrap();
+        let mut y = vec![0f32; rows];
+        group.throughput(Throughput::Elements(2 * k as u64));
+        for be in Backend::all_supported() {
+            let isa = be.isa().name();
+            group.bench_function(BenchmarkId::new(format!("dot_f16_{k}"), isa), |bench| {
+                bench.iter(|| be.dot_f16(black_box(&h), black_box(&h)).unwrap())
+            });
+            group.bench_function(
+                BenchmarkId::new(format!("dot_f32_bf16_{k}"), isa),
+                |bench| bench.iter(|| be.dot_f32_bf16(black_box(&x), black_box(&b)).unwrap()),
+            );
+        }
+        group.throughput(Throughput::Elements(2 * (rows * k) as u64));
+        for be in Backend::all_supported() {
+            let id = BenchmarkId::new(format!("gemv_f16_256x{k}"), be.isa().name());
+            group.bench_function(id, |bench| {
+                bench.iter(|| {
+                    be.gemv(1.0, m, black_box(&x), 0.0, black_box(&mut y), Par::Seq)
+                        .unwrap()
+                })
+            });
+        }
     }
     group.finish();
 }
@@ -76,5 +121,5 @@ fn gemvs(c: &mut Criterion) {
     gemv_of(c, "f32", |v| v);
 }
 
-criterion_group!(benches, dots, gemvs);
+criterion_group!(benches, dots, rests, gemvs);
 criterion_main!(benches);
