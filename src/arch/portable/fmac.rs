@@ -9,7 +9,7 @@ use super::convert::{widen_bf16, widen_f16};
 /// Widens eight elements to f32 lanes: bf16 and f16 in integer lanes, as the conversions do
 /// (`Into<f32>` one element at a time, with `half`'s F16C check in every f16 one, ran the f16
 /// GEMV at a third of this speed).
-pub(super) trait Lanes: Copy + Into<f32> {
+pub(super) trait Lanes: Copy {
     fn lanes(c: &[Self]) -> f32x8;
 
     /// One element (for f16 the reference's plain conversion, not `half`'s call per element).

@@ -8,7 +8,7 @@ use core::arch::asm;
 use half::{bf16, f16};
 
 /// Four elements from `p` as f32 lanes.
-pub(super) trait Lanes: Copy + Into<f32> {
+pub(super) trait Lanes: Copy {
     /// # Safety
     /// `p` is valid for reading 4 elements.
     unsafe fn lanes(p: *const Self) -> float32x4_t;

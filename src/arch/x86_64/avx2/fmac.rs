@@ -10,7 +10,7 @@ use half::{bf16, f16};
 use super::super::{prefetch_ahead, prefetch_pair_ahead};
 
 /// Eight elements from `p` as f32 lanes.
-pub(in crate::arch::x86_64) trait Lanes: Copy + Into<f32> {
+pub(in crate::arch::x86_64) trait Lanes: Copy {
     /// # Safety
     /// `p` is valid for reading 8 elements, and the CPU has avx2 and f16c.
     unsafe fn lanes(p: *const Self) -> __m256;

@@ -11,7 +11,7 @@ use super::super::avx2::fmac::hsum;
 use super::super::{prefetch_ahead, prefetch_pair_ahead};
 
 /// Sixteen elements from `p` as f32 lanes.
-pub(super) trait Lanes16: Copy + Into<f32> {
+pub(super) trait Lanes16: Copy {
     /// # Safety
     /// `p` is valid for reading 16 elements, and the CPU has avx512f.
     unsafe fn lanes16(p: *const Self) -> __m512;
