@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use half::{bf16, f16};
-use lowp::fmac::{MatMut, MatRef, Par};
+use lowp::fmac::{Bf16Gemm, MatMut, MatRef, Par};
 use lowp::Backend;
 
 const N: usize = 2048;
@@ -49,6 +49,24 @@ fn gemm_2048(c: &mut Criterion) {
                 .unwrap()
         })
     });
+    // A tier with a bf16 instruction: its non-default bf16 × bf16 kernel too (`Bf16Gemm`).
+    for (choice, name) in [
+        (Bf16Gemm::Hardware, "lowp_bf16_packed_hw"),
+        (Bf16Gemm::WidenFma, "lowp_bf16_packed_fma"),
+    ] {
+        let Some(other) = backend.with_bf16_gemm(choice).filter(|&b| b != backend) else {
+            continue;
+        };
+        group.bench_function(BenchmarkId::new(name, isa), |bench| {
+            bench.iter(|| {
+                let c = MatMut::new(black_box(&mut out), N, N).unwrap();
+                let a = MatRef::new(&a16, N, N).unwrap();
+                other
+                    .gemm_packed(1.0, a, &packed, 0.0, c, Par::Seq)
+                    .unwrap()
+            })
+        });
+    }
     group.bench_function(BenchmarkId::new("lowp_bf16", isa), |bench| {
         bench.iter(|| {
             let c = MatMut::new(black_box(&mut out), N, N).unwrap();

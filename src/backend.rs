@@ -116,6 +116,48 @@ pub(crate) struct Kernels {
     pub(crate) fma_peak: unsafe fn(u64) -> PeakRun,
 }
 
+/// How bf16 × bf16 GEMM multiplies on a tier with a hardware bf16 instruction (`Avx512Bf16`:
+/// `vdpbf16ps`; `NeonBf16`: `BFMMLA`). The two give different bits, each deterministic.
+///
+/// [`Backend::new`] picks the faster one for the CPU: `Hardware` on AMD's cores and on Arm,
+/// `WidenFma` on Intel's, where `vdpbf16ps` issues at half the FMA rate. A process that needs the
+/// same GEMM bits on every CPU of a tier picks one with [`Backend::with_bf16_gemm`].
+///
+/// ```
+/// use lowp::fmac::Bf16Gemm;
+/// use lowp::{Backend, Isa};
+/// let fma = Backend::best().with_bf16_gemm(Bf16Gemm::WidenFma).expect("every tier has it");
+/// assert_eq!(fma.bf16_gemm(), Bf16Gemm::WidenFma);
+/// // Tiers without a bf16 instruction have no hardware kernel to choose.
+/// assert!(Backend::new(Isa::Scalar).unwrap().with_bf16_gemm(Bf16Gemm::Hardware).is_none());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Bf16Gemm {
+    /// The tier's bf16 instruction: two products per lane and step, within
+    /// [`crate::reference::fmac::bf16_hardware_error_bound`]; subnormal inputs make the
+    /// driver fall back to `WidenFma` for the panels that hold them.
+    Hardware,
+    /// Both operands widened exactly to f32, then one FMA chain per output in k order (the
+    /// f32 dot bound, and the bits of the tier below, `Avx512` or `Neon`).
+    WidenFma,
+}
+
+/// `1 + prefers` once [`crate::arch::prefers_hardware_bf16_gemm`] has been asked (it runs
+/// `cpuid`, a trap to the hypervisor in a VM), 0 before.
+static PREFERS_HARDWARE: AtomicUsize = AtomicUsize::new(0);
+
+/// The CPU's default [`Bf16Gemm`] for tiers that have a hardware kernel, asked once.
+fn prefers_hardware_bf16_gemm() -> bool {
+    match PREFERS_HARDWARE.load(Ordering::Relaxed) {
+        0 => {
+            let prefers = arch::prefers_hardware_bf16_gemm();
+            PREFERS_HARDWARE.store(1 + prefers as usize, Ordering::Relaxed);
+            prefers
+        }
+        stored => stored == 2,
+    }
+}
+
 /// A tier this CPU is known to support, with its kernel table.
 ///
 /// `Backend` is `Copy` and cheap; holding one is the proof that its tier's instructions may run
@@ -133,24 +175,33 @@ pub(crate) struct Kernels {
 pub struct Backend {
     isa: Isa,
     pub(crate) kernels: &'static Kernels,
+    /// Whether GEMM runs `kernels.gemm.bf16_bf16` (only ever true where it is `Some`).
+    hardware_bf16_gemm: bool,
 }
 
 impl core::fmt::Debug for Backend {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_tuple("Backend").field(&self.isa).finish()
+        f.debug_tuple("Backend")
+            .field(&self.isa)
+            .field(&self.bf16_gemm())
+            .finish()
     }
 }
 
 impl PartialEq for Backend {
     fn eq(&self, other: &Backend) -> bool {
-        self.isa == other.isa
+        (self.isa, self.hardware_bf16_gemm) == (other.isa, other.hardware_bf16_gemm)
     }
 }
 
 impl Eq for Backend {}
 
-/// `Isa::index() + 1` of the process-wide backend; 0 until first use.
+/// The process-wide backend: `Isa::index() + 1`, plus [`HARDWARE_BF16_GEMM`] when it runs its
+/// tier's hardware GEMM kernel; 0 until first use.
 static ACTIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// The flag of [`ACTIVE`] for [`Bf16Gemm::Hardware`] (above every `Isa::index() + 1`).
+const HARDWARE_BF16_GEMM: usize = 1 << 8;
 
 impl Backend {
     /// The backend for `isa`, or `None` when this CPU (or OS) lacks any feature it uses.
@@ -167,16 +218,49 @@ impl Backend {
     /// # Safety
     /// The CPU must support `isa` (`isa.is_supported()`).
     unsafe fn new_unchecked(isa: Isa) -> Backend {
+        // SAFETY: the caller guarantees `isa.is_supported()`.
+        let kernels = unsafe { arch::table(isa) };
         Backend {
             isa,
-            // SAFETY: the caller guarantees `isa.is_supported()`.
-            kernels: unsafe { arch::table(isa) },
+            kernels,
+            hardware_bf16_gemm: kernels.gemm.bf16_bf16.is_some() && prefers_hardware_bf16_gemm(),
         }
     }
 
     /// The tier of this backend.
     pub fn isa(self) -> Isa {
         self.isa
+    }
+
+    /// How this backend's GEMM multiplies bf16 by bf16 ([`Bf16Gemm`]); `WidenFma` on tiers
+    /// without a bf16 instruction.
+    pub fn bf16_gemm(self) -> Bf16Gemm {
+        if self.hardware_bf16_gemm {
+            Bf16Gemm::Hardware
+        } else {
+            Bf16Gemm::WidenFma
+        }
+    }
+
+    /// This backend with `choice` for bf16 × bf16 GEMM, or `None` for `Hardware` on a tier
+    /// without a bf16 instruction. Everything else about the backend stays as it is.
+    pub fn with_bf16_gemm(self, choice: Bf16Gemm) -> Option<Backend> {
+        let hardware = choice == Bf16Gemm::Hardware;
+        if hardware && self.kernels.gemm.bf16_bf16.is_none() {
+            return None;
+        }
+        Some(Backend {
+            hardware_bf16_gemm: hardware,
+            ..self
+        })
+    }
+
+    /// The tier's hardware bf16 × bf16 GEMM kernel, where this backend runs it.
+    pub(crate) fn hardware_bf16_gemm(self) -> Option<MicroKernel<bf16>> {
+        self.kernels
+            .gemm
+            .bf16_bf16
+            .filter(|_| self.hardware_bf16_gemm)
     }
 
     /// The best tier this CPU supports.
@@ -207,24 +291,39 @@ impl Backend {
                 // Keep a concurrent `set_active` if it won the race.
                 let _ = ACTIVE.compare_exchange(
                     0,
-                    chosen.isa.index() + 1,
+                    chosen.encoded(),
                     Ordering::Relaxed,
                     Ordering::Relaxed,
                 );
                 Backend::active()
             }
             stored => {
-                let isa = Isa::ALL[stored - 1];
+                let isa = Isa::ALL[(stored & !HARDWARE_BF16_GEMM) - 1];
                 // SAFETY: ACTIVE only ever holds the tier of a `Backend` that was constructed,
                 // i.e. whose support was checked.
-                unsafe { Backend::new_unchecked(isa) }
+                let backend = unsafe { Backend::new_unchecked(isa) };
+                Backend {
+                    hardware_bf16_gemm: stored & HARDWARE_BF16_GEMM != 0,
+                    ..backend
+                }
             }
         }
     }
 
-    /// Makes `backend` the process-wide choice of the free functions, overriding `LOWP_ISA`.
+    /// This backend as [`ACTIVE`] stores it.
+    fn encoded(self) -> usize {
+        let flag = if self.hardware_bf16_gemm {
+            HARDWARE_BF16_GEMM
+        } else {
+            0
+        };
+        (self.isa.index() + 1) | flag
+    }
+
+    /// Makes `backend` the process-wide choice of the free functions, overriding `LOWP_ISA`
+    /// (its [`Bf16Gemm`] choice included).
     pub fn set_active(backend: Backend) {
-        ACTIVE.store(backend.isa.index() + 1, Ordering::Relaxed);
+        ACTIVE.store(backend.encoded(), Ordering::Relaxed);
     }
 
     /// The backend `LOWP_ISA` asks for (the best one when it is unset or empty).

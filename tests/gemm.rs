@@ -5,9 +5,9 @@
 
 mod common;
 
-use common::{backends, Rng};
+use common::{gemm_backends, Rng};
 use half::{bf16, f16};
-use lowp::fmac::{Input, MatMut, MatRef, Output, PackedB, Par};
+use lowp::fmac::{Bf16Gemm, Input, MatMut, MatRef, Output, PackedB, Par};
 use lowp::reference::fmac::{bf16_hardware_error_bound, dot_error_bound, Widen};
 use lowp::{Backend, DType, Error, Isa, Tensor};
 use proptest::prelude::*;
@@ -50,10 +50,10 @@ fn exact<A: Input + Widen, B: Input + Widen>(
 }
 
 /// The bound on `Σ a·b` over `k` terms of absolute sum `abs`: the f32 chain's, or the bf16
-/// hardware arithmetic's where the backend runs it (bf16 × bf16 on `NeonBf16`, `Avx512Bf16`).
+/// hardware arithmetic's where the backend runs it (bf16 × bf16 under `Bf16Gemm::Hardware`).
 fn sum_bound(backend: Backend, a: DType, b: DType, k: usize, abs: f64) -> f64 {
-    let hardware = ["neonbf16", "avx512bf16"].contains(&backend.isa().name())
-        && (a, b) == (DType::BF16, DType::BF16);
+    let hardware =
+        backend.bf16_gemm() == Bf16Gemm::Hardware && (a, b) == (DType::BF16, DType::BF16);
     if hardware {
         bf16_hardware_error_bound(k, abs)
     } else {
@@ -155,7 +155,7 @@ fn gemm_shape_grid_on_every_backend() {
     let ns = [0usize, 1, 4, 7, 8, 15, 16, 17, 31, 33, 65];
     let ks = [0usize, 1, 2, 7, 16, 255, 256, 257];
     let scales = [(1.0f32, 0.0f32), (0.5, 2.0), (-1.5, 0.0), (2.0, -1.0)];
-    for backend in backends() {
+    for backend in gemm_backends() {
         let mut case = 0usize;
         for &m in &ms {
             for &n in &ns {
@@ -183,7 +183,7 @@ fn gemm_shape_grid_on_every_backend() {
 fn every_input_type_pair_and_layout_on_every_backend() {
     let mut rng = Rng::new(52);
     let shape = (11, 37, 300);
-    for backend in backends() {
+    for backend in gemm_backends() {
         for bt in [false, true] {
             for at in [false, true] {
                 let s = (1.0, 0.0);
@@ -206,7 +206,7 @@ fn every_input_type_pair_and_layout_on_every_backend() {
 #[test]
 fn several_row_column_and_depth_blocks_meet_the_bound() {
     let mut rng = Rng::new(57);
-    for backend in backends() {
+    for backend in gemm_backends() {
         check::<bf16, bf16>(
             backend,
             &mut rng,
@@ -263,7 +263,7 @@ fn narrow_output_is_the_f32_result_rounded_to_nearest() {
         MatRef::new(&a, m, k).unwrap(),
         MatRef::new(&b, k, n).unwrap(),
     );
-    for backend in backends() {
+    for backend in gemm_backends() {
         for scale in [(1.0, 0.0), (0.75, 0.5)] {
             let c0 = values::<f32>(&mut rng, m * n);
             // The f32 call sees C0 already rounded, as the narrow call reads it.
@@ -309,11 +309,53 @@ fn subnormal_inputs_are_never_flushed() {
             MatRef::new(&a, m, k).unwrap(),
             MatRef::new(&b, k, n).unwrap(),
         );
-        for backend in backends() {
+        for backend in gemm_backends() {
             let c = a_times_b(backend, am, bm);
             assert_eq!(c, want, "{backend:?}, subnormal in A: {tiny_in_a}");
         }
     }
+}
+
+/// On a tier with a bf16 instruction, `Bf16Gemm::WidenFma` gives the bits of the tier below
+/// (whose kernel it runs) and `Hardware` other bits: the choice takes effect both ways,
+/// whichever this CPU's default.
+#[test]
+fn the_bf16_gemm_choice_picks_the_kernel() {
+    let mut rng = Rng::new(57);
+    let (m, n, k) = (13, 40, 300);
+    let (a, b) = (
+        values::<bf16>(&mut rng, m * k),
+        values::<bf16>(&mut rng, k * n),
+    );
+    let (am, bm) = (
+        MatRef::new(&a, m, k).unwrap(),
+        MatRef::new(&b, k, n).unwrap(),
+    );
+    let mut checked = 0;
+    for backend in common::backends() {
+        let Some(hardware) = backend.with_bf16_gemm(Bf16Gemm::Hardware) else {
+            assert_eq!(backend.bf16_gemm(), Bf16Gemm::WidenFma, "{backend:?}");
+            continue;
+        };
+        let fma = backend.with_bf16_gemm(Bf16Gemm::WidenFma).unwrap();
+        let below = match backend.isa().name() {
+            "avx512bf16" => "avx512",
+            "neonbf16" => "neon",
+            other => panic!("{other} has a hardware kernel this test does not know"),
+        };
+        let below = Backend::from_name(below).unwrap();
+        let fma_bits = bits(&a_times_b(fma, am, bm));
+        assert_eq!(fma_bits, bits(&a_times_b(below, am, bm)), "{backend:?}");
+        assert_ne!(bits(&a_times_b(hardware, am, bm)), fma_bits, "{backend:?}");
+        assert_ne!(hardware, fma);
+        checked += 1;
+    }
+    let tiers = common::backends()
+        .iter()
+        .map(|b| b.isa().name())
+        .collect::<Vec<_>>();
+    let has_hardware = tiers.contains(&"avx512bf16") || tiers.contains(&"neonbf16");
+    assert_eq!(checked > 0, has_hardware, "{tiers:?}");
 }
 
 #[test]
@@ -326,7 +368,7 @@ fn beta_zero_never_reads_c_and_nan_in_inputs_propagates() {
         MatRef::new(&a, m, k).unwrap(),
         MatRef::new(&b, k, n).unwrap(),
     );
-    for backend in backends() {
+    for backend in gemm_backends() {
         let c = a_times_b(backend, am, bm);
         for i in 0..m {
             for j in 0..n {
@@ -364,7 +406,7 @@ fn the_same_bits_for_any_thread_count_and_packed_or_not() {
             MatRef::new(&a, m, k).unwrap(),
             MatRef::new(&w, n, k).unwrap().t(),
         );
-        for backend in backends() {
+        for backend in gemm_backends() {
             let fill = vec![1.0f32; m * n];
             let seq = run(backend, am, bm, (1.0, 0.5), &fill, Par::Seq);
             for threads in [2, 3, 7] {
@@ -396,7 +438,7 @@ fn the_same_bits_for_any_thread_count_and_packed_or_not() {
 fn bad_shapes_and_foreign_packings_are_typed_errors() {
     let a = [1.0f32; 12];
     let mut c = [0.0f32; 12];
-    for backend in backends() {
+    for backend in gemm_backends() {
         let am = MatRef::new(&a, 3, 4).unwrap();
         let b_wrong = MatRef::new(&a, 3, 4).unwrap(); // k would be 3, A has 4 columns
         let cm = MatMut::new(&mut c, 3, 4).unwrap();
@@ -419,7 +461,7 @@ fn bad_shapes_and_foreign_packings_are_typed_errors() {
     // Packed for the scalar tier (4-wide panels), used by a tier with another layout.
     let scalar = Backend::new(Isa::Scalar).unwrap();
     let packed = scalar.pack_b(MatRef::new(&a, 4, 3).unwrap());
-    for backend in backends() {
+    for backend in gemm_backends() {
         let cm = MatMut::new(&mut c, 3, 3).unwrap();
         let result = backend.gemm_packed(
             1.0,
@@ -453,7 +495,7 @@ fn bad_shapes_and_foreign_packings_are_typed_errors() {
 #[test]
 fn packed_b_reports_its_shape_and_layout() {
     let w = vec![bf16::ONE; 10 * 3];
-    for backend in backends() {
+    for backend in gemm_backends() {
         let p = backend.pack_b(MatRef::new(&w, 10, 3).unwrap().t());
         assert_eq!(
             (p.k(), p.n(), p.isa(), p.source_dtype()),
@@ -506,7 +548,7 @@ proptest! {
         bt: bool, at: bool, pad in 0usize..3, seed: u64,
     ) {
         let mut rng = Rng::new(seed);
-        for backend in backends() {
+        for backend in gemm_backends() {
             check::<bf16, bf16>(backend, &mut rng, (m, n, k), bt, at, pad, (1.0, 0.5));
         }
     }
@@ -521,7 +563,7 @@ fn both_b_layouts_pack_to_the_same_panels() {
     let w = values::<f16>(&mut rng, n * k);
     let w_kn: Vec<f16> = (0..k * n).map(|i| w[(i % n) * k + i / n]).collect();
     let a = values::<f32>(&mut rng, 3 * k);
-    for backend in backends() {
+    for backend in gemm_backends() {
         let p1 = backend.pack_b(MatRef::new(&w, n, k).unwrap().t());
         let p2 = backend.pack_b(MatRef::new(&w_kn, k, n).unwrap());
         let mut c1 = vec![0.0f32; 3 * n];
@@ -560,7 +602,7 @@ fn views_with_no_columns_have_empty_rows() {
     let m = MatRef::with_row_stride(&empty, 3, 0, 2).unwrap();
     assert_eq!(m.row(2), &[] as &[f32]);
     let mut y = [f32::NAN; 3];
-    for backend in backends() {
+    for backend in gemm_backends() {
         backend.gemv(1.0, m, &[], 0.0, &mut y, Par::Seq).unwrap();
         assert_eq!(y, [0.0; 3]);
     }

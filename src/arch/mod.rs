@@ -34,6 +34,17 @@ pub(crate) unsafe fn table(isa: Isa) -> &'static Kernels {
     }
 }
 
+/// Whether a tier's bf16 × bf16 hardware GEMM kernel (`GemmKernels::bf16_bf16`) is the
+/// default on this CPU, where it has one: on x86 only where the pair-dot is the faster (see
+/// `x86_64::prefers_bf16_pair_dot`); on Arm `BFMMLA` is the default (not yet timed on
+/// hardware).
+pub(crate) fn prefers_hardware_bf16_gemm() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return x86_64::prefers_bf16_pair_dot();
+    #[cfg(not(target_arch = "x86_64"))]
+    return true;
+}
+
 /// The stochastic f16 kernels' fast path: `key = min(2|x| - F16_FAST_LOW, 2|x|)` (u32
 /// patterns, wrapping) is below [`F16_FAST_SPAN`] exactly for magnitudes 0x3880_0000..0x477f_e000
 /// (f16's normal range below its largest finite value: 13 bits drop, so adding the top 13

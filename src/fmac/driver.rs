@@ -62,7 +62,9 @@ pub(super) fn gemm<A: Input, C: Output>(
         Panels::Bf16(p) => {
             // The hardware bf16 kernel flushes subnormal inputs: B must have none (A's panels
             // are checked as they are packed).
-            let hardware = g.bf16_bf16.filter(|_| A::DTYPE == DType::BF16 && b_normal);
+            let hardware = backend
+                .hardware_bf16_gemm()
+                .filter(|_| A::DTYPE == DType::BF16 && b_normal);
             Driver::new(backend, g.bf16.expect(layout), hardware, p, a, alpha, beta).run(c, tasks)
         }
         Panels::F16(p) => {

@@ -17,6 +17,7 @@ mod packed;
 pub(crate) mod par;
 mod peak;
 
+pub use crate::backend::Bf16Gemm;
 pub use dot::{dot_bf16, dot_f16, dot_f32_bf16};
 pub use gemm::{gemm, gemm_packed, Output};
 pub use gemv::gemv;

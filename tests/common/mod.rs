@@ -2,6 +2,7 @@
 //! small deterministic PRNG (tests must be reproducible, so no entropy).
 #![allow(dead_code)]
 
+use lowp::fmac::Bf16Gemm;
 use lowp::Backend;
 
 /// Every backend this CPU supports, lowest tier first; `LOWP_TEST_ISAS=avx512,avx512bf16`
@@ -30,6 +31,16 @@ pub fn backends() -> Vec<Backend> {
     }
     all.into_iter()
         .filter(|b| wanted.contains(&b.isa()))
+        .collect()
+}
+
+/// [`backends`], where a tier has a bf16 hardware GEMM kernel once with it and once without
+/// (see [`Bf16Gemm`]), so both are checked whichever this CPU runs by default.
+pub fn gemm_backends() -> Vec<Backend> {
+    let choices = [Bf16Gemm::Hardware, Bf16Gemm::WidenFma];
+    backends()
+        .into_iter()
+        .flat_map(|b| choices.into_iter().filter_map(move |c| b.with_bf16_gemm(c)))
         .collect()
 }
 

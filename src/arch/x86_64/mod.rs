@@ -21,6 +21,22 @@ pub(crate) const STREAM_MIN_BYTES: usize = 16 << 20;
 /// (`lowp bench --only dram`), 4 KiB ahead lifted f32 -> bf16 from 0.6 to 0.9 of memcpy's rate.
 const PREFETCH_BYTES: usize = 4096;
 
+/// Whether the CPU's bf16 pair-dot (`vdpbf16ps`) outruns widening to f32 and two FMA ports,
+/// which decides `Avx512Bf16`'s default bf16 × bf16 GEMM kernel. It does on AMD's cores (Zen 5
+/// in `lowp bench --only gemm`: 1.55-1.71x the FMA kernel; Zen 4 runs both on its two 256-bit
+/// halves, the pair-dot doing twice the work per lane). On Intel's it issues once every two
+/// cycles, half the FMA rate (`vdpbf16ps` zmm 0.45 per cycle against 1.8 `vfmadd231ps` on an
+/// Emerald Rapids core, whose GEMM ran at 0.50-0.52x with it), so every other vendor keeps FMA.
+/// The vendor string, not a timing, decides: the two kernels round differently, and a timed
+/// choice would let the machine's load change the bits.
+pub(crate) fn prefers_bf16_pair_dot() -> bool {
+    // SAFETY: `cpuid` leaf 0 exists on every x86_64 CPU and only reads identification registers.
+    #[allow(unused_unsafe)]
+    let leaf = unsafe { __cpuid(0) };
+    // "AuthenticAMD", spread over ebx, edx, ecx.
+    [leaf.ebx, leaf.edx, leaf.ecx] == [0x6874_7541, 0x6974_6e65, 0x444d_4163]
+}
+
 /// How a kernel writes a full vector: plainly (unaligned) or streaming (aligned, bypasses
 /// the cache). [`for_each_chunk_streaming`] picks it per chunk.
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use half::{bf16, f16};
-use lowp::fmac::{Input, MatMut, MatRef, PackedB, Par};
+use lowp::fmac::{Bf16Gemm, Input, MatMut, MatRef, PackedB, Par};
 use lowp::{Backend, Isa};
 
 /// Deterministic values in [-1, 1).
@@ -32,6 +32,7 @@ pub fn run(quick: bool) {
     let best = Backend::best();
     println!("\n== GEMM C = A B, m = n = k = {size}, B packed once; GFLOP/s = 2mnk / s; % of one core's f32 FMA peak ==");
     println!("   (rows sampled round-robin with the peak loop, {samples} rounds; medians)");
+    println!("   hw / fma: the tier's bf16 instruction (vdpbf16ps, BFMMLA) or widening + FMA; the first is this CPU's default");
     let a_bf16 = values(size * size, 1, bf16::from_f32);
     let b_bf16 = values(size * size, 2, bf16::from_f32);
     let a_f32 = values(size * size, 1, |v| bf16::from_f32(v).to_f32());
@@ -59,12 +60,38 @@ pub fn run(quick: bool) {
         .collect();
     let mut cases: Vec<Case<'_>> = Vec::new();
     for (&backend, [pb_bf16, pb_f32, pb_f16]) in tiers.iter().zip(&packed) {
-        let bf16_label = format!("bf16 x bf16 ({})", panel_name(pb_bf16));
-        let rows: Vec<(String, &dyn Operand, &PackedB, Par, usize)> = vec![
-            (bf16_label.clone(), &a_bf16, pb_bf16, Par::Seq, 1),
-            ("bf16 x bf16 (f32)".into(), &a_bf16, pb_f32, Par::Seq, 1),
-            ("f32 x f32 (f32)".into(), &a_f32, pb_f32, Par::Seq, 1),
+        // A tier with a bf16 instruction: its default choice, then the other one (bf16 x bf16
+        // on bf16 panels is the only row they differ in).
+        let other = [Bf16Gemm::Hardware, Bf16Gemm::WidenFma]
+            .into_iter()
+            .filter(|&c| c != backend.bf16_gemm())
+            .find_map(|c| backend.with_bf16_gemm(c));
+        let choice = |b: Backend| match (other, b.bf16_gemm()) {
+            (None, _) => "",
+            (Some(_), Bf16Gemm::Hardware) => " hw",
+            (Some(_), Bf16Gemm::WidenFma) => " fma",
+        };
+        let bf16_label = format!("bf16 x bf16 ({}){}", panel_name(pb_bf16), choice(backend));
+        let mut rows: Vec<(Backend, String, &dyn Operand, &PackedB, Par, usize)> = vec![
+            (backend, bf16_label.clone(), &a_bf16, pb_bf16, Par::Seq, 1),
             (
+                backend,
+                "bf16 x bf16 (f32)".into(),
+                &a_bf16,
+                pb_f32,
+                Par::Seq,
+                1,
+            ),
+            (
+                backend,
+                "f32 x f32 (f32)".into(),
+                &a_f32,
+                pb_f32,
+                Par::Seq,
+                1,
+            ),
+            (
+                backend,
                 format!("f16 x f16 ({})", panel_name(pb_f16)),
                 &a_f16,
                 pb_f16,
@@ -72,14 +99,19 @@ pub fn run(quick: bool) {
                 1,
             ),
         ];
+        if let Some(other) = other {
+            let label = format!("bf16 x bf16 ({}){}", panel_name(pb_bf16), choice(other));
+            rows.insert(1, (other, label, &a_bf16, pb_bf16, Par::Seq, 1));
+        }
         let parallel = (threads > 1 && backend == best).then_some((
+            backend,
             bf16_label,
             &a_bf16 as &dyn Operand,
             pb_bf16,
             Par::Rayon(0),
             threads,
         ));
-        for (label, a, b, par, threads) in rows.into_iter().chain(parallel) {
+        for (backend, label, a, b, par, threads) in rows.into_iter().chain(parallel) {
             let mut c = vec![0f32; size * size];
             cases.push(Case {
                 backend,
