@@ -142,22 +142,6 @@ pub enum Bf16Gemm {
     WidenFma,
 }
 
-/// `1 + prefers` once [`crate::arch::prefers_hardware_bf16_gemm`] has been asked (it runs
-/// `cpuid`, a trap to the hypervisor in a VM), 0 before.
-static PREFERS_HARDWARE: AtomicUsize = AtomicUsize::new(0);
-
-/// The CPU's default [`Bf16Gemm`] for tiers that have a hardware kernel, asked once.
-fn prefers_hardware_bf16_gemm() -> bool {
-    match PREFERS_HARDWARE.load(Ordering::Relaxed) {
-        0 => {
-            let prefers = arch::prefers_hardware_bf16_gemm();
-            PREFERS_HARDWARE.store(1 + prefers as usize, Ordering::Relaxed);
-            prefers
-        }
-        stored => stored == 2,
-    }
-}
-
 /// A tier this CPU is known to support, with its kernel table.
 ///
 /// `Backend` is `Copy` and cheap; holding one is the proof that its tier's instructions may run
@@ -223,7 +207,8 @@ impl Backend {
         Backend {
             isa,
             kernels,
-            hardware_bf16_gemm: kernels.gemm.bf16_bf16.is_some() && prefers_hardware_bf16_gemm(),
+            hardware_bf16_gemm: kernels.gemm.bf16_bf16.is_some()
+                && arch::prefers_hardware_bf16_gemm(),
         }
     }
 

@@ -6,6 +6,7 @@ pub(crate) mod avx512;
 pub(crate) mod avx512bf16;
 
 use core::arch::x86_64::*;
+use core::sync::atomic::{AtomicU8, Ordering};
 
 use crate::arch::for_each_chunk;
 
@@ -21,20 +22,62 @@ pub(crate) const STREAM_MIN_BYTES: usize = 16 << 20;
 /// (`lowp bench --only dram`), 4 KiB ahead lifted f32 -> bf16 from 0.6 to 0.9 of memcpy's rate.
 const PREFETCH_BYTES: usize = 4096;
 
+/// Bits of [`IDENTITY`]: the CPU's identity has been read; its vendor is AMD; its core is one
+/// whose `vgatherdps` beats lowp's broadcast loads.
+const KNOWN: u8 = 1;
+const AMD: u8 = 2;
+const FAST_GATHER: u8 = 4;
+
+/// What lowp's kernel choices need of `cpuid`'s identification leaves, read once: in a VM each
+/// `cpuid` traps to the hypervisor (microseconds).
+static IDENTITY: AtomicU8 = AtomicU8::new(0);
+
+fn identity() -> u8 {
+    match IDENTITY.load(Ordering::Relaxed) {
+        0 => {
+            let id = read_identity();
+            IDENTITY.store(id, Ordering::Relaxed);
+            id
+        }
+        id => id,
+    }
+}
+
+fn read_identity() -> u8 {
+    // SAFETY: `cpuid` leaves 0 and 1 exist on every x86_64 CPU and only read identification
+    // registers.
+    #[allow(unused_unsafe)]
+    let (vendor, signature) = unsafe { (__cpuid(0), __cpuid(1).eax) };
+    // The vendor string is spread over ebx, edx, ecx.
+    let vendor = [vendor.ebx, vendor.edx, vendor.ecx];
+    let amd = vendor == [0x6874_7541, 0x6974_6e65, 0x444d_4163]; // "AuthenticAMD"
+    let intel = vendor == [0x756e_6547, 0x4965_6e69, 0x6c65_746e]; // "GenuineIntel"
+    let family = (signature >> 8) & 0xf;
+    let model = ((signature >> 4) & 0xf) | ((signature >> 12) & 0xf0);
+    // Sapphire Rapids (0x8f) and Emerald Rapids (0xcf): see `prefers_hardware_gather`.
+    let fast_gather = intel && family == 6 && matches!(model, 0x8f | 0xcf);
+    KNOWN | if amd { AMD } else { 0 } | if fast_gather { FAST_GATHER } else { 0 }
+}
+
 /// Whether the CPU's bf16 pair-dot (`vdpbf16ps`) outruns widening to f32 and two FMA ports,
 /// which decides `Avx512Bf16`'s default bf16 × bf16 GEMM kernel. It does on AMD's cores (Zen 5
 /// in `lowp bench --only gemm`: 1.55-1.71x the FMA kernel; Zen 4 runs both on its two 256-bit
 /// halves, the pair-dot doing twice the work per lane). On Intel's it issues once every two
 /// cycles, half the FMA rate (`vdpbf16ps` zmm 0.45 per cycle against 1.8 `vfmadd231ps` on an
-/// Emerald Rapids core, whose GEMM ran at 0.50-0.52x with it), so every other vendor keeps FMA.
-/// The vendor string, not a timing, decides: the two kernels round differently, and a timed
-/// choice would let the machine's load change the bits.
+/// Emerald Rapids core, whose GEMM ran at 0.52-0.60x with it), so every other vendor keeps FMA.
+/// The vendor, not a timing, decides: the two kernels round differently, and a timed choice
+/// would let the machine's load change the bits.
 pub(crate) fn prefers_bf16_pair_dot() -> bool {
-    // SAFETY: `cpuid` leaf 0 exists on every x86_64 CPU and only reads identification registers.
-    #[allow(unused_unsafe)]
-    let leaf = unsafe { __cpuid(0) };
-    // "AuthenticAMD", spread over ebx, edx, ecx.
-    [leaf.ebx, leaf.edx, leaf.ecx] == [0x6874_7541, 0x6974_6e65, 0x444d_4163]
+    identity() & AMD != 0
+}
+
+/// Whether the sparse dots load x with `vgatherdps` rather than one broadcast load per lane
+/// (the same lanes, so the same bits). Only on the Intel cores where it was the faster:
+/// Emerald Rapids, and Sapphire Rapids, the same core generation. Zen 5's gathers measured
+/// slower than the broadcasts, and Intel's cores from Skylake to Tiger Lake run gathers
+/// through a microcode mitigation (Gather Data Sampling) that makes them slower still.
+pub(crate) fn prefers_hardware_gather() -> bool {
+    identity() & FAST_GATHER != 0
 }
 
 /// How a kernel writes a full vector: plainly (unaligned) or streaming (aligned, bypasses

@@ -1,15 +1,17 @@
 //! Sparse kernels: the sparse dot builds x eight lanes at a time from broadcast loads and
-//! blends (no shuffle-port work, unlike `vinsertps`; `vgatherdps` measured slower still on the
-//! AMD cores here) into two FMA accumulators, a row block per call; the row product runs 64
-//! dense columns per pass, then one pass for the rest with a masked last vector, in as many
-//! accumulators with a multiply then an add (the scalar kernel's operations, so the same
-//! bits), prefetching the rows of B a few nonzeros ahead.
+//! blends (no shuffle-port work, unlike `vinsertps`; `vgatherdps` measured slower still on
+//! Zen 5) into two FMA accumulators, a row block per call; on the Intel cores where
+//! `vgatherdps` is the faster (see `prefers_hardware_gather`), it loads the same lanes with
+//! that instead, so the bits do not change. The row product runs 64 dense columns per pass,
+//! then one pass for the rest with a masked last vector, in as many accumulators with a
+//! multiply then an add (the scalar kernel's operations, so the same bits), prefetching the
+//! rows of B a few nonzeros ahead.
 
 use core::arch::x86_64::*;
 
 use half::{bf16, f16};
 
-use super::super::{prefetch_at, SPARSE_PREFETCH_NONZEROS};
+use super::super::{prefers_hardware_gather, prefetch_at, SPARSE_PREFETCH_NONZEROS};
 use super::fmac::{hsum, Lanes};
 use crate::arch::with_width;
 
@@ -36,6 +38,47 @@ unsafe fn gather8(indices: &[u32], x: &[f32]) -> __m256 {
     }
 }
 
+/// [`gather8`] by one `vgatherdps`: the same lanes, faster on the cores that
+/// [`prefers_hardware_gather`] names.
+///
+/// # Safety
+/// `indices` holds at least 8 entries, each below `x.len()`, which is at most
+/// [`HARDWARE_GATHER_MAX_LEN`] (the instruction's indices are signed); the CPU has avx2.
+#[inline(always)]
+unsafe fn gather8_hardware(indices: &[u32], x: &[f32]) -> __m256 {
+    // SAFETY: per the function's contract: one 32-byte load of `indices[..8]`, and eight reads
+    // of x at those indices, each below 2^31 so read as non-negative.
+    unsafe {
+        let lanes = _mm256_loadu_si256(indices.as_ptr() as *const __m256i);
+        _mm256_i32gather_ps::<4>(x.as_ptr(), lanes)
+    }
+}
+
+/// [`gather8_hardware`] or [`gather8`].
+///
+/// # Safety
+/// As [`gather8_hardware`]'s when `HARDWARE_GATHER`, else as [`gather8`]'s.
+#[inline(always)]
+unsafe fn x8<const HARDWARE_GATHER: bool>(indices: &[u32], x: &[f32]) -> __m256 {
+    // SAFETY: per the function's contract.
+    unsafe {
+        if HARDWARE_GATHER {
+            gather8_hardware(indices, x)
+        } else {
+            gather8(indices, x)
+        }
+    }
+}
+
+/// The longest x whose indices `vgatherdps` reads right: it takes them as signed 32-bit.
+pub(in crate::arch::x86_64) const HARDWARE_GATHER_MAX_LEN: usize = 1 << 31;
+
+/// Whether the sparse dots load x by `vgatherdps` for this x (see [`prefers_hardware_gather`]).
+#[inline(always)]
+pub(in crate::arch::x86_64) fn hardware_gather_for(x: &[f32]) -> bool {
+    prefers_hardware_gather() && x.len() <= HARDWARE_GATHER_MAX_LEN
+}
+
 /// `x[i]` (the low 32 bits of `i`) in all eight lanes. A function, not a closure: closures do
 /// not inherit the kernel's target features and may be left out of line.
 ///
@@ -47,14 +90,16 @@ unsafe fn at(x: &[f32], i: u64) -> __m256 {
     unsafe { _mm256_broadcast_ss(x.get_unchecked(i as u32 as usize)) }
 }
 
-/// The dot of one row, prefetching the matrix [`SPARSE_PREFETCH_NONZEROS`] ahead.
+/// The dot of one row, prefetching the matrix [`SPARSE_PREFETCH_NONZEROS`] ahead; x loaded
+/// by [`gather8_hardware`] when `HARDWARE_GATHER` (the caller checked [`hardware_gather_for`]),
+/// else by [`gather8`], with the same bits.
 #[inline(always)]
-fn dot<T: Lanes>(indices: &[u32], values: &[T], x: &[f32]) -> f32 {
+fn dot<T: Lanes, const HARDWARE_GATHER: bool>(indices: &[u32], values: &[T], x: &[f32]) -> f32 {
     let n = indices.len().min(values.len());
     let (pairs, whole) = (n / 16 * 16, n / 8 * 8);
     // SAFETY: only called from the kernels below, which enable avx2, fma and f16c; loads read
     // 8 elements at `p + 8 <= whole <= n`; x is read at indices the caller guarantees are
-    // below `x.len()`.
+    // below `x.len()`, and by `vgatherdps` only when x is short enough for it.
     unsafe {
         let mut acc = [_mm256_setzero_ps(); 2];
         for p in (0..pairs).step_by(16) {
@@ -62,12 +107,12 @@ fn dot<T: Lanes>(indices: &[u32], values: &[T], x: &[f32]) -> f32 {
             prefetch_at(values.as_ptr(), p + SPARSE_PREFETCH_NONZEROS);
             for (h, acc) in acc.iter_mut().enumerate() {
                 let at = p + 8 * h;
-                let xs = gather8(&indices[at..], x);
+                let xs = x8::<HARDWARE_GATHER>(&indices[at..], x);
                 *acc = _mm256_fmadd_ps(T::lanes(values.as_ptr().add(at)), xs, *acc);
             }
         }
         if whole > pairs {
-            let xs = gather8(&indices[pairs..], x);
+            let xs = x8::<HARDWARE_GATHER>(&indices[pairs..], x);
             acc[0] = _mm256_fmadd_ps(T::lanes(values.as_ptr().add(pairs)), xs, acc[0]);
         }
         let mut tail = 0.0;
@@ -81,10 +126,26 @@ fn dot<T: Lanes>(indices: &[u32], values: &[T], x: &[f32]) -> f32 {
 /// [`dot`] of each row of a block, inlined into one target-feature function.
 #[inline(always)]
 fn dots<T: Lanes>(indptr: &[usize], indices: &[u32], values: &[T], x: &[f32], out: &mut [f32]) {
+    if hardware_gather_for(x) {
+        rows::<T, true>(indptr, indices, values, x, out)
+    } else {
+        rows::<T, false>(indptr, indices, values, x, out)
+    }
+}
+
+/// [`dots`] with the way of loading x fixed.
+#[inline(always)]
+fn rows<T: Lanes, const HARDWARE_GATHER: bool>(
+    indptr: &[usize],
+    indices: &[u32],
+    values: &[T],
+    x: &[f32],
+    out: &mut [f32],
+) {
     for (r, o) in out.iter_mut().enumerate() {
         let range = indptr[r]..indptr[r + 1];
         let (indices, values) = (&indices[range.clone()], &values[range]);
-        *o = dot(indices, values, x);
+        *o = dot::<T, HARDWARE_GATHER>(indices, values, x);
     }
 }
 
@@ -242,4 +303,79 @@ pub(in crate::arch::x86_64) unsafe fn row_f16(
     o: &mut [f32],
 ) {
     row(i, v, b, s, o)
+}
+
+#[cfg(test)]
+pub(in crate::arch::x86_64) mod tests {
+    //! Both ways of loading x give the same bits (each CPU runs only one of them by default).
+
+    use half::{bf16, f16};
+
+    /// Rows of every length 0..=300 over 512 columns (sorted, distinct indices), values and an x
+    /// from a fixed xorshift; x[0] is NaN so that a lane loaded but not summed would show.
+    pub(in crate::arch::x86_64) fn rows_of_every_length(
+    ) -> (Vec<usize>, Vec<u32>, Vec<f32>, Vec<f32>) {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let (mut indptr, mut indices, mut values) = (vec![0], Vec::new(), Vec::new());
+        for len in 0..=300usize {
+            let mut row: Vec<u32> = (1..512).collect();
+            for i in 0..len {
+                let j = i + (next() as usize) % (row.len() - i);
+                row.swap(i, j);
+            }
+            let mut row = row[..len].to_vec();
+            row.sort_unstable();
+            indices.extend(row);
+            values.extend((0..len).map(|_| (next() % 2001) as f32 / 1000.0 - 1.0));
+            indptr.push(indices.len());
+        }
+        let mut x: Vec<f32> = (0..512)
+            .map(|_| (next() % 4001) as f32 / 100.0 - 20.0)
+            .collect();
+        x[0] = f32::NAN;
+        (indptr, indices, values, x)
+    }
+
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn both<T: super::Lanes>(
+        indptr: &[usize],
+        indices: &[u32],
+        values: &[T],
+        x: &[f32],
+    ) -> [Vec<u32>; 2] {
+        let rows = indptr.len() - 1;
+        let (mut hardware, mut broadcast) = (vec![0f32; rows], vec![0f32; rows]);
+        super::rows::<T, true>(indptr, indices, values, x, &mut hardware);
+        super::rows::<T, false>(indptr, indices, values, x, &mut broadcast);
+        [hardware, broadcast].map(|v| v.iter().map(|y| y.to_bits()).collect())
+    }
+
+    #[test]
+    fn vgatherdps_and_broadcasts_give_the_same_bits() {
+        if !crate::Isa::Avx2.is_supported() {
+            return;
+        }
+        let (indptr, indices, values, x) = rows_of_every_length();
+        let b: Vec<bf16> = values.iter().map(|&v| bf16::from_f32(v)).collect();
+        let h: Vec<f16> = values.iter().map(|&v| f16::from_f32(v)).collect();
+        // SAFETY: the CPU has the Avx2 tier's features (checked above); every index is below
+        // x.len() = 512 < 2^31.
+        let runs = unsafe {
+            [
+                both(&indptr, &indices, &values, &x),
+                both(&indptr, &indices, &b, &x),
+                both(&indptr, &indices, &h, &x),
+            ]
+        };
+        for [hardware, broadcast] in runs {
+            assert_eq!(hardware, broadcast);
+            assert!(hardware.iter().all(|&y| !f32::from_bits(y).is_nan()));
+        }
+    }
 }
