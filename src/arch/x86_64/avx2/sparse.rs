@@ -342,6 +342,39 @@ pub(in crate::arch::x86_64) mod tests {
         (indptr, indices, values, x)
     }
 
+    /// A tier's `rows` of one value type, by `vgatherdps` then by its other loads: the bits
+    /// of each row, both ways.
+    pub(in crate::arch::x86_64) type Both<T> =
+        unsafe fn(&[usize], &[u32], &[T], &[f32]) -> [Vec<u32>; 2];
+
+    /// Checks that a tier's two ways of loading x give the same bits, for f32, bf16 and f16
+    /// values on [`rows_of_every_length`], and that no lane loaded but not summed (x[0], NaN)
+    /// leaks into a row.
+    ///
+    /// # Safety
+    /// The CPU has the features of the tier the three functions belong to.
+    pub(in crate::arch::x86_64) unsafe fn check_same_bits(
+        f32s: Both<f32>,
+        bf16s: Both<bf16>,
+        f16s: Both<f16>,
+    ) {
+        let (indptr, indices, values, x) = rows_of_every_length();
+        let b: Vec<bf16> = values.iter().map(|&v| bf16::from_f32(v)).collect();
+        let h: Vec<f16> = values.iter().map(|&v| f16::from_f32(v)).collect();
+        // SAFETY: the caller's contract; every index is below x.len() = 512 < 2^31.
+        let runs = unsafe {
+            [
+                f32s(&indptr, &indices, &values, &x),
+                bf16s(&indptr, &indices, &b, &x),
+                f16s(&indptr, &indices, &h, &x),
+            ]
+        };
+        for [hardware, other] in runs {
+            assert_eq!(hardware, other);
+            assert!(hardware.iter().all(|&y| !f32::from_bits(y).is_nan()));
+        }
+    }
+
     #[target_feature(enable = "avx2,fma,f16c")]
     unsafe fn both<T: super::Lanes>(
         indptr: &[usize],
@@ -358,24 +391,9 @@ pub(in crate::arch::x86_64) mod tests {
 
     #[test]
     fn vgatherdps_and_broadcasts_give_the_same_bits() {
-        if !crate::Isa::Avx2.is_supported() {
-            return;
-        }
-        let (indptr, indices, values, x) = rows_of_every_length();
-        let b: Vec<bf16> = values.iter().map(|&v| bf16::from_f32(v)).collect();
-        let h: Vec<f16> = values.iter().map(|&v| f16::from_f32(v)).collect();
-        // SAFETY: the CPU has the Avx2 tier's features (checked above); every index is below
-        // x.len() = 512 < 2^31.
-        let runs = unsafe {
-            [
-                both(&indptr, &indices, &values, &x),
-                both(&indptr, &indices, &b, &x),
-                both(&indptr, &indices, &h, &x),
-            ]
-        };
-        for [hardware, broadcast] in runs {
-            assert_eq!(hardware, broadcast);
-            assert!(hardware.iter().all(|&y| !f32::from_bits(y).is_nan()));
+        if crate::Isa::Avx2.is_supported() {
+            // SAFETY: the CPU has the Avx2 tier's features.
+            unsafe { check_same_bits(both::<f32>, both::<bf16>, both::<f16>) }
         }
     }
 }

@@ -321,7 +321,7 @@ mod tests {
 
     use half::{bf16, f16};
 
-    use super::super::super::avx2::sparse::tests::rows_of_every_length;
+    use super::super::super::avx2::sparse::tests::check_same_bits;
 
     #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
     unsafe fn both<T: super::MaskedLanes16>(
@@ -339,24 +339,9 @@ mod tests {
 
     #[test]
     fn vgatherdps_and_masked_broadcasts_give_the_same_bits() {
-        if !crate::Isa::Avx512.is_supported() {
-            return;
-        }
-        let (indptr, indices, values, x) = rows_of_every_length();
-        let b: Vec<bf16> = values.iter().map(|&v| bf16::from_f32(v)).collect();
-        let h: Vec<f16> = values.iter().map(|&v| f16::from_f32(v)).collect();
-        // SAFETY: the CPU has the Avx512 tier's features (checked above); every index is below
-        // x.len() = 512 < 2^31.
-        let runs = unsafe {
-            [
-                both(&indptr, &indices, &values, &x),
-                both(&indptr, &indices, &b, &x),
-                both(&indptr, &indices, &h, &x),
-            ]
-        };
-        for [hardware, broadcast] in runs {
-            assert_eq!(hardware, broadcast);
-            assert!(hardware.iter().all(|&y| !f32::from_bits(y).is_nan()));
+        if crate::Isa::Avx512.is_supported() {
+            // SAFETY: the CPU has the Avx512 tier's features.
+            unsafe { check_same_bits(both::<f32>, both::<bf16>, both::<f16>) }
         }
     }
 }
