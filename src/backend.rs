@@ -119,9 +119,10 @@ pub(crate) struct Kernels {
 /// How bf16 × bf16 GEMM multiplies on a tier with a hardware bf16 instruction (`Avx512Bf16`:
 /// `vdpbf16ps`; `NeonBf16`: `BFMMLA`). The two give different bits, each deterministic.
 ///
-/// [`Backend::new`] picks the faster one for the CPU: `Hardware` on AMD's cores and on Arm,
-/// `WidenFma` on Intel's, where `vdpbf16ps` issues at half the FMA rate. A process that needs the
-/// same GEMM bits on every CPU of a tier picks one with [`Backend::with_bf16_gemm`].
+/// [`Backend::new`] picks the faster one for the CPU, by its vendor: `Hardware` on AMD's cores
+/// and on Arm, `WidenFma` on other x86 CPUs (Intel's, where `vdpbf16ps` issues at half the FMA
+/// rate). A process that needs the same GEMM bits on every CPU of a tier picks one with
+/// [`Backend::with_bf16_gemm`] (and [`Backend::set_active`] for the free functions).
 ///
 /// ```
 /// use lowp::fmac::Bf16Gemm;
