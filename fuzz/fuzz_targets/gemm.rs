@@ -1,14 +1,15 @@
 //! The GEMM driver on arbitrary shapes and strides (row-major, transposed, padded, even
 //! overlapping views of A and B), alpha/beta and bf16 inputs: a view that does not fit is a
 //! typed error, never a panic or an out-of-bounds read; on every backend each element is within
-//! the bound of `lowp::reference::fmac` (the hardware bf16 one on the tiers that use it),
+//! the bound of `lowp::reference::fmac` (the hardware bf16 one under `Bf16Gemm::Hardware`,
+//! run on every tier that has it),
 //! `beta = 0` never reads C, and packing B first gives
 //! the same bits.
 #![no_main]
 
 use half::bf16;
 use libfuzzer_sys::fuzz_target;
-use lowp::fmac::{MatMut, MatRef, Par};
+use lowp::fmac::{Bf16Gemm, MatMut, MatRef, Par};
 use lowp::reference::fmac::{bf16_hardware_error_bound, dot_error_bound};
 use lowp::Backend;
 
@@ -51,10 +52,15 @@ fuzz_target!(|data: &[u8]| {
     };
     let c0: Vec<f32> = (0..m * n).map(|i| i as f32 - 3.0).collect();
     let u = f64::from(f32::EPSILON) / 2.0;
-    for backend in Backend::all_supported() {
-        // These tiers run bf16 × bf16 on the hardware's own bf16 arithmetic (`vdpbf16ps`,
+    // Tiers with a bf16 instruction under both `Bf16Gemm` choices, whatever this CPU's default.
+    let choices = [Bf16Gemm::Hardware, Bf16Gemm::WidenFma];
+    let backends = Backend::all_supported()
+        .into_iter()
+        .flat_map(|b| choices.into_iter().filter_map(move |c| b.with_bf16_gemm(c)));
+    for backend in backends {
+        // `Hardware` runs bf16 × bf16 on the hardware's own bf16 arithmetic (`vdpbf16ps`,
         // `BFMMLA`: subnormal products flushed), whose bound is the hardware one.
-        let hardware = ["neonbf16", "avx512bf16"].contains(&backend.isa().name());
+        let hardware = backend.bf16_gemm() == Bf16Gemm::Hardware;
         let sum_bound = |k, abs| {
             if hardware {
                 bf16_hardware_error_bound(k, abs)
