@@ -13,7 +13,7 @@
 //! | [`convert`] `_stochastic`, [`update`]: stochastic rounding, fused bf16 update | reference | Philox on u32x8 | Philox in 64-bit lanes | same, 16 lanes, `vpternlogd` | (Avx512's) | Philox on 4 lanes | (Neon's) |
 //! | [`fmac`]: dot products, GEMV (bf16/f16/f32 × f32 → f32) | one accumulator | f32x8 | widen + FMA | widen + FMA, 16 lanes | (Avx512's) | widen + FMA | (Neon's) |
 //! | [`fmac`]: GEMM micro-kernel (the driver is shared) | 4×4 | 4×8 f32x8 | 6×16 FMA, bf16/f16 widened in registers | 12×32 FMA, same | 12×32 `vdpbf16ps` for bf16 × bf16 where [`fmac::Bf16Gemm`] says (AMD), else (Avx512's) | 8×8 by-lane FMA | 8×8 `BFMMLA` for bf16 × bf16, else (Neon's) |
-//! | [`sparse`]: SpMV (sparse dot) | in order | indexed reads into f32x8, 2 accumulators | broadcast loads + blends, FMA | one-lane masked broadcasts, masked last step (short rows: Avx2's) | (Avx512's) | lane loads, 4 FMA accumulators | (Neon's) |
+//! | [`sparse`]: SpMV (sparse dot) | in order | indexed reads into f32x8, 2 accumulators | broadcast loads + blends, FMA | one-lane masked broadcasts, masked last step (rows under 64 nonzeros: Avx2's) | (Avx512's) | lane loads, 4 FMA accumulators | (Neon's) |
 //! | [`sparse`]: SpMM (sparse row × dense rows) | in order | f32x8 along n, 32 columns per pass, the rest in one pass | 64 columns per pass, the rest in one masked pass, B rows prefetched | 128 columns per pass, same | (Avx512's) | 32 columns per pass, the rest in one pass | (Neon's) |
 //!
 //! ## Dispatch

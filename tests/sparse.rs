@@ -372,12 +372,13 @@ fn check_spmv<T: Input + Output + Widen>(rng: &mut Rng, rows: usize, cols: usize
 fn check_spmv_row_lengths<T: Input + Output + Widen>(rng: &mut Rng) {
     let cols = 331;
     let (mut indptr, mut indices, mut values) = (vec![0], Vec::new(), Vec::new());
-    // Each length is followed by a row of 200, so that every block of rows averages enough
-    // nonzeros to take a vector tier's long-row kernel, whatever the length.
-    // The twelve rows from the 1 on take column 0 as well; the last row does not, and its
-    // tail is padded with zeros (no row follows it), which index x[0].
+    // Each length is followed by a row of 200, so that rows of every length meet both long
+    // and short neighbours (a tier may take another kernel for short rows).
+    // The twelve rows from the 1 on take column 0 as well; the last row does not, and it is
+    // long enough for a 16-lane kernel, whose last step's indices are then padded with zeros
+    // (no row follows it), which index x[0].
     let lengths = (0..=300).chain([1, 16, 17, 31, 33, 300]);
-    let row_lengths = lengths.flat_map(|len| [len, 200]).chain([21]);
+    let row_lengths = lengths.flat_map(|len| [len, 200]).chain([85]);
     for (r, len) in row_lengths.enumerate() {
         let first = usize::from(r < 2 * 301 || r == 2 * 307);
         let mut picked: Vec<u32> = (first as u32..cols as u32).collect();
@@ -430,6 +431,50 @@ fn spmv_of_a_large_matrix() {
     let a = random_csr::<bf16>(&mut rng, 1024, 4096, 75);
     assert!(a.view().nnz() * 6 > 16 << 20);
     check_plain_spmv(a.view(), &x);
+}
+
+/// Rows of 16..=112 nonzeros (about 64 on average, where a tier may change its kernel) split
+/// between threads at nnz-balanced rows that move with the thread count: every row must come
+/// out the same bits whichever rows share its task and its block.
+#[test]
+fn spmv_is_the_same_bits_for_any_thread_count() {
+    let mut rng = Rng::new(67);
+    let (rows, cols) = (20_000, 4096);
+    let (mut indptr, mut indices, mut values) = (vec![0], Vec::new(), Vec::new());
+    for _ in 0..rows {
+        let len = 16 + rng.next_u32() as usize % 97;
+        let mut j = rng.next_u32() % 64;
+        for _ in 0..len {
+            indices.push(j);
+            values.push(bf16::from_f32(
+                (rng.next_u32() % 2001) as f32 / 1000.0 - 1.0,
+            ));
+            j += 1 + rng.next_u32() % 60;
+        }
+        indptr.push(indices.len());
+    }
+    assert!(
+        indices.len() + rows > 1 << 20,
+        "above the threading threshold"
+    );
+    let a = Csr::try_new(rows, cols, indptr, indices, values).unwrap();
+    let x: Vec<f32> = (0..cols)
+        .map(|_| (rng.next_u32() % 20001) as f32 / 7000.0 - 1.4)
+        .collect();
+    for backend in backends() {
+        let run = |par| {
+            let mut y = vec![f32::NAN; rows];
+            backend.spmv(1.0, a.view(), &x, 0.0, &mut y, par).unwrap();
+            bits(&y)
+        };
+        let seq = run(Par::Seq);
+        for threads in [2, 3, 7] {
+            assert!(
+                seq == run(Par::Rayon(threads)),
+                "{backend:?} on {threads} threads"
+            );
+        }
+    }
 }
 
 #[test]

@@ -19,14 +19,14 @@ use crate::arch::with_width;
 /// merged by a tree of blends; the indices are read two per 64-bit load.
 ///
 /// # Safety
-/// `indices` holds at least 8 entries, each below `x.len()`; the CPU has avx.
+/// `indices` is valid for reading 8 entries, each below `x.len()`; the CPU has avx.
 #[inline(always)]
-unsafe fn gather8(indices: &[u32], x: &[f32]) -> __m256 {
+unsafe fn gather8(indices: *const u32, x: &[f32]) -> __m256 {
     // SAFETY: per the function's contract: the four 8-byte loads cover `indices[..8]`, and
     // every broadcast reads `x` at one of those indices.
     unsafe {
         let [i01, i23, i45, i67] =
-            [0, 2, 4, 6].map(|q| (indices.as_ptr().add(q) as *const u64).read_unaligned());
+            [0, 2, 4, 6].map(|q| (indices.add(q) as *const u64).read_unaligned());
         // Little-endian: the low half of each pair is the first index.
         let x01 = _mm256_blend_ps::<0b0000_0010>(at(x, i01), at(x, i01 >> 32));
         let x23 = _mm256_blend_ps::<0b0000_1000>(at(x, i23), at(x, i23 >> 32));
@@ -42,14 +42,14 @@ unsafe fn gather8(indices: &[u32], x: &[f32]) -> __m256 {
 /// [`prefers_hardware_gather`] names.
 ///
 /// # Safety
-/// `indices` holds at least 8 entries, each below `x.len()`, which is at most
+/// `indices` is valid for reading 8 entries, each below `x.len()`, which is at most
 /// [`HARDWARE_GATHER_MAX_LEN`] (the instruction's indices are signed); the CPU has avx2.
 #[inline(always)]
-unsafe fn gather8_hardware(indices: &[u32], x: &[f32]) -> __m256 {
+unsafe fn gather8_hardware(indices: *const u32, x: &[f32]) -> __m256 {
     // SAFETY: per the function's contract: one 32-byte load of `indices[..8]`, and eight reads
     // of x at those indices, each below 2^31 so read as non-negative.
     unsafe {
-        let lanes = _mm256_loadu_si256(indices.as_ptr() as *const __m256i);
+        let lanes = _mm256_loadu_si256(indices as *const __m256i);
         _mm256_i32gather_ps::<4>(x.as_ptr(), lanes)
     }
 }
@@ -59,7 +59,7 @@ unsafe fn gather8_hardware(indices: &[u32], x: &[f32]) -> __m256 {
 /// # Safety
 /// As [`gather8_hardware`]'s when `HARDWARE_GATHER`, else as [`gather8`]'s.
 #[inline(always)]
-unsafe fn x8<const HARDWARE_GATHER: bool>(indices: &[u32], x: &[f32]) -> __m256 {
+unsafe fn x8<const HARDWARE_GATHER: bool>(indices: *const u32, x: &[f32]) -> __m256 {
     // SAFETY: per the function's contract.
     unsafe {
         if HARDWARE_GATHER {
@@ -92,32 +92,41 @@ unsafe fn at(x: &[f32], i: u64) -> __m256 {
 
 /// The dot of one row, prefetching the matrix [`SPARSE_PREFETCH_NONZEROS`] ahead; x loaded
 /// by [`gather8_hardware`] when `HARDWARE_GATHER` (the caller checked [`hardware_gather_for`]),
-/// else by [`gather8`], with the same bits.
+/// else by [`gather8`], with the same bits. The AVX-512 tiers take it for short rows.
+///
+/// # Safety
+/// The CPU has avx2, fma and f16c; every index is below `x.len()`; when `HARDWARE_GATHER`,
+/// [`hardware_gather_for`] holds for x.
 #[inline(always)]
-fn dot<T: Lanes, const HARDWARE_GATHER: bool>(indices: &[u32], values: &[T], x: &[f32]) -> f32 {
+pub(in crate::arch::x86_64) unsafe fn dot<T: Lanes, const HARDWARE_GATHER: bool>(
+    indices: &[u32],
+    values: &[T],
+    x: &[f32],
+) -> f32 {
     let n = indices.len().min(values.len());
     let (pairs, whole) = (n / 16 * 16, n / 8 * 8);
-    // SAFETY: only called from the kernels below, which enable avx2, fma and f16c; loads read
-    // 8 elements at `p + 8 <= whole <= n`; x is read at indices the caller guarantees are
-    // below `x.len()`, and by `vgatherdps` only when x is short enough for it.
+    // SAFETY: per the function's contract; loads read 8 elements at `p + 8 <= whole <= n`,
+    // the rest one at `q < n`.
     unsafe {
+        let (indices, values) = (indices.as_ptr(), values.as_ptr());
         let mut acc = [_mm256_setzero_ps(); 2];
         for p in (0..pairs).step_by(16) {
-            prefetch_at(indices.as_ptr(), p + SPARSE_PREFETCH_NONZEROS);
-            prefetch_at(values.as_ptr(), p + SPARSE_PREFETCH_NONZEROS);
+            prefetch_at(indices, p + SPARSE_PREFETCH_NONZEROS);
+            prefetch_at(values, p + SPARSE_PREFETCH_NONZEROS);
             for (h, acc) in acc.iter_mut().enumerate() {
                 let at = p + 8 * h;
-                let xs = x8::<HARDWARE_GATHER>(&indices[at..], x);
-                *acc = _mm256_fmadd_ps(T::lanes(values.as_ptr().add(at)), xs, *acc);
+                let xs = x8::<HARDWARE_GATHER>(indices.add(at), x);
+                *acc = _mm256_fmadd_ps(T::lanes(values.add(at)), xs, *acc);
             }
         }
         if whole > pairs {
-            let xs = x8::<HARDWARE_GATHER>(&indices[pairs..], x);
-            acc[0] = _mm256_fmadd_ps(T::lanes(values.as_ptr().add(pairs)), xs, acc[0]);
+            let xs = x8::<HARDWARE_GATHER>(indices.add(pairs), x);
+            acc[0] = _mm256_fmadd_ps(T::lanes(values.add(pairs)), xs, acc[0]);
         }
         let mut tail = 0.0;
-        for (&j, &v) in indices[whole..n].iter().zip(&values[whole..n]) {
-            tail += _mm256_cvtss_f32(v.splat()) * x[j as usize];
+        for q in whole..n {
+            let v = (*values.add(q)).splat();
+            tail += _mm256_cvtss_f32(v) * *x.get_unchecked(*indices.add(q) as usize);
         }
         hsum(_mm256_add_ps(acc[0], acc[1])) + tail
     }
@@ -145,7 +154,10 @@ fn rows<T: Lanes, const HARDWARE_GATHER: bool>(
     for (r, o) in out.iter_mut().enumerate() {
         let range = indptr[r]..indptr[r + 1];
         let (indices, values) = (&indices[range.clone()], &values[range]);
-        *o = dot::<T, HARDWARE_GATHER>(indices, values, x);
+        // SAFETY: only called from the kernels below, which enable avx2, fma and f16c; the
+        // caller guarantees the indices are below `x.len()`, and `dots` checked x for
+        // `vgatherdps`.
+        *o = unsafe { dot::<T, HARDWARE_GATHER>(indices, values, x) };
     }
 }
 

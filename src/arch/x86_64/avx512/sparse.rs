@@ -2,8 +2,9 @@
 //! lowers them to `vinsertps` loads into four quarters), or by one `vgatherdps` on the Intel
 //! cores where that is the faster (the same lanes, the same bits), and ends a row with a
 //! masked step instead of scalar code: 1.02-1.14x the `Avx2` tier's dot at 50-95 % sparsity
-//! on Zen 5, whose two vector loads per cycle (one per nonzero, for x) are the limit. Blocks
-//! of short rows keep the `Avx2` dot. The row product runs 128 (then 64, 32, 16) dense
+//! on Zen 5, whose two vector loads per cycle (one per nonzero, for x) are the limit. Short
+//! rows keep the `Avx2` dot, chosen row by row so that a row's bits never depend on its
+//! neighbours (and so on the thread split). The row product runs 128 (then 64, 32, 16) dense
 //! columns per pass with a multiply then an add (the scalar kernel's operations, so the same
 //! bits), prefetching the rows of B a few nonzeros ahead, as the `Avx2` tier does.
 
@@ -16,21 +17,13 @@ use super::super::avx2::sparse as avx2;
 use super::super::{prefetch_at, SPARSE_PREFETCH_NONZEROS};
 use super::fmac::{hsum16, MaskedLanes16};
 use crate::arch::with_width;
-use crate::backend::SparseDots;
 
-/// Blocks whose rows average fewer nonzeros than this take the `Avx2` tier's sparse dot:
-/// there a row's masked last step and 16-lane sum cost more than 16 lanes gain (at 41
-/// nonzeros a row, 99 % sparsity of 4096 columns, the 16-lane dot ran at 0.94x).
-const SHORT_ROWS: usize = 64;
-
-/// Whether the block's rows are short on average (see [`SHORT_ROWS`]).
-fn short_rows(indptr: &[usize]) -> bool {
-    let rows = indptr.len().saturating_sub(1);
-    match (indptr.first(), indptr.last()) {
-        (Some(&first), Some(&last)) => last - first < SHORT_ROWS * rows,
-        _ => true,
-    }
-}
+/// Rows of fewer nonzeros than this take the `Avx2` tier's sparse dot: there a row's masked
+/// last step and 16-lane sum cost more than 16 lanes gain (at 41 nonzeros a row, 99 %
+/// sparsity of 4096 columns, the 16-lane dot ran at 0.94x on Zen 5, and its masked-step-only
+/// variant at 0.89-0.95x on Emerald Rapids). The length alone decides, so a row gets the
+/// same bits whichever rows share its block or its thread.
+const SHORT_ROW: usize = 64;
 
 /// Sixteen x values at `indices[..16]`: four chains of one plain and three one-lane masked
 /// broadcasts from memory, joined by three blends (LLVM turns each chain into `vinsertps`
@@ -133,22 +126,15 @@ fn dot<T: MaskedLanes16, const HARDWARE_GATHER: bool>(
     }
 }
 
-/// [`dot`] of each row of a block, inlined into one target-feature function; a block of
-/// short rows (see [`SHORT_ROWS`]) goes to `short`, the `Avx2` tier's kernel.
+/// The sparse dot of each row of a block, inlined into one target-feature function.
 #[inline(always)]
-fn dots<T: MaskedLanes16>(
+fn dots<T: MaskedLanes16 + Lanes>(
     indptr: &[usize],
     indices: &[u32],
     values: &[T],
     x: &[f32],
     out: &mut [f32],
-    short: SparseDots<T>,
 ) {
-    if short_rows(indptr) {
-        // SAFETY: this tier's CPUs have the `Avx2` tier's features, and the caller's contract
-        // is the one `short` needs.
-        return unsafe { short(indptr, indices, values, x, out) };
-    }
     if avx2::hardware_gather_for(x) {
         rows::<T, true>(indptr, indices, values, x, out)
     } else {
@@ -156,9 +142,10 @@ fn dots<T: MaskedLanes16>(
     }
 }
 
-/// The 16-lane [`dot`] of each row, with the way of loading x fixed.
+/// The 16-lane [`dot`] of each row, or the `Avx2` tier's for a row shorter than
+/// [`SHORT_ROW`], with the way of loading x fixed.
 #[inline(always)]
-fn rows<T: MaskedLanes16, const HARDWARE_GATHER: bool>(
+fn rows<T: MaskedLanes16 + Lanes, const HARDWARE_GATHER: bool>(
     indptr: &[usize],
     indices: &[u32],
     values: &[T],
@@ -167,8 +154,13 @@ fn rows<T: MaskedLanes16, const HARDWARE_GATHER: bool>(
 ) {
     for (r, o) in out.iter_mut().enumerate() {
         let range = indptr[r]..indptr[r + 1];
-        let (indices, values) = (&indices[range.start..], &values[range]);
-        *o = dot::<T, HARDWARE_GATHER>(indices, values, x);
+        *o = if range.len() < SHORT_ROW {
+            // SAFETY: this tier's CPUs have the `Avx2` tier's features; the caller guarantees
+            // the indices are below `x.len()`, and `dots` checked x for `vgatherdps`.
+            unsafe { avx2::dot::<T, HARDWARE_GATHER>(&indices[range.clone()], &values[range], x) }
+        } else {
+            dot::<T, HARDWARE_GATHER>(&indices[range.start..], &values[range], x)
+        };
     }
 }
 
@@ -290,7 +282,7 @@ pub(in crate::arch::x86_64) unsafe fn dots_f32(
     x: &[f32],
     out: &mut [f32],
 ) {
-    dots(indptr, indices, values, x, out, avx2::dots_f32)
+    dots(indptr, indices, values, x, out)
 }
 
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
@@ -301,7 +293,7 @@ pub(in crate::arch::x86_64) unsafe fn dots_bf16(
     x: &[f32],
     out: &mut [f32],
 ) {
-    dots(indptr, indices, values, x, out, avx2::dots_bf16)
+    dots(indptr, indices, values, x, out)
 }
 
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
@@ -312,7 +304,7 @@ pub(in crate::arch::x86_64) unsafe fn dots_f16(
     x: &[f32],
     out: &mut [f32],
 ) {
-    dots(indptr, indices, values, x, out, avx2::dots_f16)
+    dots(indptr, indices, values, x, out)
 }
 
 #[cfg(test)]
@@ -324,7 +316,7 @@ mod tests {
     use super::super::super::avx2::sparse::tests::check_same_bits;
 
     #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
-    unsafe fn both<T: super::MaskedLanes16>(
+    unsafe fn both<T: super::MaskedLanes16 + super::Lanes>(
         indptr: &[usize],
         indices: &[u32],
         values: &[T],
