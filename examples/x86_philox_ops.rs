@@ -1,7 +1,7 @@
 //! How many of Philox's vector operations this x86_64 core issues per cycle: `vpmuludq`,
 //! `vpsrlq` and `vpternlogd` on zmm registers, each alone (eight independent instructions per
-//! step) and in a Philox round's 1:1:1 mix (six per step), against a chain of dependent integer
-//! adds (one per cycle) for the clock. A Philox4x32-10 round on eight blocks is two of each, so the mix's rate bounds
+//! step) and in a Philox round's 1:1:1 mix (six per step), against a chain of dependent
+//! `imul`s (one per three cycles) for the clock. A Philox4x32-10 round on eight blocks is two of each, so the mix's rate bounds
 //! how fast any kernel can draw the random bits of stochastic rounding (see the README's
 //! stochastic figures).
 //!
@@ -55,7 +55,7 @@ mod probe {
             return;
         }
         let hz = super::x86_clock::cycles_per_second(ITERATIONS);
-        println!("clock (dependent adds): {:.2} GHz", hz / 1e9);
+        println!("clock (dependent imuls): {:.2} GHz", hz / 1e9);
         let rates = [
             (
                 "vpmuludq",
