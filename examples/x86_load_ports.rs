@@ -118,35 +118,30 @@ mod probe {
         let buf = [1.0f32; 256];
         let hz = super::x86_clock::cycles_per_second(ITERATIONS);
         println!("clock (dependent imuls): {:.2} GHz", hz / 1e9);
-        for (name, vector) in [
-            ("vector (vbroadcastss)", true),
-            ("integer (mov r32)", false),
-        ] {
-            // Best of three: the machine may be shared.
-            let rate = (0..3)
-                .map(|_| loads_per_second(vector, &buf))
-                .fold(0.0, f64::max);
+        // Best of three: the machine may be shared.
+        let report = |name: &str, what: &str, rate: &dyn Fn() -> f64| {
+            let rate = (0..3).map(|_| rate()).fold(0.0, f64::max);
             println!(
-                "{name}: {:.2} G loads/s = {:.2} per cycle",
+                "{name}: {:.2} G {what}/s = {:.2} per cycle",
                 rate / 1e9,
                 rate / hz
             );
-        }
-        let mut widths = vec![8];
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            widths.push(16);
-        }
+        };
+        report("vector (vbroadcastss)", "loads", &|| {
+            loads_per_second(true, &buf)
+        });
+        report("integer (mov r32)", "loads", &|| {
+            loads_per_second(false, &buf)
+        });
         if std::arch::is_x86_feature_detected!("avx2") {
-            for lanes in widths {
-                let rate = (0..3)
-                    .map(|_| gathered_per_second(lanes, &buf))
-                    .fold(0.0, f64::max);
-                println!(
-                    "vgatherdps, {lanes} lanes: {:.2} G elements/s = {:.2} per cycle",
-                    rate / 1e9,
-                    rate / hz
-                );
-            }
+            report("vgatherdps, 8 lanes", "elements", &|| {
+                gathered_per_second(8, &buf)
+            });
+        }
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            report("vgatherdps, 16 lanes", "elements", &|| {
+                gathered_per_second(16, &buf)
+            });
         }
     }
 }
