@@ -155,23 +155,25 @@ impl<'a, A: Input, B: Copy + Sync> Driver<'a, A, B> {
     }
 
     fn run<C: Output>(&self, c: MatMut<'_, C>, tasks: usize) {
+        if tasks <= 1 || c.rows() == 0 || c.cols() == 0 {
+            // One task, run here: no split, so a steady-state call allocates nothing.
+            let p1 = c.cols().div_ceil(self.nr);
+            return self.task(Task {
+                row0: 0,
+                p0: 0,
+                p1,
+                out: Out::Block(c),
+            });
+        }
         let split = self.split(c, tasks);
         for_each_task(split, |task| self.task(task));
     }
 
-    /// Splits C into at most `tasks` pieces: by rows when there are enough of them to keep
-    /// every task's packed A busy, else by column panels (small batches, wide layers).
+    /// Splits a non-empty C into at most `tasks` pieces: by rows when there are enough of them
+    /// to keep every task's packed A busy, else by column panels (small batches, wide layers).
     fn split<'c, C: Output>(&self, c: MatMut<'c, C>, tasks: usize) -> Vec<Task<'c, C>> {
         let (m, n) = (c.rows(), c.cols());
         let panels = n.div_ceil(self.nr);
-        if tasks <= 1 || m == 0 || n == 0 {
-            return vec![Task {
-                row0: 0,
-                p0: 0,
-                p1: panels,
-                out: Out::Block(c),
-            }];
-        }
         if m >= tasks * MC || panels < tasks {
             let chunk = m.div_ceil(tasks).next_multiple_of(self.mr);
             let mut rest = c;

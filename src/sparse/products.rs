@@ -89,8 +89,7 @@ impl Backend {
         par: Par,
     ) {
         let k = &self.kernels;
-        let cuts = balanced_split(indptr, tasks(par, indices.len() + y.len()));
-        for_each_task(split_at_cuts(y, &cuts), |(first, ys)| {
+        let task = |(first, ys): (usize, &mut [f32])| {
             // Dots a block at a time on the stack, then alpha/beta.
             let mut dots = [0f32; 64];
             for (c, ys) in ys.chunks_mut(dots.len()).enumerate() {
@@ -112,7 +111,12 @@ impl Backend {
                     scale_add(alpha, beta, d, y);
                 }
             }
-        });
+        };
+        match tasks(par, indices.len() + y.len()) {
+            // One task, run here: nothing to split, nothing allocated.
+            1 => task((0, y)),
+            n => for_each_task(split_at_cuts(y, &balanced_split(indptr, n)), task),
+        }
     }
 
     /// `C = alpha·A·B + beta·C` for CSR `A [m × k]`, dense `B [k × n]` with contiguous rows
@@ -166,8 +170,7 @@ impl Backend {
             // `b_data` holds `(rows - 1)·stride + n` elements: row `idx` ends inside it.
             unsafe { self.sparse_row(idx, vals, b_data, stride, out) };
         };
-        let cuts = balanced_split(a.indptr(), tasks(par, a.nnz().saturating_mul(n)));
-        for_each_task(c.split_at_rows(&cuts), |(first, mut block)| {
+        let task = |(first, mut block): (usize, MatMut<'_, f32>)| {
             let mut scratch = if beta == 0.0 {
                 Vec::new()
             } else {
@@ -187,7 +190,12 @@ impl Backend {
                     }
                 }
             }
-        });
+        };
+        match tasks(par, a.nnz().saturating_mul(n)) {
+            // One task, run here: nothing to split (and with beta == 0, nothing allocated).
+            1 => task((0, c)),
+            t => for_each_task(c.split_at_rows(&balanced_split(a.indptr(), t)), task),
+        }
         Ok(())
     }
 
