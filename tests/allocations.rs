@@ -1,7 +1,8 @@
 //! The hot calls allocate nothing on one thread (the README's "caller-provided outputs, no
 //! allocation"): every conversion, stochastic rounding, the fused update, the dots, GEMV,
-//! `gemm_packed` after a thread's first call of a size, SpMV (both orientations) and SpMM with
-//! `beta == 0`, on every backend. A global allocator counts this thread's allocations.
+//! `gemm_packed` and SpMM with `beta != 0` after a thread's first call of a size, SpMV (both
+//! orientations) and SpMM, on every backend. A global allocator counts this thread's
+//! allocations.
 
 mod common;
 
@@ -144,6 +145,11 @@ fn sparse_products_allocate_nothing_on_one_thread() {
                     MatMut::new(&mut c, rows, n).unwrap(),
                 );
                 be.spmm(2.0, a.view(), bm, 0.0, cm, par).unwrap();
+                let (bm, cm) = (
+                    MatRef::new(&b, cols, n).unwrap(),
+                    MatMut::new(&mut c, rows, n).unwrap(),
+                );
+                be.spmm(2.0, a.view(), bm, 0.5, cm, par).unwrap();
             }
         });
     }

@@ -10,11 +10,10 @@
 //! any of them. (A tier's bf16 hardware kernel, `GemmKernels::bf16_bf16`, runs per panel of A
 //! with no subnormal value; panels never move with the split, so that holds for it too.)
 
-use core::cell::Cell;
-
 use super::gemm::{scale_add, Output};
 use super::packed::{micro_panel_offset, Panels, KC};
 use super::par::for_each_task;
+use super::workspace::with_workspace;
 use super::{Input, MatMut, MatRef};
 use crate::backend::MicroKernel;
 use crate::{Backend, DType};
@@ -23,24 +22,6 @@ use crate::{Backend, DType};
 const MC: usize = 72;
 /// Columns of C accumulated at once: `MC × NC` f32 accumulators stay in L2 beside packed A.
 const NC: usize = 512;
-
-thread_local! {
-    /// Packed A and the accumulator tiles, kept per thread so steady-state calls do not allocate.
-    static WORKSPACE: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
-}
-
-/// Runs `f` on `len` floats of this thread's workspace (contents unspecified).
-fn with_workspace<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
-    WORKSPACE.with(|cell| {
-        let mut buf = cell.take();
-        if buf.len() < len {
-            buf.resize(len, 0.0);
-        }
-        let result = f(&mut buf[..len]);
-        cell.set(buf);
-        result
-    })
-}
 
 /// `C = alpha·A·B + beta·C` with B already packed for `backend` (the caller checked shapes
 /// and the layout); `b_normal`: no value of B is subnormal.

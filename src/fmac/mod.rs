@@ -16,6 +16,7 @@ mod mat;
 mod packed;
 pub(crate) mod par;
 mod peak;
+pub(crate) mod workspace;
 
 pub use crate::backend::Bf16Gemm;
 pub use dot::{dot_bf16, dot_f16, dot_f32_bf16};

@@ -5,6 +5,7 @@ use super::{CscRef, CsrRef};
 use crate::error::check_len;
 use crate::fmac::gemm::scale_add;
 use crate::fmac::par::{for_each_task, same_type, tasks, Par};
+use crate::fmac::workspace::with_workspace;
 use crate::fmac::{Input, MatMut, MatRef};
 use crate::{Backend, DType, Error};
 
@@ -123,8 +124,9 @@ impl Backend {
     /// (the fast layout: each nonzero scales a row of B, vectorised along `n`) and
     /// `C [m × n]`. Every element is the same bits on every backend and thread count (products
     /// rounded, then added in storage order from 0); then `alpha·s + beta·c`. With
-    /// `beta == 0`, C is not read and the rows are written in place; otherwise each task
-    /// allocates one row of scratch.
+    /// `beta == 0`, C is not read and the rows are written in place; otherwise each row's sums
+    /// go through one row of scratch in the thread's workspace (allocated by a thread's first
+    /// call of a size, then reused).
     ///
     /// ```
     /// use lowp::fmac::{MatMut, MatRef, Par};
@@ -171,28 +173,26 @@ impl Backend {
             unsafe { self.sparse_row(idx, vals, b_data, stride, out) };
         };
         let task = |(first, mut block): (usize, MatMut<'_, f32>)| {
-            let mut scratch = if beta == 0.0 {
-                Vec::new()
-            } else {
-                vec![0.0; n]
-            };
-            for r in 0..block.rows() {
-                let out = block.row_mut(r);
-                if beta == 0.0 {
-                    row(first + r, out);
-                    if alpha != 1.0 {
-                        out.iter_mut().for_each(|v| *v *= alpha);
-                    }
-                } else {
-                    row(first + r, &mut scratch);
-                    for (o, &s) in out.iter_mut().zip(&scratch) {
-                        scale_add(alpha, beta, s, o);
+            let scratch_len = if beta == 0.0 { 0 } else { n };
+            with_workspace(scratch_len, |scratch| {
+                for r in 0..block.rows() {
+                    let out = block.row_mut(r);
+                    if beta == 0.0 {
+                        row(first + r, out);
+                        if alpha != 1.0 {
+                            out.iter_mut().for_each(|v| *v *= alpha);
+                        }
+                    } else {
+                        row(first + r, scratch);
+                        for (o, &s) in out.iter_mut().zip(scratch.iter()) {
+                            scale_add(alpha, beta, s, o);
+                        }
                     }
                 }
-            }
+            })
         };
         match tasks(par, a.nnz().saturating_mul(n)) {
-            // One task, run here: nothing to split (and with beta == 0, nothing allocated).
+            // One task, run here: nothing to split, nothing allocated.
             1 => task((0, c)),
             t => for_each_task(c.split_at_rows(&balanced_split(a.indptr(), t)), task),
         }
