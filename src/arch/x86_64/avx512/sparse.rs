@@ -20,9 +20,9 @@ use crate::arch::with_width;
 
 /// Rows of fewer nonzeros than this take the `Avx2` tier's sparse dot: there a row's masked
 /// last step and 16-lane sum cost more than 16 lanes gain (at 41 nonzeros a row, 99 %
-/// sparsity of 4096 columns, the 16-lane dot ran at 0.94x on Zen 5, and its masked-step-only
-/// variant at 0.89-0.95x on Emerald Rapids). The length alone decides, so a row gets the
-/// same bits whichever rows share its block or its thread.
+/// sparsity of 4096 columns, the 16-lane dot ran at 0.94x on Zen 5, and a masked-step-only
+/// variant at 0.85-0.90x in probes on Emerald Rapids). The length alone decides, so a row
+/// gets the same bits whichever rows share its block or its thread.
 const SHORT_ROW: usize = 64;
 
 /// Sixteen x values at `indices[..16]`: four chains of one plain and three one-lane masked
