@@ -1,7 +1,7 @@
 //! The hot calls allocate nothing on one thread (the README's "caller-provided outputs, no
 //! allocation"): every conversion, stochastic rounding, the fused update, the dots, GEMV,
-//! `gemm_packed` and SpMM with `beta != 0` after a thread's first call of a size, SpMV (both
-//! orientations) and SpMM, on every backend. A global allocator counts this thread's
+//! `gemm_packed`, SpMM with `beta != 0` and `spmm_xt` after a thread's first call of a size,
+//! SpMV (both orientations) and SpMM, on every backend. A global allocator counts this thread's
 //! allocations.
 
 mod common;
@@ -150,6 +150,12 @@ fn sparse_products_allocate_nothing_on_one_thread() {
                     MatMut::new(&mut c, rows, n).unwrap(),
                 );
                 be.spmm(2.0, a.view(), bm, 0.5, cm, par).unwrap();
+                // The linear-layer layout: X [n × cols] as rows, Y [n × rows].
+                let (xm, ym) = (
+                    MatRef::new(&b, n, cols).unwrap(),
+                    MatMut::new(&mut c, n, rows).unwrap(),
+                );
+                be.spmm_xt(2.0, xm, a.view(), 0.5, ym, par).unwrap();
             }
         });
     }

@@ -14,7 +14,7 @@ use super::gemm::{scale_add, Output};
 use super::packed::{micro_panel_offset, Panels, KC};
 use super::par::for_each_task;
 use super::workspace::with_workspace;
-use super::{Input, MatMut, MatRef};
+use super::{Input, MatMut, MatRef, RowsMut};
 use crate::backend::MicroKernel;
 use crate::{Backend, DType};
 
@@ -76,39 +76,7 @@ struct Task<'c, C> {
     row0: usize,
     p0: usize,
     p1: usize,
-    out: Out<'c, C>,
-}
-
-/// A task's output rows, indexed from the task's first row and first column.
-enum Out<'c, C> {
-    /// Whole rows of C.
-    Block(MatMut<'c, C>),
-    /// The task's column range of every row of C.
-    Columns(Vec<&'c mut [C]>),
-}
-
-impl<C> Out<'_, C> {
-    fn rows(&self) -> usize {
-        match self {
-            Out::Block(m) => m.rows(),
-            Out::Columns(rows) => rows.len(),
-        }
-    }
-
-    /// Columns of the task's share of each row.
-    fn row_width(&self) -> usize {
-        match self {
-            Out::Block(m) => m.cols(),
-            Out::Columns(rows) => rows.first().map_or(0, |r| r.len()),
-        }
-    }
-
-    fn row(&mut self, i: usize) -> &mut [C] {
-        match self {
-            Out::Block(m) => m.row_mut(i),
-            Out::Columns(rows) => rows[i],
-        }
-    }
+    out: RowsMut<'c, C>,
 }
 
 impl<'a, A: Input, B: Copy + Sync> Driver<'a, A, B> {
@@ -143,7 +111,7 @@ impl<'a, A: Input, B: Copy + Sync> Driver<'a, A, B> {
                 row0: 0,
                 p0: 0,
                 p1,
-                out: Out::Block(c),
+                out: RowsMut::Block(c),
             });
         }
         let split = self.split(c, tasks);
@@ -167,7 +135,7 @@ impl<'a, A: Input, B: Copy + Sync> Driver<'a, A, B> {
                     row0,
                     p0: 0,
                     p1: panels,
-                    out: Out::Block(block),
+                    out: RowsMut::Block(block),
                 });
                 rest = tail;
                 row0 += rows;
@@ -192,7 +160,7 @@ impl<'a, A: Input, B: Copy + Sync> Driver<'a, A, B> {
                     row0: 0,
                     p0,
                     p1: (p0 + chunk).min(panels),
-                    out: Out::Columns(rows),
+                    out: RowsMut::Columns(rows),
                 })
                 .collect()
         }

@@ -311,3 +311,36 @@ impl<'a, T> MatMut<'a, T> {
         )
     }
 }
+
+/// Rows of an output a task writes, indexed from the task's first row and first column:
+/// whole rows of a matrix, or one column range of every row (a split by columns).
+pub(crate) enum RowsMut<'a, T> {
+    /// Whole rows of C.
+    Block(MatMut<'a, T>),
+    /// The same column range of every row, each its own slice.
+    Columns(Vec<&'a mut [T]>),
+}
+
+impl<T> RowsMut<'_, T> {
+    pub(crate) fn rows(&self) -> usize {
+        match self {
+            RowsMut::Block(m) => m.rows(),
+            RowsMut::Columns(rows) => rows.len(),
+        }
+    }
+
+    /// Columns of each row.
+    pub(crate) fn row_width(&self) -> usize {
+        match self {
+            RowsMut::Block(m) => m.cols(),
+            RowsMut::Columns(rows) => rows.first().map_or(0, |r| r.len()),
+        }
+    }
+
+    pub(crate) fn row(&mut self, i: usize) -> &mut [T] {
+        match self {
+            RowsMut::Block(m) => m.row_mut(i),
+            RowsMut::Columns(rows) => rows[i],
+        }
+    }
+}

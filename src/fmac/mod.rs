@@ -22,6 +22,7 @@ pub use crate::backend::Bf16Gemm;
 pub use dot::{dot_bf16, dot_f16, dot_f32_bf16};
 pub use gemm::{gemm, gemm_packed, Output};
 pub use gemv::gemv;
+pub(crate) use mat::RowsMut;
 pub use mat::{MatMut, MatRef};
 pub use packed::PackedB;
 pub use par::{Input, Par};

@@ -6,7 +6,7 @@ use crate::error::check_len;
 use crate::fmac::gemm::scale_add;
 use crate::fmac::par::{for_each_task, same_type, tasks, Par};
 use crate::fmac::workspace::with_workspace;
-use crate::fmac::{Input, MatMut, MatRef};
+use crate::fmac::{Input, MatMut, MatRef, RowsMut};
 use crate::{Backend, DType, Error};
 
 /// The major-slice boundaries that give `tasks` ranges of about equal nonzeros.
@@ -204,9 +204,9 @@ impl Backend {
     /// `B = Xᵀ`, at 0.6–1.1x its speed (the transposes and the write-back weigh most at high
     /// sparsity, where the product has least work; README, run F). Threads split A's rows
     /// balanced by nonzeros, as in `spmm`; each transposes up to 64 rows of `X` at a time into
-    /// a `[k × 64]` panel (allocated once per thread: 1 MiB at `k = 4096`) with the tier's
-    /// transpose kernel, runs the `spmm` row kernel against it and writes the results back a
-    /// cache line per row of `Y`.
+    /// a `[k × 64]` panel (1 MiB at `k = 4096`, in the thread's workspace: allocated by its
+    /// first call of a size, then reused) with the tier's transpose kernel, runs the `spmm`
+    /// row kernel against it and writes the results back a cache line per row of `Y`.
     ///
     /// ```
     /// use lowp::fmac::{MatMut, MatRef, Par};
@@ -248,41 +248,54 @@ impl Backend {
         let n = x.rows();
         // Threads split A's rows (Y's columns) as `spmm` does: each task needs all of X, but
         // only its part of A, so small batches scale too.
-        let cuts = balanced_split(a.indptr(), tasks(par, a.nnz().saturating_mul(n)));
-        let mut parts: Vec<Vec<&mut [f32]>> = (1..cuts.len()).map(|_| Vec::new()).collect();
-        for y_row in y.into_rows() {
-            for (part, (_, piece)) in parts.iter_mut().zip(split_at_cuts(y_row, &cuts)) {
-                part.push(piece);
-            }
-        }
-        let tasks: Vec<_> = cuts.iter().copied().zip(parts).collect();
-        for_each_task(tasks, |(first, mut y_part)| {
-            let mut panel = vec![0.0f32; k * XT_PANEL.min(n)];
-            // The sums of TILE rows of A, before they go to Y a line per row.
-            let mut sums = [[0.0f32; XT_PANEL]; TILE];
-            let rows_of_a = y_part[0].len();
-            for r0 in (0..n).step_by(XT_PANEL) {
-                let w = XT_PANEL.min(n - r0);
-                let rows: Vec<&[f32]> = (r0..r0 + w).map(|j| x.row(j)).collect();
-                let panel = &mut panel[..k * w];
-                // SAFETY: `self` proves the CPU has the tier.
-                unsafe { (self.kernels.transpose_f32)(&rows, panel) };
-                for i0 in (0..rows_of_a).step_by(TILE) {
-                    let tile = TILE.min(rows_of_a - i0);
-                    for (i, sums) in (first + i0..).zip(&mut sums[..tile]) {
-                        let (idx, vals) = a.slice(i);
-                        // SAFETY: the structure is validated, so every index is below `k`, and
-                        // the panel's row `idx` (w wide, at idx·w) ends inside its k·w elements.
-                        unsafe { self.sparse_row(idx, vals, panel, w, &mut sums[..w]) };
+        let task = |(first, mut y_part): (usize, RowsMut<'_, f32>)| {
+            let rows_of_a = y_part.row_width();
+            with_workspace(k * XT_PANEL.min(n), |panel| {
+                // The sums of TILE rows of A, before they go to Y a line per row.
+                let mut sums = [[0.0f32; XT_PANEL]; TILE];
+                let mut rows: [&[f32]; XT_PANEL] = [&[]; XT_PANEL];
+                for r0 in (0..n).step_by(XT_PANEL) {
+                    let w = XT_PANEL.min(n - r0);
+                    for (row, j) in rows.iter_mut().zip(r0..r0 + w) {
+                        *row = x.row(j);
                     }
-                    for (j, y_row) in y_part[r0..r0 + w].iter_mut().enumerate() {
-                        for (out, sums) in y_row[i0..i0 + tile].iter_mut().zip(&sums) {
-                            scale_add(alpha, beta, sums[j], out);
+                    let panel = &mut panel[..k * w];
+                    // SAFETY: `self` proves the CPU has the tier.
+                    unsafe { (self.kernels.transpose_f32)(&rows[..w], panel) };
+                    for i0 in (0..rows_of_a).step_by(TILE) {
+                        let tile = TILE.min(rows_of_a - i0);
+                        for (i, sums) in (first + i0..).zip(&mut sums[..tile]) {
+                            let (idx, vals) = a.slice(i);
+                            // SAFETY: the structure is validated, so every index is below `k`,
+                            // and the panel's row `idx` (w wide, at idx·w) ends inside its k·w
+                            // elements.
+                            unsafe { self.sparse_row(idx, vals, panel, w, &mut sums[..w]) };
+                        }
+                        for j in 0..w {
+                            let y_row = &mut y_part.row(r0 + j)[i0..i0 + tile];
+                            for (out, sums) in y_row.iter_mut().zip(&sums) {
+                                scale_add(alpha, beta, sums[j], out);
+                            }
                         }
                     }
                 }
+            })
+        };
+        match tasks(par, a.nnz().saturating_mul(n)) {
+            // One task, run here: nothing to split, nothing allocated.
+            1 => task((0, RowsMut::Block(y))),
+            t => {
+                let cuts = balanced_split(a.indptr(), t);
+                let mut parts: Vec<Vec<&mut [f32]>> = (1..cuts.len()).map(|_| Vec::new()).collect();
+                for y_row in y.into_rows() {
+                    for (part, (_, piece)) in parts.iter_mut().zip(split_at_cuts(y_row, &cuts)) {
+                        part.push(piece);
+                    }
+                }
+                let parts = parts.into_iter().map(RowsMut::Columns);
+                for_each_task(cuts.iter().copied().zip(parts).collect(), task);
             }
-        });
+        }
         Ok(())
     }
 }
