@@ -12,14 +12,17 @@
 
 use super::gemm::{scale_add, Output};
 use super::packed::{micro_panel_offset, Panels, KC};
-use super::par::for_each_task;
+use super::par::{for_each_task, same_type};
 use super::workspace::with_workspace;
 use super::{Input, MatMut, MatRef, RowsMut};
-use crate::backend::MicroKernel;
+use crate::backend::{Kernels, MicroKernel};
 use crate::{Backend, DType};
 
 /// Rows of A packed at once (a multiple of every tier's `mr`: 4, 6, 8, 12).
 const MC: usize = 72;
+/// The largest `mr` of any tier (`pack_a`'s scratch; a larger one panics there, in every
+/// GEMM test of its tier).
+const MR_MAX: usize = 12;
 /// Columns of C accumulated at once: `MC × NC` f32 accumulators stay in L2 beside packed A.
 const NC: usize = 512;
 
@@ -56,6 +59,8 @@ pub(super) fn gemm<A: Input, C: Output>(
 
 /// One GEMM call's read-only state, shared by its tasks.
 struct Driver<'a, A, B> {
+    /// The tier's kernels, for widening A as it is packed.
+    kernels: &'static Kernels,
     kernel: MicroKernel<B>,
     /// The tier's bf16 × bf16 hardware kernel, for A panels with no subnormal value (see
     /// `GemmKernels::bf16_bf16`). Chosen per panel of `mr` rows, whose bounds are the same
@@ -91,6 +96,7 @@ impl<'a, A: Input, B: Copy + Sync> Driver<'a, A, B> {
     ) -> Self {
         let g = &backend.kernels.gemm;
         Driver {
+            kernels: backend.kernels,
             kernel,
             hardware,
             hardware_a_pairs: g.bf16_bf16_a_pairs,
@@ -272,21 +278,28 @@ impl<'a, A: Input, B: Copy + Sync> Driver<'a, A, B> {
     ) {
         let mr = self.mr;
         let check = self.hardware.is_some();
+        // The panel's rows widened (vectorized), then interleaved with sequential stores.
+        let mut rows = [0f32; MR_MAX * KC];
+        let rows = &mut rows[..mr * kc];
         for (ip, panel) in buf.chunks_exact_mut(mr * kc).enumerate() {
-            for i in 0..mr {
+            for (i, widened) in rows.chunks_exact_mut(kc).enumerate() {
                 let row = ip * mr + i;
                 if row >= mc {
-                    (0..kc).for_each(|p| panel[p * mr + i] = 0.0);
+                    widened.fill(0.0);
                 } else if self.a.rows_are_contiguous() {
-                    let src = &self.a.row(row0 + row)[pc..][..kc];
-                    for (p, &v) in src.iter().enumerate() {
-                        panel[p * mr + i] = v.into();
-                    }
+                    self.widen(&self.a.row(row0 + row)[pc..][..kc], widened);
                 } else {
-                    for p in 0..kc {
-                        panel[p * mr + i] = self.a.get(row0 + row, pc + p).into();
+                    for (p, v) in widened.iter_mut().enumerate() {
+                        *v = self.a.get(row0 + row, pc + p).into();
                     }
                 }
+            }
+            match mr {
+                4 => interleave::<4>(rows, kc, panel),
+                6 => interleave::<6>(rows, kc, panel),
+                8 => interleave::<8>(rows, kc, panel),
+                12 => interleave::<12>(rows, kc, panel),
+                _ => interleave_any(rows, mr, kc, panel),
             }
             if check && panel.iter().any(|v| v.is_subnormal()) {
                 normal[ip] = false;
@@ -294,10 +307,43 @@ impl<'a, A: Input, B: Copy + Sync> Driver<'a, A, B> {
         }
     }
 
+    /// `dst = src` widened to f32 by the tier's conversion kernel (exact, as `into()`).
+    fn widen(&self, src: &[A], dst: &mut [f32]) {
+        debug_assert_eq!(src.len(), dst.len());
+        match A::DTYPE {
+            DType::F32 => dst.copy_from_slice(same_type(src)),
+            // SAFETY: the kernel table belongs to the backend this driver was built from,
+            // which exists only if the CPU supports its tier; `same_type` casts to A's type.
+            DType::BF16 => unsafe { (self.kernels.bf16_to_f32)(same_type(src), dst) },
+            // SAFETY: as above.
+            DType::F16 => unsafe { (self.kernels.f16_to_f32)(same_type(src), dst) },
+        }
+    }
+
     /// `out = alpha·acc + beta·out`, rounded to C's type; `out` is not read when `beta == 0`.
     fn store<C: Output>(&self, acc: &[f32], out: &mut [C]) {
         for (c, &sum) in out.iter_mut().zip(acc) {
             scale_add(self.alpha, self.beta, sum, c);
+        }
+    }
+}
+
+/// `panel[p*MR + i] = rows[i*kc + p]`: `MR` rows of `kc` values, interleaved step by step.
+fn interleave<const MR: usize>(rows: &[f32], kc: usize, panel: &mut [f32]) {
+    let rows: [&[f32]; MR] = core::array::from_fn(|i| &rows[i * kc..][..kc]);
+    for (p, step) in panel.chunks_exact_mut(MR).enumerate() {
+        let step: &mut [f32; MR] = step.try_into().expect("chunks of MR");
+        for (v, row) in step.iter_mut().zip(&rows) {
+            *v = row[p];
+        }
+    }
+}
+
+/// [`interleave`] for an `mr` known only at run time.
+fn interleave_any(rows: &[f32], mr: usize, kc: usize, panel: &mut [f32]) {
+    for (p, step) in panel.chunks_exact_mut(mr).enumerate() {
+        for (i, v) in step.iter_mut().enumerate() {
+            *v = rows[i * kc + p];
         }
     }
 }
@@ -316,6 +362,34 @@ fn pair_k_steps(panel: &mut [f32], mr: usize, kc: usize) {
                 0
             };
             panel[q * mr + i] = f32::from_bits(high | low);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{interleave, interleave_any};
+
+    #[test]
+    fn interleave_puts_row_i_step_p_at_p_mr_plus_i() {
+        let kc = 5;
+        for mr in [4, 6, 8, 12] {
+            let rows: Vec<f32> = (0..mr * kc).map(|v| v as f32).collect();
+            let mut want = vec![0.0; mr * kc];
+            interleave_any(&rows, mr, kc, &mut want);
+            for p in 0..kc {
+                for i in 0..mr {
+                    assert_eq!(want[p * mr + i], rows[i * kc + p]);
+                }
+            }
+            let mut got = vec![-1.0; mr * kc];
+            match mr {
+                4 => interleave::<4>(&rows, kc, &mut got),
+                6 => interleave::<6>(&rows, kc, &mut got),
+                8 => interleave::<8>(&rows, kc, &mut got),
+                _ => interleave::<12>(&rows, kc, &mut got),
+            }
+            assert_eq!(got, want, "mr = {mr}");
         }
     }
 }
