@@ -57,6 +57,20 @@ pub(super) fn gemm<A: Input, C: Output>(
     }
 }
 
+/// The f32 workspace of a task of `rows` rows of C and `panels` panels of B with depth `k`:
+/// packed A (up to `MC` rows, all of `k`), then the accumulator tiles (up to `NC` columns).
+pub(super) fn task_workspace(
+    mr: usize,
+    nr: usize,
+    rows: usize,
+    panels: usize,
+    k: usize,
+) -> [usize; 2] {
+    let mc_max = MC.min(rows.next_multiple_of(mr));
+    let nc_panels = (NC / nr).max(1);
+    [mc_max * k, mc_max * nc_panels.min(panels) * nr]
+}
+
 /// One GEMM call's read-only state, shared by its tasks.
 struct Driver<'a, A, B> {
     /// The tier's kernels, for widening A as it is packed.
@@ -182,18 +196,17 @@ impl<'a, A: Input, B: Copy + Sync> Driver<'a, A, B> {
         }
         if k == 0 {
             // An empty sum: every element of A·B is 0.
-            let zeros = vec![0.0; width];
             for i in 0..rows {
-                self.store(&zeros, task.out.row(i));
+                for c in task.out.row(i) {
+                    scale_add(self.alpha, self.beta, 0.0, c);
+                }
             }
             return;
         }
         let panels = task.p1 - task.p0;
         let padded_n = self.panels.len() / k;
-        let mc_max = MC.min(rows.next_multiple_of(mr));
-        let a_len = mc_max * k;
+        let [a_len, acc_len] = task_workspace(mr, nr, rows, panels, k);
         let nc_panels = (NC / nr).max(1);
-        let acc_len = mc_max * nc_panels.min(panels) * nr;
         with_workspace(a_len + acc_len, |ws| {
             let (a_buf, acc_buf) = ws.split_at_mut(a_len);
             for ic in (0..rows).step_by(MC) {

@@ -181,6 +181,33 @@ impl Backend {
     }
 }
 
+impl Backend {
+    /// Bytes of per-thread workspace (packed A and the accumulator tiles) that
+    /// [`Backend::gemm`] and [`Backend::gemm_packed`] use for `A [m × k]` times `B [k × n]`:
+    /// the calling thread's on one thread, at most this on each thread running part of a
+    /// split call. A thread's first call of a size grows its workspace to this; later calls
+    /// that need no more allocate nothing (see [`thread_workspace_bytes`] and
+    /// [`release_thread_workspace`]). `gemm` also packs B into a fresh buffer on every call,
+    /// outside the workspace ([`PackedB::size_bytes`] of it).
+    ///
+    /// [`thread_workspace_bytes`]: super::thread_workspace_bytes
+    /// [`release_thread_workspace`]: super::release_thread_workspace
+    /// [`PackedB::size_bytes`]: super::PackedB::size_bytes
+    ///
+    /// ```
+    /// let bytes = lowp::Backend::active().gemm_workspace_bytes(64, 4096, 4096);
+    /// assert!(bytes > 0 && bytes < 4 << 20); // packed A for 64 rows, and their tiles
+    /// ```
+    pub fn gemm_workspace_bytes(self, m: usize, n: usize, k: usize) -> usize {
+        if m == 0 || n == 0 || k == 0 {
+            return 0;
+        }
+        let g = &self.kernels.gemm;
+        let [a, acc] = driver::task_workspace(g.mr, g.nr, m, n.div_ceil(g.nr), k);
+        (a + acc) * size_of::<f32>()
+    }
+}
+
 fn check_shapes<C>(
     m: usize,
     k: usize,

@@ -26,3 +26,4 @@ pub(crate) use mat::RowsMut;
 pub use mat::{MatMut, MatRef};
 pub use packed::PackedB;
 pub use par::{Input, Par};
+pub use workspace::{release_thread_workspace, thread_workspace_bytes};

@@ -14,10 +14,37 @@ pub(crate) fn with_workspace<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> 
     WORKSPACE.with(|cell| {
         let mut buf = cell.take();
         if buf.len() < len {
+            // Exactly `len`: the size queries (`Backend::gemm_workspace_bytes`, ...) are what a
+            // thread holds, not a doubling of it.
+            buf.reserve_exact(len - buf.len());
             buf.resize(len, 0.0);
         }
         let result = f(&mut buf[..len]);
         cell.set(buf);
         result
     })
+}
+
+/// Bytes of workspace the calling thread holds: the most any of its calls of `gemm`,
+/// `gemm_packed`, `spmm` (with `beta != 0`) or `spmm_xt` has needed (see
+/// [`Backend::gemm_workspace_bytes`](crate::Backend::gemm_workspace_bytes) and the sparse
+/// products' queries), kept for the next call until [`release_thread_workspace`].
+///
+/// ```
+/// use lowp::fmac::{release_thread_workspace, thread_workspace_bytes};
+/// release_thread_workspace();
+/// assert_eq!(thread_workspace_bytes(), 0);
+/// ```
+pub fn thread_workspace_bytes() -> usize {
+    WORKSPACE.with(|cell| {
+        let buf = cell.take();
+        let bytes = buf.capacity() * size_of::<f32>();
+        cell.set(buf);
+        bytes
+    })
+}
+
+/// Frees the calling thread's workspace; its next call that needs one allocates it again.
+pub fn release_thread_workspace() {
+    WORKSPACE.with(|cell| drop(cell.take()));
 }

@@ -301,6 +301,41 @@ impl Backend {
 }
 
 impl Backend {
+    /// Bytes of per-thread workspace [`Backend::spmm`] uses for `A [m × k]` times `B [k × n]`
+    /// with this `beta`: one row of sums (`n` f32) when `beta != 0`, none when `beta == 0`;
+    /// as with [`Backend::gemm_workspace_bytes`], a thread's first call grows its workspace
+    /// to it and later calls that need no more allocate nothing.
+    ///
+    /// ```
+    /// let backend = lowp::Backend::active();
+    /// assert_eq!(backend.spmm_workspace_bytes(4096, 32, 0.0), 0);
+    /// assert_eq!(backend.spmm_workspace_bytes(4096, 32, 1.0), 32 * 4);
+    /// ```
+    pub fn spmm_workspace_bytes(self, m: usize, n: usize, beta: f32) -> usize {
+        if m == 0 || beta == 0.0 {
+            return 0;
+        }
+        n * size_of::<f32>()
+    }
+
+    /// Bytes of per-thread workspace [`Backend::spmm_xt`] uses for `X [batch × k]` and
+    /// `A [m × k]`: its panel of up to 64 transposed rows of X (`k × min(batch, 64)` f32),
+    /// as [`Backend::spmm_workspace_bytes`] otherwise.
+    ///
+    /// ```
+    /// let backend = lowp::Backend::active();
+    /// assert_eq!(backend.spmm_xt_workspace_bytes(4096, 4096, 32), 4096 * 32 * 4);
+    /// assert_eq!(backend.spmm_xt_workspace_bytes(4096, 4096, 1000), 1 << 20); // 64 rows at most
+    /// ```
+    pub fn spmm_xt_workspace_bytes(self, m: usize, k: usize, batch: usize) -> usize {
+        if m == 0 || batch == 0 {
+            return 0;
+        }
+        k * XT_PANEL.min(batch) * size_of::<f32>()
+    }
+}
+
+impl Backend {
     /// `out = Σ_p vals[p]·b[idx[p]·stride..][..out.len()]`, in `p` order from 0, on this tier.
     ///
     /// # Safety
