@@ -395,6 +395,7 @@ fn beta_zero_never_reads_c_and_nan_in_inputs_propagates() {
     }
 }
 
+#[cfg(feature = "rayon")] // builds its own pools
 #[test]
 fn the_same_bits_for_any_thread_count_and_packed_or_not() {
     let mut rng = Rng::new(54);

@@ -154,6 +154,7 @@ fn random_csr<T: Input + Output>(rng: &mut Rng, rows: usize, cols: usize, densit
     Csr::try_new(rows, cols, indptr, indices, values).unwrap()
 }
 
+#[cfg(feature = "sprs")]
 #[test]
 fn sprs_round_trips_in_both_orientations() {
     let mut rng = Rng::new(61);
