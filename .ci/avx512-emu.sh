@@ -19,7 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 WORK="$ROOT/target/avx512-emu"
-TESTS=(dispatch convert stochastic fmac gemm sparse tensor set_active allocations workspace exhaustive)
+TESTS=(dispatch convert stochastic fmac gemm sparse tensor set_active allocations workspace spmv_packed exhaustive)
 log() { printf '[avx512-emu %s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
 die() {
   log "error: $*"

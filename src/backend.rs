@@ -68,6 +68,14 @@ pub(crate) struct PeakRun {
 /// x unchecked); the callers pass validated structures.
 pub(crate) type SparseDots<T> = unsafe fn(&[usize], &[u32], &[T], &[f32], &mut [f32]);
 
+/// `(lens, indices, values, x, out)`: one chunk of a [`PackedCsr`](crate::sparse::PackedCsr),
+/// 16 rows with `lens[r]` nonzeros each, step `p` of row `r` at `16·p + r`:
+/// `out[r] = fma(values[16p + r], x[indices[16p + r]], ·)` over `p < lens[r]` in order from
+/// `+0`. A fused multiply-add is one rounding on every tier, so the bits are the same
+/// everywhere. Precondition beyond the tier: `indices` and `values` hold `16·max(lens)`
+/// elements and `indices[16p + r] < x.len()` for every `p < lens[r]`.
+pub(crate) type SellChunk<T> = unsafe fn(&[u32; 16], &[u32], &[T], &[f32], &mut [f32; 16]);
+
 /// `(indices, values, b, stride, out)`: `out = Σ_p values[p]·b[indices[p]·stride..]`.
 pub(crate) type SparseRow<T> = unsafe fn(&[u32], &[T], &[f32], usize, &mut [f32]);
 
@@ -109,6 +117,10 @@ pub(crate) struct Kernels {
     pub(crate) sparse_row_f32: SparseRow<f32>,
     pub(crate) sparse_row_bf16: SparseRow<bf16>,
     pub(crate) sparse_row_f16: SparseRow<f16>,
+    /// One chunk of a packed CSR for `spmv_packed` (see [`SellChunk`]).
+    pub(crate) sell_f32: SellChunk<f32>,
+    pub(crate) sell_bf16: SellChunk<bf16>,
+    pub(crate) sell_f16: SellChunk<f16>,
     /// `panel[c·w + j] = rows[j][c]` for the `w = rows.len()` rows (1..=64) and the
     /// `panel.len() / w` columns: `spmm_xt`'s panels. Panics when a row is shorter.
     pub(crate) transpose_f32: unsafe fn(&[&[f32]], &mut [f32]),

@@ -1,7 +1,7 @@
 //! The hot calls allocate nothing on one thread (the README's "caller-provided outputs, no
 //! allocation"): every conversion, stochastic rounding, the fused update, the dots, GEMV,
 //! `gemm_packed`, SpMM with `beta != 0` and `spmm_xt` after a thread's first call of a size,
-//! SpMV (both orientations) and SpMM, on every backend. A global allocator counts this thread's
+//! SpMV (both orientations, and packed) and SpMM, on every backend. A global allocator counts this thread's
 //! allocations.
 
 mod common;
@@ -12,7 +12,7 @@ use std::cell::Cell;
 use common::{backends, gemm_backends};
 use half::{bf16, f16};
 use lowp::fmac::{MatMut, MatRef, Par};
-use lowp::sparse::Csr;
+use lowp::sparse::{Csr, PackedCsr};
 
 /// The system allocator, counting the allocations of each thread.
 struct Counting;
@@ -131,6 +131,7 @@ fn sparse_products_allocate_nothing_on_one_thread() {
         .collect();
     let a = Csr::try_new(rows, cols, indptr, indices, values).unwrap();
     let at = a.clone().transpose(); // CSC of Aᵀ: spmv_t gives A·x again
+    let packed = PackedCsr::pack(a.view());
     let x = vec![0.5f32; cols];
     let (mut y, mut y2) = (vec![0f32; rows], vec![0f32; rows]);
     let b = vec![1.5f32; cols * n];
@@ -140,6 +141,7 @@ fn sparse_products_allocate_nothing_on_one_thread() {
             for par in [Par::Seq, Par::default()] {
                 be.spmv(1.0, a.view(), &x, 0.5, &mut y, par).unwrap();
                 be.spmv_t(1.0, at.view(), &x, 0.0, &mut y2, par).unwrap();
+                be.spmv_packed(1.0, &packed, &x, 0.5, &mut y, par).unwrap();
                 let (bm, cm) = (
                     MatRef::new(&b, cols, n).unwrap(),
                     MatMut::new(&mut c, rows, n).unwrap(),

@@ -12,11 +12,16 @@
 //!   vectorised along `n`) and [`Backend::spmm_xt`](crate::Backend::spmm_xt) (`Y = alpha·X·Aᵀ + beta·Y` with activations
 //!   `X [n × k]` as rows: the same kernels on transposed panels of `X`, the same bits as `spmm`
 //!   of `Xᵀ`). Threads split A's rows balanced by nonzeros.
+//! - [`PackedCsr`]: a CSR packed once in chunks of 16 rows, a vector lane per row, for
+//!   [`Backend::spmv_packed`](crate::Backend::spmv_packed): faster than the CSR SpMV where rows
+//!   are short (no horizontal sums, no tails), and bit-identical on every backend.
 //!
 //! Exactness: SpMM (both layouts) is **bit-identical on every backend and thread count**: each
 //! output is `Σ` of the rounded products added in storage order from 0 (a multiply then an
 //! add, never FMA, on every tier). SpMV is error-bounded like a dot product of the row's
-//! length (`nnz_i·u·Σ|aᵢⱼxⱼ| + nnz_i·2^-149`) and deterministic per backend.
+//! length (`nnz_i·u·Σ|aᵢⱼxⱼ| + nnz_i·2^-149`) and deterministic per backend; packed SpMV
+//! fuses each product into the row's sum in storage order (one rounding per step on every
+//! tier), so it too is the same bits on every backend and thread count, within that bound.
 //!
 //! ```
 //! use half::bf16;
@@ -34,9 +39,11 @@
 #[cfg(feature = "sprs")]
 mod interop;
 mod matrix;
+mod packed;
 mod products;
 pub mod prune;
 
 pub use matrix::{
     ColMajor, Csc, CscRef, Csr, CsrRef, Orientation, Rejected, RowMajor, Sparse, SparseRef,
 };
+pub use packed::PackedCsr;

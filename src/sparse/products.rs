@@ -10,7 +10,7 @@ use crate::fmac::{Input, MatMut, MatRef, RowsMut};
 use crate::{Backend, DType, Error};
 
 /// The major-slice boundaries that give `tasks` ranges of about equal nonzeros.
-fn balanced_split(indptr: &[usize], tasks: usize) -> Vec<usize> {
+pub(super) fn balanced_split(indptr: &[usize], tasks: usize) -> Vec<usize> {
     let major = indptr.len() - 1;
     let nnz = indptr[major];
     let mut cuts: Vec<usize> = (1..tasks)
@@ -23,7 +23,10 @@ fn balanced_split(indptr: &[usize], tasks: usize) -> Vec<usize> {
 }
 
 /// `out` cut at `cuts` (which start at 0 and end at `out.len()`): `(first index, piece)`.
-fn split_at_cuts<'a, T>(mut rest: &'a mut [T], cuts: &[usize]) -> Vec<(usize, &'a mut [T])> {
+pub(super) fn split_at_cuts<'a, T>(
+    mut rest: &'a mut [T],
+    cuts: &[usize],
+) -> Vec<(usize, &'a mut [T])> {
     let mut pieces = Vec::with_capacity(cuts.len());
     for w in cuts.windows(2) {
         let (piece, tail) = rest.split_at_mut(w[1] - w[0]);

@@ -36,5 +36,9 @@ pub(crate) static KERNELS: Kernels = Kernels {
     sparse_row_f32: sparse::row::<f32>,
     sparse_row_bf16: sparse::row::<bf16>,
     sparse_row_f16: sparse::row::<f16>,
+    // No gather instruction: a packed CSR's chunks run the scalar loop.
+    sell_f32: crate::arch::scalar::sparse::sell_chunk::<f32>,
+    sell_bf16: crate::arch::scalar::sparse::sell_chunk::<bf16>,
+    sell_f16: crate::arch::scalar::sparse::sell_chunk::<f16>,
     transpose_f32: crate::arch::scalar::transpose::transpose,
 };

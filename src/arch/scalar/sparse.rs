@@ -54,3 +54,20 @@ pub(crate) fn row<T: Copy + Into<f32>>(
         }
     }
 }
+
+/// One chunk of a packed CSR, row by row (see `backend::SellChunk`): the oracle of every
+/// tier's kernel, which must give these bits. Panics on an index past `x` (never UB).
+pub(crate) fn sell_chunk<T: Copy + Into<f32>>(
+    lens: &[u32; 16],
+    indices: &[u32],
+    values: &[T],
+    x: &[f32],
+    out: &mut [f32; 16],
+) {
+    for (r, (sum, &len)) in out.iter_mut().zip(lens).enumerate() {
+        *sum = (0..len as usize).fold(0.0, |s, p| {
+            let at = 16 * p + r;
+            values[at].into().mul_add(x[indices[at] as usize], s)
+        });
+    }
+}

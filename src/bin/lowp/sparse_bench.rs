@@ -10,7 +10,7 @@ use std::time::Duration;
 use half::bf16;
 use lowp::fmac::{MatMut, MatRef, PackedB, Par};
 use lowp::sparse::prune::{magnitude, Scope};
-use lowp::sparse::Csr;
+use lowp::sparse::{Csr, PackedCsr};
 use lowp::Backend;
 
 use crate::bench::paired_medians;
@@ -71,6 +71,8 @@ pub fn run(quick: bool) {
     } else {
         &SPARSITIES
     };
+    // SpMV on the same matrices packed (`PackedCsr`), printed after the main table.
+    let mut packed_rows = Vec::new();
     for &s in sparsities {
         let a: Csr<bf16> = magnitude(wm, s, Scope::PerRow).expect("valid target");
         let v = a.view();
@@ -145,6 +147,44 @@ pub fn run(quick: bool) {
             dense / sparse
         };
         let (g1, gt) = (ratio(Par::Seq), ratio(Par::Rayon(0)));
+        let sell = PackedCsr::pack(v);
+        let spmv_packed = |y: &mut [f32]| {
+            backend
+                .spmv_packed(1.0, &sell, black_box(&x), 0.0, y, Par::Seq)
+                .expect("shapes match")
+        };
+        let (t_csr, t_sell) = paired_medians(
+            |base| {
+                if base {
+                    spmv(&mut y, Par::Seq)
+                } else {
+                    spmv_packed(&mut y)
+                }
+            },
+            min_sample,
+            samples,
+        );
+        let (t_sprs2, t_sell2) = paired_medians(
+            |base| {
+                if base {
+                    y.fill(0.0);
+                    sprs::prod::mul_acc_mat_vec_csr(sprs_a.view(), &x[..], &mut y[..]);
+                } else {
+                    spmv_packed(&mut y)
+                }
+            },
+            min_sample,
+            samples,
+        );
+        packed_rows.push(format!(
+            "{:>7.0}% {:>9} {:>8.3} {:>9.1} {:>7.2} {:>7.1}",
+            s * 100.0,
+            sell.padded_len(),
+            sell.padded_len() as f64 / v.nnz().max(1) as f64,
+            bytes as f64 / t_sell / 1e9,
+            t_csr / t_sell,
+            t_sprs2 / t_sell2
+        ));
         print!(
             "{:>7.0}% {:>9} {:>9.1} {:>7.2} {:>8.2} {:>9.1} {:>7.2} {:>7.1} {:>8.2} {:>12.2}",
             s * 100.0,
@@ -221,6 +261,15 @@ pub fn run(quick: bool) {
             );
         }
         println!();
+    }
+    println!("SpMV on PackedCsr (16-row chunks, a lane per row), one thread: GB/s of the CSR's bytes as above;");
+    println!("x CSR = lowp's CSR SpMV time / packed time, x sprs = sprs f32 time / packed time (each paired in this run)");
+    println!(
+        "{:>8} {:>9} {:>8} {:>9} {:>7} {:>7}",
+        "sparsity", "padded", "/ nnz", "GB/s", "x CSR", "x sprs"
+    );
+    for row in packed_rows {
+        println!("{row}");
     }
 }
 

@@ -3,6 +3,7 @@
 mod convert;
 pub(super) mod fmac;
 pub(super) mod gemm;
+mod sell;
 pub(super) mod sparse;
 pub(super) mod stochastic;
 pub(super) mod transpose;
@@ -34,5 +35,8 @@ pub(crate) static KERNELS: Kernels = Kernels {
     sparse_row_f32: sparse::row_f32,
     sparse_row_bf16: sparse::row_bf16,
     sparse_row_f16: sparse::row_f16,
+    sell_f32: sell::chunk_f32,
+    sell_bf16: sell::chunk_bf16,
+    sell_f16: sell::chunk_f16,
     transpose_f32: transpose::transpose,
 };

@@ -1,0 +1,115 @@
+//! One chunk of a packed CSR (`sparse::PackedCsr`) in two halves of 8 lanes: lane `r` follows
+//! row `r`; a step per half is one load of 8 indices and 8 values, one masked `vgatherdps`
+//! of x and one FMA, whose result a blend keeps only in the lanes whose row goes on (the
+//! others keep their sum, `-0` included).
+
+use core::arch::x86_64::*;
+
+use half::{bf16, f16};
+
+/// 8 packed values widened to f32.
+trait Values8: Copy {
+    /// # Safety
+    /// `p` is valid for reading 8 values; the CPU has avx2 and f16c.
+    unsafe fn load8(p: *const Self) -> __m256;
+}
+
+impl Values8 for f32 {
+    #[inline(always)]
+    unsafe fn load8(p: *const f32) -> __m256 {
+        // SAFETY: per the trait's contract.
+        unsafe { _mm256_loadu_ps(p) }
+    }
+}
+
+impl Values8 for bf16 {
+    #[inline(always)]
+    unsafe fn load8(p: *const bf16) -> __m256 {
+        // SAFETY: per the trait's contract (8 bf16 = 16 bytes); a bf16 is the high half of its
+        // f32.
+        unsafe {
+            let h = _mm256_cvtepu16_epi32(_mm_loadu_si128(p.cast()));
+            _mm256_castsi256_ps(_mm256_slli_epi32::<16>(h))
+        }
+    }
+}
+
+impl Values8 for f16 {
+    #[inline(always)]
+    unsafe fn load8(p: *const f16) -> __m256 {
+        // SAFETY: per the trait's contract (8 f16 = 16 bytes).
+        unsafe { _mm256_cvtph_ps(_mm_loadu_si128(p.cast())) }
+    }
+}
+
+#[inline(always)]
+fn chunk<T: Values8>(
+    lens: &[u32; 16],
+    indices: &[u32],
+    values: &[T],
+    x: &[f32],
+    out: &mut [f32; 16],
+) {
+    let steps = lens.iter().copied().max().unwrap_or(0) as usize;
+    assert!(indices.len() >= 16 * steps && values.len() >= 16 * steps);
+    // SAFETY: inlined only into the kernels below, which enable avx2, fma and f16c; the assert
+    // keeps the loads of step `p < steps` inside `indices` and `values`, and a lane gathers
+    // only while `p < lens[r]`, where the caller's contract puts its index below `x.len()`.
+    unsafe {
+        for half in 0..2 {
+            let lens = _mm256_loadu_si256(lens.as_ptr().add(8 * half).cast());
+            let mut sums = _mm256_setzero_ps();
+            for p in 0..steps {
+                // lens > p, unsigned: max(lens, p + 1) == lens.
+                let next = _mm256_set1_epi32(p as i32 + 1);
+                let live =
+                    _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_max_epu32(lens, next), lens));
+                let at = 16 * p + 8 * half;
+                let idx = _mm256_loadu_si256(indices.as_ptr().add(at).cast());
+                let v = T::load8(values.as_ptr().add(at));
+                let xs = _mm256_mask_i32gather_ps::<4>(_mm256_setzero_ps(), x.as_ptr(), idx, live);
+                sums = _mm256_blendv_ps(sums, _mm256_fmadd_ps(v, xs, sums), live);
+            }
+            _mm256_storeu_ps(out.as_mut_ptr().add(8 * half), sums);
+        }
+    }
+}
+
+/// # Safety
+/// The CPU has the `Avx2` tier; `backend::SellChunk`'s precondition.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) unsafe fn chunk_f32(
+    lens: &[u32; 16],
+    indices: &[u32],
+    values: &[f32],
+    x: &[f32],
+    out: &mut [f32; 16],
+) {
+    chunk(lens, indices, values, x, out)
+}
+
+/// # Safety
+/// As [`chunk_f32`].
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) unsafe fn chunk_bf16(
+    lens: &[u32; 16],
+    indices: &[u32],
+    values: &[bf16],
+    x: &[f32],
+    out: &mut [f32; 16],
+) {
+    chunk(lens, indices, values, x, out)
+}
+
+/// # Safety
+/// As [`chunk_f32`].
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) unsafe fn chunk_f16(
+    lens: &[u32; 16],
+    indices: &[u32],
+    values: &[f16],
+    x: &[f32],
+    out: &mut [f32; 16],
+) {
+    chunk(lens, indices, values, x, out)
+}

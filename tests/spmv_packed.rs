@@ -1,0 +1,200 @@
+//! `spmv_packed`: every backend gives the bits of row-by-row fused multiply-adds over the CSR
+//! it was packed from (the oracle below), for every row length 0..=90 in every lane of a
+//! chunk, f32/bf16/f16 values, alpha/beta, any thread count; the padding is never read; bad
+//! lengths are typed errors.
+
+mod common;
+
+use common::{backends, Rng};
+use half::{bf16, f16};
+use lowp::fmac::{Input, Par};
+use lowp::sparse::{Csr, PackedCsr};
+use lowp::Error;
+
+/// Row `i` of `a` times `x`, one fused multiply-add per stored entry in storage order from +0.
+fn oracle<T: Input>(a: &Csr<T>, x: &[f32]) -> Vec<f32> {
+    let v = a.view();
+    (0..v.rows())
+        .map(|i| {
+            let (idx, vals) = v.slice(i);
+            idx.iter().zip(vals).fold(0.0, |s, (&j, &w)| {
+                let w: f32 = w.into();
+                w.mul_add(x[j as usize], s)
+            })
+        })
+        .collect()
+}
+
+fn bits(v: &[f32]) -> Vec<u32> {
+    v.iter().map(|f| f.to_bits()).collect()
+}
+
+/// `rows` rows whose lengths run through 0..=90 in a shuffled order (so every lane of a chunk
+/// sees short and long rows), never using column 0 when `skip_zero`.
+fn matrix<T: Input>(
+    rng: &mut Rng,
+    rows: usize,
+    cols: usize,
+    skip_zero: bool,
+    value: impl Fn(f32) -> T,
+) -> Csr<T> {
+    let (mut indptr, mut indices, mut values) = (vec![0], Vec::new(), Vec::new());
+    for r in 0..rows {
+        let len = (r * 37 + rng.next_u32() as usize % 3) % 91;
+        let first = usize::from(skip_zero);
+        let mut cols_left: Vec<u32> = (first as u32..cols as u32).collect();
+        for _ in 0..len.min(cols_left.len()) {
+            let at = rng.next_u32() as usize % cols_left.len();
+            indices.push(cols_left.swap_remove(at));
+        }
+        let start = *indptr.last().unwrap();
+        indices[start..].sort_unstable();
+        for _ in start..indices.len() {
+            values.push(value((rng.next_u32() % 4001) as f32 / 1000.0 - 2.0));
+        }
+        indptr.push(indices.len());
+    }
+    Csr::try_new(rows, cols, indptr, indices, values).unwrap()
+}
+
+fn check_all_backends<T: Input>(a: &Csr<T>, x: &[f32], what: &str) {
+    let want = oracle(a, x);
+    let packed = PackedCsr::pack(a.view());
+    assert_eq!((packed.rows(), packed.cols()), (a.rows(), a.cols()));
+    assert_eq!(packed.nnz(), a.view().nnz());
+    for be in backends() {
+        let mut y = vec![f32::NAN; a.rows()]; // beta = 0 must not read it
+        be.spmv_packed(1.0, &packed, x, 0.0, &mut y, Par::Seq)
+            .unwrap();
+        assert_eq!(bits(&y), bits(&want), "{be:?} {what}");
+        // alpha and beta: the epilogue of every product, `alpha·s + beta·y` each rounded.
+        let mut y: Vec<f32> = (0..a.rows()).map(|i| i as f32 * 0.25 - 3.0).collect();
+        let expected: Vec<f32> = want
+            .iter()
+            .zip(&y)
+            .map(|(&s, &y)| -1.5 * s + 0.75 * y)
+            .collect();
+        be.spmv_packed(-1.5, &packed, x, 0.75, &mut y, Par::Seq)
+            .unwrap();
+        assert_eq!(bits(&y), bits(&expected), "{be:?} {what}, alpha/beta");
+    }
+}
+
+#[test]
+fn every_backend_gives_the_row_by_row_fma_bits() {
+    let mut rng = Rng::new(81);
+    // 203 rows: 12 whole chunks and a partial one; NaN at column 0, which no row uses, so a
+    // padded lane (index 0) that read x would poison its row.
+    let cols = 150;
+    let mut x: Vec<f32> = (0..cols)
+        .map(|_| (rng.next_u32() % 20001) as f32 / 7000.0 - 1.4)
+        .collect();
+    x[0] = f32::NAN;
+    check_all_backends(&matrix(&mut rng, 203, cols, true, |v| v), &x, "f32");
+    check_all_backends(
+        &matrix(&mut rng, 203, cols, true, bf16::from_f32),
+        &x,
+        "bf16",
+    );
+    check_all_backends(&matrix(&mut rng, 203, cols, true, f16::from_f32), &x, "f16");
+    // Every column in use, and values whose products underflow to subnormals and zeros.
+    x[0] = 1.0e-30;
+    let tiny = matrix(&mut rng, 64, cols, false, |v| v * 1.0e-10);
+    check_all_backends(&tiny, &x, "tiny f32");
+}
+
+#[test]
+fn edge_shapes() {
+    let mut rng = Rng::new(5);
+    for (rows, cols) in [(0, 0), (0, 7), (7, 0), (1, 1), (16, 3), (17, 90), (33, 200)] {
+        let a = matrix(&mut rng, rows, cols, false, bf16::from_f32);
+        let x = vec![0.5f32; cols];
+        check_all_backends(&a, &x, &format!("{rows}x{cols}"));
+    }
+    // Nothing stored: every sum is +0.
+    let empty = Csr::<f32>::try_new(40, 9, vec![0; 41], vec![], vec![]).unwrap();
+    let packed = PackedCsr::pack(empty.view());
+    assert_eq!(packed.padded_len(), 0);
+    for be in backends() {
+        let mut y = vec![f32::NAN; 40];
+        be.spmv_packed(1.0, &packed, &[1.0; 9], 0.0, &mut y, Par::Seq)
+            .unwrap();
+        assert_eq!(bits(&y), bits(&[0.0; 40]), "{be:?}");
+    }
+}
+
+#[test]
+fn per_row_pruning_needs_no_padding() {
+    let mut rng = Rng::new(9);
+    let (rows, cols, len) = (100, 300, 41);
+    let mut indptr = vec![0];
+    let mut indices = Vec::new();
+    for _ in 0..rows {
+        let mut row: Vec<u32> = (0..cols as u32).collect();
+        for i in 0..len {
+            let j = i + rng.next_u32() as usize % (cols - i);
+            row.swap(i, j);
+        }
+        let mut row = row[..len].to_vec();
+        row.sort_unstable();
+        indices.extend(row);
+        indptr.push(indices.len());
+    }
+    let values = vec![bf16::ONE; indices.len()];
+    let a = Csr::try_new(rows, cols, indptr, indices, values).unwrap();
+    let packed = PackedCsr::pack(a.view());
+    // 6 whole chunks of 41 steps, and the last (4 rows) padded to 16 lanes.
+    assert_eq!(packed.padded_len(), 7 * 16 * len);
+    assert!(packed.size_bytes() >= packed.padded_len() * 6);
+}
+
+#[cfg(feature = "rayon")] // Par::Rayon is Par::Seq without it
+#[test]
+fn the_same_bits_for_any_thread_count() {
+    let mut rng = Rng::new(44);
+    let (rows, cols) = (30_000, 2000);
+    let a = matrix(&mut rng, rows, cols, false, bf16::from_f32);
+    assert!(
+        a.view().nnz() + rows > 1 << 20,
+        "above the threading threshold"
+    );
+    let x: Vec<f32> = (0..cols).map(|j| (j % 23) as f32 * 0.1 - 1.0).collect();
+    let packed = PackedCsr::pack(a.view());
+    let want = bits(&oracle(&a, &x));
+    for be in backends() {
+        for threads in [1, 2, 3, 7] {
+            let mut y = vec![f32::NAN; rows];
+            be.spmv_packed(1.0, &packed, &x, 0.0, &mut y, Par::Rayon(threads))
+                .unwrap();
+            assert!(bits(&y) == want, "{be:?} on {threads} threads");
+        }
+    }
+}
+
+#[test]
+fn wrong_lengths_are_typed_errors() {
+    let a = Csr::try_new(2, 3, vec![0, 1, 3], vec![2, 0, 1], vec![2.0f32, 1.0, -1.0]).unwrap();
+    let packed = PackedCsr::pack(a.view());
+    for be in backends() {
+        let mut y = [0.0f32; 2];
+        let e = be.spmv_packed(1.0, &packed, &[1.0; 2], 0.0, &mut y, Par::Seq);
+        assert!(matches!(
+            e,
+            Err(Error::LengthMismatch {
+                what: "x",
+                expected: 3,
+                actual: 2
+            })
+        ));
+        let mut y = [0.0f32; 3];
+        let e = be.spmv_packed(1.0, &packed, &[1.0; 3], 0.0, &mut y, Par::Seq);
+        assert!(matches!(
+            e,
+            Err(Error::LengthMismatch {
+                what: "y",
+                expected: 2,
+                actual: 3
+            })
+        ));
+    }
+}
