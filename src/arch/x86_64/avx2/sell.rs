@@ -1,5 +1,6 @@
-//! One chunk of a packed CSR (`sparse::PackedCsr`) in two halves of 8 lanes: lane `r` follows
-//! row `r`; a step per half is one load of 8 indices and 8 values, one masked `vgatherdps`
+//! One chunk of a packed CSR (`sparse::PackedCsr`) in two halves of 8 lanes, side by side in
+//! one pass: lane `r` follows row `r`; a step per half is one load of 8 indices and 8 values,
+//! one masked `vgatherdps`
 //! of x and one FMA, whose result a blend keeps only in the lanes whose row goes on (the
 //! others keep their sum, `-0` included).
 
@@ -56,22 +57,23 @@ fn chunk<T: Values8>(
     // keeps the loads of step `p < steps` inside `indices` and `values`, and a lane gathers
     // only while `p < lens[r]`, where the caller's contract puts its index below `x.len()`.
     unsafe {
-        for half in 0..2 {
-            let lens = _mm256_loadu_si256(lens.as_ptr().add(8 * half).cast());
-            let mut sums = _mm256_setzero_ps();
-            for p in 0..steps {
+        let lens = [0, 8].map(|h| _mm256_loadu_si256(lens.as_ptr().add(h).cast()));
+        let mut sums = [_mm256_setzero_ps(); 2];
+        for p in 0..steps {
+            let next = _mm256_set1_epi32(p as i32 + 1);
+            for (h, (sums, &lens)) in sums.iter_mut().zip(&lens).enumerate() {
                 // lens > p, unsigned: max(lens, p + 1) == lens.
-                let next = _mm256_set1_epi32(p as i32 + 1);
                 let live =
                     _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_max_epu32(lens, next), lens));
-                let at = 16 * p + 8 * half;
+                let at = 16 * p + 8 * h;
                 let idx = _mm256_loadu_si256(indices.as_ptr().add(at).cast());
                 let v = T::load8(values.as_ptr().add(at));
                 let xs = _mm256_mask_i32gather_ps::<4>(_mm256_setzero_ps(), x.as_ptr(), idx, live);
-                sums = _mm256_blendv_ps(sums, _mm256_fmadd_ps(v, xs, sums), live);
+                *sums = _mm256_blendv_ps(*sums, _mm256_fmadd_ps(v, xs, *sums), live);
             }
-            _mm256_storeu_ps(out.as_mut_ptr().add(8 * half), sums);
         }
+        _mm256_storeu_ps(out.as_mut_ptr(), sums[0]);
+        _mm256_storeu_ps(out.as_mut_ptr().add(8), sums[1]);
     }
 }
 
