@@ -12,7 +12,7 @@ use std::cell::Cell;
 use common::{backends, gemm_backends};
 use half::{bf16, f16};
 use lowp::fmac::{MatMut, MatRef, Par};
-use lowp::sparse::{Csr, PackedCsr};
+use lowp::sparse::PackedCsr;
 
 /// The system allocator, counting the allocations of each thread.
 struct Counting;
@@ -121,15 +121,7 @@ fn gemm_packed_allocates_nothing_after_the_first_call() {
 #[test]
 fn sparse_products_allocate_nothing_on_one_thread() {
     let (rows, cols, n) = (60, 200, 33);
-    let (mut indptr, mut indices) = (vec![0], Vec::new());
-    for r in 0..rows {
-        indices.extend((r % 5..cols).step_by(3 + r % 7).map(|j| j as u32));
-        indptr.push(indices.len());
-    }
-    let values: Vec<bf16> = (0..indices.len())
-        .map(|i| bf16::from_f32((i % 9) as f32 - 4.0))
-        .collect();
-    let a = Csr::try_new(rows, cols, indptr, indices, values).unwrap();
+    let a = common::strided_csr(rows, cols);
     let at = a.clone().transpose(); // CSC of Aᵀ: spmv_t gives A·x again
     let packed = PackedCsr::pack(a.view());
     let x = vec![0.5f32; cols];

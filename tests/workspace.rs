@@ -7,7 +7,6 @@ mod common;
 use common::{backends, gemm_backends};
 use half::bf16;
 use lowp::fmac::{release_thread_workspace, thread_workspace_bytes, MatMut, MatRef, Par};
-use lowp::sparse::Csr;
 
 /// The bytes this thread holds after `f` runs on a released workspace.
 fn held_after(f: impl FnOnce()) -> usize {
@@ -55,15 +54,7 @@ fn gemm_holds_what_gemm_workspace_bytes_says() {
 #[test]
 fn sparse_products_hold_what_their_queries_say() {
     let (rows, cols) = (60, 200);
-    let (mut indptr, mut indices) = (vec![0], Vec::new());
-    for r in 0..rows {
-        indices.extend((r % 5..cols).step_by(3 + r % 7).map(|j| j as u32));
-        indptr.push(indices.len());
-    }
-    let values: Vec<bf16> = (0..indices.len())
-        .map(|i| bf16::from_f32((i % 9) as f32 - 4.0))
-        .collect();
-    let a = Csr::try_new(rows, cols, indptr, indices, values).unwrap();
+    let a = common::strided_csr(rows, cols);
     // A batch under one panel of 64 rows of X, and one over it.
     for n in [33, 100] {
         let b = vec![1.5f32; cols * n];

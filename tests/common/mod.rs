@@ -165,3 +165,17 @@ impl Rng {
         }
     }
 }
+
+/// A small bf16 CSR whose rows start at `r % 5` and step by `3 + r % 7` columns: every row
+/// length from a few to dozens, values -4..=4.
+pub fn strided_csr(rows: usize, cols: usize) -> lowp::sparse::Csr<half::bf16> {
+    let (mut indptr, mut indices) = (vec![0], Vec::new());
+    for r in 0..rows {
+        indices.extend((r % 5..cols).step_by(3 + r % 7).map(|j| j as u32));
+        indptr.push(indices.len());
+    }
+    let values = (0..indices.len())
+        .map(|i| half::bf16::from_f32((i % 9) as f32 - 4.0))
+        .collect();
+    lowp::sparse::Csr::try_new(rows, cols, indptr, indices, values).expect("valid by construction")
+}
