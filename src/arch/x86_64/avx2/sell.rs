@@ -1,50 +1,17 @@
 //! One chunk of a packed CSR (`sparse::PackedCsr`) in two halves of 8 lanes, side by side in
 //! one pass: lane `r` follows row `r`; a step per half is one load of 8 indices and 8 values,
-//! one masked `vgatherdps`
-//! of x and one FMA, whose result a blend keeps only in the lanes whose row goes on (the
-//! others keep their sum, `-0` included).
+//! one masked `vgatherdps` of x and one FMA, whose result a blend keeps only in the lanes
+//! whose row goes on (the others keep their sum, `-0` included). Values widen through the
+//! tier's `Lanes`.
 
 use core::arch::x86_64::*;
 
 use half::{bf16, f16};
 
-/// 8 packed values widened to f32.
-trait Values8: Copy {
-    /// # Safety
-    /// `p` is valid for reading 8 values; the CPU has avx2 and f16c.
-    unsafe fn load8(p: *const Self) -> __m256;
-}
-
-impl Values8 for f32 {
-    #[inline(always)]
-    unsafe fn load8(p: *const f32) -> __m256 {
-        // SAFETY: per the trait's contract.
-        unsafe { _mm256_loadu_ps(p) }
-    }
-}
-
-impl Values8 for bf16 {
-    #[inline(always)]
-    unsafe fn load8(p: *const bf16) -> __m256 {
-        // SAFETY: per the trait's contract (8 bf16 = 16 bytes); a bf16 is the high half of its
-        // f32.
-        unsafe {
-            let h = _mm256_cvtepu16_epi32(_mm_loadu_si128(p.cast()));
-            _mm256_castsi256_ps(_mm256_slli_epi32::<16>(h))
-        }
-    }
-}
-
-impl Values8 for f16 {
-    #[inline(always)]
-    unsafe fn load8(p: *const f16) -> __m256 {
-        // SAFETY: per the trait's contract (8 f16 = 16 bytes).
-        unsafe { _mm256_cvtph_ps(_mm_loadu_si128(p.cast())) }
-    }
-}
+use super::fmac::Lanes;
 
 #[inline(always)]
-fn chunk<T: Values8>(
+fn chunk<T: Lanes>(
     lens: &[u32; 16],
     indices: &[u32],
     values: &[T],
@@ -67,7 +34,7 @@ fn chunk<T: Values8>(
                     _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_max_epu32(lens, next), lens));
                 let at = 16 * p + 8 * h;
                 let idx = _mm256_loadu_si256(indices.as_ptr().add(at).cast());
-                let v = T::load8(values.as_ptr().add(at));
+                let v = T::lanes(values.as_ptr().add(at));
                 let xs = _mm256_mask_i32gather_ps::<4>(_mm256_setzero_ps(), x.as_ptr(), idx, live);
                 *sums = _mm256_blendv_ps(*sums, _mm256_fmadd_ps(v, xs, *sums), live);
             }
