@@ -76,6 +76,21 @@ pub(crate) type SparseDots<T> = unsafe fn(&[usize], &[u32], &[T], &[f32], &mut [
 /// elements and `indices[16p + r] < x.len()` for every `p < lens[r]`.
 pub(crate) type SellChunk<T> = unsafe fn(&[u32; 16], &[u32], &[T], &[f32], &mut [f32; 16]);
 
+/// Columns per window of a windowed [`PackedCsr`](crate::sparse::PackedCsr): 31 of x plus a
+/// zero make the 32 lanes one `vpermt2ps` looks up. An offset of `WINDOW_COLS` or more is
+/// padding.
+pub(crate) const WINDOW_COLS: usize = 31;
+
+/// `(windows, offsets, values, x, out)`: one chunk of a windowed
+/// [`PackedCsr`](crate::sparse::PackedCsr), 16 rows. Window `[col, steps]` holds `steps`
+/// steps of 16 (offset, value) pairs, row `r`'s at `16·p + r` (counted on from the previous
+/// windows'): `out[r] = fma(value, x[col + offset], ·)` in order from `+0` over the pairs whose
+/// offset is below [`WINDOW_COLS`]. The padding pairs hold `-0`, and tiers that do not skip
+/// them multiply it by `+0`: `s + (-0) = s` for every `s`, so the bits are the same on every
+/// tier. Precondition beyond the tier: `offsets` and `values` hold `16·Σ steps` elements.
+/// (Out-of-range offsets or windows give wrong sums or a panic, never a read outside x.)
+pub(crate) type WindowChunk<T> = unsafe fn(&[[u32; 2]], &[u8], &[T], &[f32], &mut [f32; 16]);
+
 /// `(indices, values, b, stride, out)`: `out = Σ_p values[p]·b[indices[p]·stride..]`.
 pub(crate) type SparseRow<T> = unsafe fn(&[u32], &[T], &[f32], usize, &mut [f32]);
 
@@ -121,6 +136,10 @@ pub(crate) struct Kernels {
     pub(crate) sell_f32: SellChunk<f32>,
     pub(crate) sell_bf16: SellChunk<bf16>,
     pub(crate) sell_f16: SellChunk<f16>,
+    /// One chunk of a windowed packed CSR (see [`WindowChunk`]).
+    pub(crate) window_f32: WindowChunk<f32>,
+    pub(crate) window_bf16: WindowChunk<bf16>,
+    pub(crate) window_f16: WindowChunk<f16>,
     /// `panel[c·w + j] = rows[j][c]` for the `w = rows.len()` rows (1..=64) and the
     /// `panel.len() / w` columns: `spmm_xt`'s panels. Panics when a row is shorter.
     pub(crate) transpose_f32: unsafe fn(&[&[f32]], &mut [f32]),

@@ -12,7 +12,7 @@ use std::cell::Cell;
 use common::{backends, gemm_backends};
 use half::{bf16, f16};
 use lowp::fmac::{MatMut, MatRef, Par};
-use lowp::sparse::PackedCsr;
+use lowp::sparse::{PackedCsr, PackedLayout};
 
 /// The system allocator, counting the allocations of each thread.
 struct Counting;
@@ -123,7 +123,8 @@ fn sparse_products_allocate_nothing_on_one_thread() {
     let (rows, cols, n) = (60, 200, 33);
     let a = common::strided_csr(rows, cols);
     let at = a.clone().transpose(); // CSC of Aᵀ: spmv_t gives A·x again
-    let packed = PackedCsr::pack(a.view());
+    let packed = PackedCsr::pack_with(a.view(), PackedLayout::Gather);
+    let windowed = PackedCsr::pack_with(a.view(), PackedLayout::Windowed);
     let x = vec![0.5f32; cols];
     let (mut y, mut y2) = (vec![0f32; rows], vec![0f32; rows]);
     let b = vec![1.5f32; cols * n];
@@ -134,6 +135,8 @@ fn sparse_products_allocate_nothing_on_one_thread() {
                 be.spmv(1.0, a.view(), &x, 0.5, &mut y, par).unwrap();
                 be.spmv_t(1.0, at.view(), &x, 0.0, &mut y2, par).unwrap();
                 be.spmv_packed(1.0, &packed, &x, 0.5, &mut y, par).unwrap();
+                be.spmv_packed(1.0, &windowed, &x, 0.5, &mut y, par)
+                    .unwrap();
                 let (bm, cm) = (
                     MatRef::new(&b, cols, n).unwrap(),
                     MatMut::new(&mut c, rows, n).unwrap(),

@@ -1,14 +1,14 @@
 //! `spmv_packed`: every backend gives the bits of row-by-row fused multiply-adds over the CSR
-//! it was packed from (the oracle below), for every row length 0..=90 in every lane of a
-//! chunk, f32/bf16/f16 values, alpha/beta, any thread count; the padding is never read; bad
-//! lengths are typed errors.
+//! it was packed from (the oracle below), in both layouts, for every row length 0..=90 in
+//! every lane of a chunk, f32/bf16/f16 values, alpha/beta, any thread count; the padding is
+//! never read from x; bad lengths are typed errors.
 
 mod common;
 
 use common::{backends, Rng};
 use half::{bf16, f16};
 use lowp::fmac::{Input, Par};
-use lowp::sparse::{Csr, PackedCsr};
+use lowp::sparse::{Csr, PackedCsr, PackedLayout};
 use lowp::Error;
 
 /// Row `i` of `a` times `x`, one fused multiply-add per stored entry in storage order from +0.
@@ -30,19 +30,18 @@ fn bits(v: &[f32]) -> Vec<u32> {
 }
 
 /// `rows` rows whose lengths run through 0..=90 in a shuffled order (so every lane of a chunk
-/// sees short and long rows), never using column 0 when `skip_zero`.
+/// sees short and long rows), never using the columns `unused` picks.
 fn matrix<T: Input>(
     rng: &mut Rng,
     rows: usize,
     cols: usize,
-    skip_zero: bool,
+    unused: fn(u32) -> bool,
     value: impl Fn(f32) -> T,
 ) -> Csr<T> {
     let (mut indptr, mut indices, mut values) = (vec![0], Vec::new(), Vec::new());
     for r in 0..rows {
         let len = (r * 37 + rng.next_u32() as usize % 3) % 91;
-        let first = usize::from(skip_zero);
-        let mut cols_left: Vec<u32> = (first as u32..cols as u32).collect();
+        let mut cols_left: Vec<u32> = (0..cols as u32).filter(|&j| !unused(j)).collect();
         for _ in 0..len.min(cols_left.len()) {
             let at = rng.next_u32() as usize % cols_left.len();
             indices.push(cols_left.swap_remove(at));
@@ -57,11 +56,25 @@ fn matrix<T: Input>(
     Csr::try_new(rows, cols, indptr, indices, values).unwrap()
 }
 
-fn check_all_backends<T: Input>(a: &Csr<T>, x: &[f32], what: &str) {
+const LAYOUTS: [PackedLayout; 2] = [PackedLayout::Gather, PackedLayout::Windowed];
+
+fn check_all_backends<T: Input + PartialEq>(a: &Csr<T>, x: &[f32], what: &str) {
+    let auto = PackedCsr::pack(a.view());
+    assert!(
+        auto == PackedCsr::pack_with(a.view(), auto.layout()),
+        "{what}"
+    );
+    for layout in LAYOUTS {
+        check_layout(a, PackedCsr::pack_with(a.view(), layout), x, what);
+    }
+}
+
+fn check_layout<T: Input>(a: &Csr<T>, packed: PackedCsr<T>, x: &[f32], what: &str) {
     let want = oracle(a, x);
-    let packed = PackedCsr::pack(a.view());
     assert_eq!((packed.rows(), packed.cols()), (a.rows(), a.cols()));
     assert_eq!(packed.nnz(), a.view().nnz());
+    assert!(packed.padded_len() >= packed.nnz());
+    let what = format!("{what}, {:?}", packed.layout());
     for be in backends() {
         let mut y = vec![f32::NAN; a.rows()]; // beta = 0 must not read it
         be.spmv_packed(1.0, &packed, x, 0.0, &mut y, Par::Seq)
@@ -80,6 +93,14 @@ fn check_all_backends<T: Input>(a: &Csr<T>, x: &[f32], what: &str) {
     }
 }
 
+fn none(_: u32) -> bool {
+    false
+}
+
+fn zero(j: u32) -> bool {
+    j == 0
+}
+
 #[test]
 fn every_backend_gives_the_row_by_row_fma_bits() {
     let mut rng = Rng::new(81);
@@ -90,16 +111,24 @@ fn every_backend_gives_the_row_by_row_fma_bits() {
         .map(|_| (rng.next_u32() % 20001) as f32 / 7000.0 - 1.4)
         .collect();
     x[0] = f32::NAN;
-    check_all_backends(&matrix(&mut rng, 203, cols, true, |v| v), &x, "f32");
+    check_all_backends(&matrix(&mut rng, 203, cols, zero, |v| v), &x, "f32");
     check_all_backends(
-        &matrix(&mut rng, 203, cols, true, bf16::from_f32),
+        &matrix(&mut rng, 203, cols, zero, bf16::from_f32),
         &x,
         "bf16",
     );
-    check_all_backends(&matrix(&mut rng, 203, cols, true, f16::from_f32), &x, "f16");
+    check_all_backends(&matrix(&mut rng, 203, cols, zero, f16::from_f32), &x, "f16");
+    // NaN at each window's first column (0, 31, 62, ...), which no row uses: a `Windowed`
+    // padding lane (offset 31 of the window before) that read x there would poison its row.
+    let mut x_windows = x.clone();
+    for j in (0..cols).step_by(31) {
+        x_windows[j] = f32::NAN;
+    }
+    let a = matrix(&mut rng, 203, cols, |j| j % 31 == 0, bf16::from_f32);
+    check_all_backends(&a, &x_windows, "bf16, NaN at window starts");
     // Every column in use, and values whose products underflow to subnormals and zeros.
     x[0] = 1.0e-30;
-    let tiny = matrix(&mut rng, 64, cols, false, |v| v * 1.0e-10);
+    let tiny = matrix(&mut rng, 64, cols, none, |v| v * 1.0e-10);
     check_all_backends(&tiny, &x, "tiny f32");
 }
 
@@ -107,19 +136,21 @@ fn every_backend_gives_the_row_by_row_fma_bits() {
 fn edge_shapes() {
     let mut rng = Rng::new(5);
     for (rows, cols) in [(0, 0), (0, 7), (7, 0), (1, 1), (16, 3), (17, 90), (33, 200)] {
-        let a = matrix(&mut rng, rows, cols, false, bf16::from_f32);
+        let a = matrix(&mut rng, rows, cols, none, bf16::from_f32);
         let x = vec![0.5f32; cols];
         check_all_backends(&a, &x, &format!("{rows}x{cols}"));
     }
     // Nothing stored: every sum is +0.
     let empty = Csr::<f32>::try_new(40, 9, vec![0; 41], vec![], vec![]).unwrap();
-    let packed = PackedCsr::pack(empty.view());
-    assert_eq!(packed.padded_len(), 0);
-    for be in backends() {
-        let mut y = vec![f32::NAN; 40];
-        be.spmv_packed(1.0, &packed, &[1.0; 9], 0.0, &mut y, Par::Seq)
-            .unwrap();
-        assert_eq!(bits(&y), bits(&[0.0; 40]), "{be:?}");
+    for layout in LAYOUTS {
+        let packed = PackedCsr::pack_with(empty.view(), layout);
+        assert_eq!(packed.padded_len(), 0);
+        for be in backends() {
+            let mut y = vec![f32::NAN; 40];
+            be.spmv_packed(1.0, &packed, &[1.0; 9], 0.0, &mut y, Par::Seq)
+                .unwrap();
+            assert_eq!(bits(&y), bits(&[0.0; 40]), "{be:?} {layout:?}");
+        }
     }
 }
 
@@ -142,10 +173,69 @@ fn per_row_pruning_needs_no_padding() {
     }
     let values = vec![bf16::ONE; indices.len()];
     let a = Csr::try_new(rows, cols, indptr, indices, values).unwrap();
-    let packed = PackedCsr::pack(a.view());
+    let packed = PackedCsr::pack_with(a.view(), PackedLayout::Gather);
     // 6 whole chunks of 41 steps, and the last (4 rows) padded to 16 lanes.
     assert_eq!(packed.padded_len(), 7 * 16 * len);
     assert!(packed.size_bytes() >= packed.padded_len() * 6);
+}
+
+#[test]
+fn windowed_padding_follows_each_windows_longest_row() {
+    // 16 rows: row r holds columns 0..=r (window 0) and 31..min(31 + 2r, 62) (window 1):
+    // window 0 takes 16 steps (row 15's), window 1 takes 30 (row 15's).
+    let rows = 16;
+    let cols = 100;
+    let (mut indptr, mut indices) = (vec![0], Vec::new());
+    for r in 0..rows as u32 {
+        indices.extend(0..=r);
+        indices.extend(31..(31 + 2 * r).min(62));
+        indptr.push(indices.len());
+    }
+    let values = vec![bf16::ONE; indices.len()];
+    let a = Csr::try_new(rows, cols, indptr, indices, values).unwrap();
+    let packed = PackedCsr::pack_with(a.view(), PackedLayout::Windowed);
+    assert_eq!(packed.layout(), PackedLayout::Windowed);
+    assert_eq!(packed.padded_len(), 16 * (16 + 30));
+    // Pairs of 1 + 2 bytes, one chunk offset pair (16 bytes), two windows of 8 bytes and the
+    // chunk's first window (16 bytes: two offsets).
+    assert_eq!(packed.size_bytes(), 3 * 16 * 46 + 16 + 2 * 8 + 16);
+    let x: Vec<f32> = (0..cols).map(|j| j as f32).collect();
+    check_all_backends(&a, &x, "two windows");
+}
+
+#[test]
+fn pack_picks_windowed_for_dense_rows_and_gather_for_scattered_ones() {
+    // Every column stored: no padding either way, and 1 byte of index beats 4.
+    let dense = Csr::try_new(
+        16,
+        62,
+        (0..=16).map(|r| 62 * r).collect(),
+        (0..16).flat_map(|_| 0..62).collect(),
+        vec![1.0f32; 16 * 62],
+    )
+    .unwrap();
+    assert_eq!(
+        PackedCsr::pack(dense.view()).layout(),
+        PackedLayout::Windowed
+    );
+    // One entry a row, each in its own window: Windowed pads every window to 16 lanes,
+    // 16x Gather's pairs.
+    let scattered = Csr::try_new(
+        16,
+        31 * 16,
+        (0..=16).collect(),
+        (0..16).map(|r| 31 * r).collect(),
+        vec![1.0f32; 16],
+    )
+    .unwrap();
+    assert_eq!(
+        PackedCsr::pack(scattered.view()).layout(),
+        PackedLayout::Gather
+    );
+    assert_eq!(
+        PackedCsr::pack_with(scattered.view(), PackedLayout::Windowed).padded_len(),
+        16 * 16
+    );
 }
 
 #[cfg(feature = "rayon")] // Par::Rayon is Par::Seq without it
@@ -153,20 +243,22 @@ fn per_row_pruning_needs_no_padding() {
 fn the_same_bits_for_any_thread_count() {
     let mut rng = Rng::new(44);
     let (rows, cols) = (30_000, 2000);
-    let a = matrix(&mut rng, rows, cols, false, bf16::from_f32);
+    let a = matrix(&mut rng, rows, cols, none, bf16::from_f32);
     assert!(
         a.view().nnz() + rows > 1 << 20,
         "above the threading threshold"
     );
     let x: Vec<f32> = (0..cols).map(|j| (j % 23) as f32 * 0.1 - 1.0).collect();
-    let packed = PackedCsr::pack(a.view());
     let want = bits(&oracle(&a, &x));
-    for be in backends() {
-        for threads in [1, 2, 3, 7] {
-            let mut y = vec![f32::NAN; rows];
-            be.spmv_packed(1.0, &packed, &x, 0.0, &mut y, Par::Rayon(threads))
-                .unwrap();
-            assert!(bits(&y) == want, "{be:?} on {threads} threads");
+    for layout in LAYOUTS {
+        let packed = PackedCsr::pack_with(a.view(), layout);
+        for be in backends() {
+            for threads in [1, 2, 3, 7] {
+                let mut y = vec![f32::NAN; rows];
+                be.spmv_packed(1.0, &packed, &x, 0.0, &mut y, Par::Rayon(threads))
+                    .unwrap();
+                assert!(bits(&y) == want, "{be:?} {layout:?} on {threads} threads");
+            }
         }
     }
 }

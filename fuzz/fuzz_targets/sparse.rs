@@ -8,7 +8,7 @@ use half::bf16;
 use libfuzzer_sys::fuzz_target;
 use lowp::fmac::{MatMut, MatRef, Par};
 use lowp::reference::fmac::dot_error_bound;
-use lowp::sparse::{Csc, Csr, PackedCsr};
+use lowp::sparse::{Csc, Csr, PackedCsr, PackedLayout};
 use lowp::Backend;
 
 /// The invariants, written out naively.
@@ -77,13 +77,15 @@ fuzz_target!(|data: &[u8]| {
         backend.spmm_xt(1.0, MatRef::new(&bt, n, cols).unwrap(), a.view(), 0.0, MatMut::new(&mut yt, n, rows).unwrap(), Par::Seq).unwrap();
         let mut y = vec![f32::NAN; rows];
         backend.spmv(1.0, a.view(), &x, 0.0, &mut y, Par::Seq).unwrap();
-        let mut yp = vec![f32::NAN; rows];
-        backend.spmv_packed(1.0, &PackedCsr::pack(a.view()), &x, 0.0, &mut yp, Par::Seq).unwrap();
+        let (mut yp, mut yw) = (vec![f32::NAN; rows], vec![f32::NAN; rows]);
+        backend.spmv_packed(1.0, &PackedCsr::pack_with(a.view(), PackedLayout::Gather), &x, 0.0, &mut yp, Par::Seq).unwrap();
+        backend.spmv_packed(1.0, &PackedCsr::pack_with(a.view(), PackedLayout::Windowed), &x, 0.0, &mut yw, Par::Seq).unwrap();
         for i in 0..rows {
-            // Packed: the row's products fused into one sum in storage order, bit for bit.
+            // Packed, both layouts: the row's products fused into one sum in storage order.
             let (idx, vals) = a.view().slice(i);
             let fused = idx.iter().zip(vals).fold(0.0f32, |s, (&j, v)| v.to_f32().mul_add(x[j as usize], s));
             assert_eq!(yp[i].to_bits(), fused.to_bits(), "{backend:?} packed");
+            assert_eq!(yw[i].to_bits(), fused.to_bits(), "{backend:?} packed, windowed");
             for j in 0..n {
                 // Storage order is column order: the dense row's nonzeros in increasing j.
                 let want = (0..cols).filter(|&q| a.view().slice(i).0.contains(&(q as u32)))

@@ -13,8 +13,10 @@
 //!   `X [n × k]` as rows: the same kernels on transposed panels of `X`, the same bits as `spmm`
 //!   of `Xᵀ`). Threads split A's rows balanced by nonzeros.
 //! - [`PackedCsr`]: a CSR packed once in chunks of 16 rows, a vector lane per row, for
-//!   [`Backend::spmv_packed`](crate::Backend::spmv_packed): faster than the CSR SpMV where rows
-//!   are short (no horizontal sums, no tails), and bit-identical on every backend.
+//!   [`Backend::spmv_packed`](crate::Backend::spmv_packed), in one of two [`PackedLayout`]s:
+//!   `Gather` (`u32` columns; short rows need no horizontal sums and no tails) or `Windowed`
+//!   (byte offsets into windows of 31 columns of x held in registers: no gathers, half the
+//!   bytes). Bit-identical on every backend and in both layouts.
 //!
 //! Exactness: SpMM (both layouts) is **bit-identical on every backend and thread count**: each
 //! output is `Σ` of the rounded products added in storage order from 0 (a multiply then an
@@ -46,4 +48,4 @@ pub mod prune;
 pub use matrix::{
     ColMajor, Csc, CscRef, Csr, CsrRef, Orientation, Rejected, RowMajor, Sparse, SparseRef,
 };
-pub use packed::PackedCsr;
+pub use packed::{PackedCsr, PackedLayout};

@@ -1,37 +1,77 @@
-//! [`PackedCsr`]: a CSR matrix repacked for SpMV in chunks of 16 rows, stored step by step
-//! (sliced ELLPACK with slices of 16): step `p` of a chunk holds the `p`-th nonzero of each of
-//! its rows side by side, so a vector lane follows one row. Rows of a few dozen nonzeros need
-//! no horizontal sum and no tail; the price is padding where a chunk's rows differ in length.
+//! [`PackedCsr`]: a CSR matrix repacked for SpMV in chunks of 16 rows, a vector lane per
+//! row, in one of two layouts ([`PackedLayout`]). Both store a chunk step by step: step `p`
+//! holds the `p`-th entry of each of its rows side by side. `Gather` steps through the whole
+//! row with `u32` columns and gathers x; `Windowed` steps through windows of 31 columns with
+//! byte offsets and looks x up in registers. Either way each row's products are fused into
+//! its sum in storage order, so the layout changes the speed, never the bits.
 
 use half::{bf16, f16};
 
 use super::products::{balanced_split, split_at_cuts};
 use super::CsrRef;
+use crate::backend::WINDOW_COLS;
 use crate::error::check_len;
 use crate::fmac::gemm::scale_add;
 use crate::fmac::par::{for_each_task, same_type, tasks, Par};
 use crate::fmac::Input;
-use crate::{Backend, DType, Error};
+use crate::{Backend, DType, Error, Isa};
 
 /// Rows per chunk: one lane each in a 512-bit vector of f32.
 const CHUNK: usize = 16;
 
+/// How a [`PackedCsr`] stores its chunks; [`PackedCsr::pack`] picks the one it expects to be
+/// faster, [`PackedCsr::pack_with`] takes it as given. The products' bits are the same.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PackedLayout {
+    /// A chunk is `max(row lengths)` steps of 16 (`u32` column, value) pairs: one gather of x
+    /// a step, 4 bytes of index a pair, padding only where the rows' lengths differ. Suits
+    /// short rows (a few dozen nonzeros: 99 % sparsity in a 4096-wide matrix).
+    Gather,
+    /// A chunk is cut at every 31 columns into windows, each `max(row's entries in it)` steps
+    /// of 16 (byte offset, value) pairs: x of the window is held in registers and looked up
+    /// (AVX-512: one `vpermt2ps` a step), 1 byte of index a pair, padding wherever the rows'
+    /// counts in a window differ. Suits denser rows (50–90 % sparsity).
+    Windowed,
+}
+
+/// The layouts' own parts; the values (and their chunk offsets) are shared.
+#[derive(Clone, Debug, PartialEq)]
+enum Steps {
+    Gather {
+        /// Row lengths, 16 per chunk (0 past the last row).
+        lens: Vec<u32>,
+        indices: Vec<u32>,
+    },
+    Windowed {
+        /// Chunk `c`'s windows are `windows[first_window[c]..first_window[c + 1]]`.
+        first_window: Vec<usize>,
+        /// `[first column, steps]`, in column order, only windows where the chunk has entries.
+        windows: Vec<[u32; 2]>,
+        /// Column minus the window's first; `WINDOW_COLS` marks padding.
+        offsets: Vec<u8>,
+    },
+}
+
 /// A CSR matrix packed for [`Backend::spmv_packed`], once (like [`PackedB`] for GEMM):
-/// chunks of 16 rows, each stored as `max(row lengths)` steps of 16 (index, value) pairs,
-/// padded where a row is shorter (the padding is never read by the product). It holds the
+/// chunks of 16 rows stored step by step in a [`PackedLayout`], padded where the rows differ
+/// (the product skips the padding, or adds `-0`, which changes no sum). It holds the
 /// matrix's values unchanged, so the product's bits are defined by the CSR it came from.
 ///
 /// [`PackedB`]: crate::fmac::PackedB
 ///
 /// ```
 /// use lowp::fmac::Par;
-/// use lowp::sparse::{Csr, PackedCsr};
+/// use lowp::sparse::{Csr, PackedCsr, PackedLayout};
 /// use lowp::Backend;
 /// let a = Csr::try_new(2, 3, vec![0, 1, 3], vec![2, 0, 1], vec![2.0f32, 1.0, -1.0])?;
-/// let packed = PackedCsr::pack(a.view());
-/// let mut y = [0.0f32; 2];
-/// Backend::active().spmv_packed(1.0, &packed, &[1.0, 2.0, 3.0], 0.0, &mut y, Par::Seq)?;
-/// assert_eq!(y, [6.0, -1.0]);
+/// let x = [1.0, 2.0, 3.0];
+/// for layout in [PackedLayout::Gather, PackedLayout::Windowed] {
+///     let packed = PackedCsr::pack_with(a.view(), layout);
+///     let mut y = [0.0f32; 2];
+///     Backend::active().spmv_packed(1.0, &packed, &x, 0.0, &mut y, Par::Seq)?;
+///     assert_eq!(y, [6.0, -1.0]);
+/// }
 /// # Ok::<(), lowp::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
@@ -39,54 +79,161 @@ pub struct PackedCsr<T> {
     rows: usize,
     cols: usize,
     nnz: usize,
-    /// Chunk `c`'s steps are elements `starts[c]..starts[c + 1]` of `indices` and `values`
-    /// (a multiple of 16 each); `starts` ends at their length.
+    /// Chunk `c`'s pairs are `starts[c]..starts[c + 1]` of `values` (and of the layout's
+    /// indices or offsets), a multiple of 16 each; `starts` ends at their length.
     starts: Vec<usize>,
-    /// Row lengths, 16 per chunk (0 past the last row).
-    lens: Vec<u32>,
-    indices: Vec<u32>,
     values: Vec<T>,
+    steps: Steps,
+}
+
+/// How many padded `Windowed` pairs cost as much as one `Gather` pair on `isa`, measured on an
+/// Intel Xeon (Emerald Rapids) at 50–99 % sparsity. With AVX-512 a windowed pair is a lane of
+/// one `vpermt2ps` (0.38–0.41 of a cycle) and a gathered one a lane of `vgatherdps`
+/// (0.86–1.04). On the other tiers both layouts load x element by element, so `Windowed`
+/// wins only by its fewer bytes: at 1.1x `Gather`'s pairs (50–70 %), not at 1.5x (90 %).
+fn windowed_break_even(isa: Isa) -> f64 {
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 | Isa::Avx512Bf16 => 2.4,
+        _ => 1.3,
+    }
 }
 
 impl<T: Input> PackedCsr<T> {
-    /// Packs `a`. Reads it once; the result holds `16·Σ(chunk widths)` index/value pairs,
-    /// `nnz` of them real (see [`PackedCsr::padded_len`]).
+    /// Packs `a` in the layout expected to be faster on this CPU's best tier ([`Isa::best`]):
+    /// `Windowed` unless its padded pairs outnumber `Gather`'s by more than a gathered pair
+    /// costs against a windowed one there (2.4x with AVX-512, 1.3x elsewhere). Reads `a`
+    /// twice; [`PackedCsr::pack_with`] takes the layout as given.
     pub fn pack(a: CsrRef<'_, T>) -> PackedCsr<T> {
+        let gathered = Self::gather_starts(a).last().copied().unwrap_or(0);
+        let (_, windowed, _) = Self::windows(a);
+        let windowed_wins = (windowed as f64) < windowed_break_even(Isa::best()) * gathered as f64;
+        Self::pack_with(
+            a,
+            if windowed_wins || gathered == 0 {
+                PackedLayout::Windowed
+            } else {
+                PackedLayout::Gather
+            },
+        )
+    }
+
+    /// Packs `a` in `layout`. The result holds [`PackedCsr::padded_len`] pairs, `nnz` of
+    /// them real.
+    pub fn pack_with(a: CsrRef<'_, T>, layout: PackedLayout) -> PackedCsr<T> {
         let rows = a.rows();
-        let chunks = rows.div_ceil(CHUNK);
-        let mut lens = vec![0u32; chunks * CHUNK];
-        for (r, len) in lens.iter_mut().enumerate().take(rows) {
-            // A validated row has at most `cols <= 2^32` entries, distinct u32 indices.
-            *len = u32::try_from(a.slice(r).0.len()).expect("a row holds distinct u32 indices");
-        }
-        let mut starts = Vec::with_capacity(chunks + 1);
-        starts.push(0);
-        for chunk in lens.chunks_exact(CHUNK) {
-            let steps = chunk.iter().copied().max().unwrap_or(0) as usize;
-            starts.push(starts.last().copied().unwrap_or(0) + CHUNK * steps);
-        }
-        let padded = starts.last().copied().unwrap_or(0);
-        let (mut indices, mut values) = (
-            vec![0u32; padded],
-            vec![<T as bytemuck::Zeroable>::zeroed(); padded],
-        );
-        for r in 0..rows {
-            let (idx, vals) = a.slice(r);
-            let (base, lane) = (starts[r / CHUNK], r % CHUNK);
-            for (p, (&i, &v)) in idx.iter().zip(vals).enumerate() {
-                indices[base + CHUNK * p + lane] = i;
-                values[base + CHUNK * p + lane] = v;
+        let (starts, steps, values) = match layout {
+            PackedLayout::Gather => {
+                let starts = Self::gather_starts(a);
+                let padded = starts.last().copied().unwrap_or(0);
+                let (mut indices, mut values) = (vec![0u32; padded], vec![zero::<T>(); padded]);
+                let mut lens = vec![0u32; starts.len().saturating_sub(1) * CHUNK];
+                for r in 0..rows {
+                    let (idx, vals) = a.slice(r);
+                    let (base, lane) = (starts[r / CHUNK], r % CHUNK);
+                    lens[r] = u32::try_from(idx.len()).expect("a row holds distinct u32 indices");
+                    for (p, (&i, &v)) in idx.iter().zip(vals).enumerate() {
+                        indices[base + CHUNK * p + lane] = i;
+                        values[base + CHUNK * p + lane] = v;
+                    }
+                }
+                (starts, Steps::Gather { lens, indices }, values)
             }
-        }
+            PackedLayout::Windowed => {
+                let (first_window, padded, windows) = Self::windows(a);
+                let mut offsets = vec![WINDOW_COLS as u8; padded];
+                let mut values = vec![negative_zero::<T>(); padded];
+                let mut starts = Vec::with_capacity(first_window.len());
+                starts.push(0);
+                let mut base = 0;
+                for (c, chunk) in first_window.windows(2).enumerate() {
+                    // Each row's entries fill its lane window by window, in column order.
+                    let mut next = [0usize; CHUNK];
+                    for &[col, steps] in &windows[chunk[0]..chunk[1]] {
+                        let end = col as usize + WINDOW_COLS;
+                        for (lane, next) in next.iter_mut().enumerate() {
+                            let Some((idx, vals)) = row(a, c * CHUNK + lane) else {
+                                break;
+                            };
+                            for p in 0.. {
+                                match idx.get(*next) {
+                                    Some(&i) if (i as usize) < end => {
+                                        offsets[base + CHUNK * p + lane] = (i - col) as u8;
+                                        values[base + CHUNK * p + lane] = vals[*next];
+                                        *next += 1;
+                                    }
+                                    _ => break,
+                                }
+                            }
+                        }
+                        base += CHUNK * steps as usize;
+                    }
+                    starts.push(base);
+                }
+                let steps = Steps::Windowed {
+                    first_window,
+                    windows,
+                    offsets,
+                };
+                (starts, steps, values)
+            }
+        };
         PackedCsr {
             rows,
             cols: a.cols(),
             nnz: a.nnz(),
             starts,
-            lens,
-            indices,
             values,
+            steps,
         }
+    }
+
+    /// `Gather`'s chunk offsets: 16·max(row lengths) pairs a chunk.
+    fn gather_starts(a: CsrRef<'_, T>) -> Vec<usize> {
+        let chunks = a.rows().div_ceil(CHUNK);
+        let mut starts = Vec::with_capacity(chunks + 1);
+        starts.push(0);
+        for c in 0..chunks {
+            let rows = c * CHUNK..((c + 1) * CHUNK).min(a.rows());
+            let steps = rows.map(|r| a.slice(r).0.len()).max().unwrap_or(0);
+            starts.push(starts[c] + CHUNK * steps);
+        }
+        starts
+    }
+
+    /// `Windowed`'s windows: each chunk's first window, the padded pairs in all, and
+    /// `[first column, steps]` of every window where a chunk has entries.
+    fn windows(a: CsrRef<'_, T>) -> (Vec<usize>, usize, Vec<[u32; 2]>) {
+        let chunks = a.rows().div_ceil(CHUNK);
+        let (mut first_window, mut windows, mut padded) = (vec![0], Vec::new(), 0);
+        for c in 0..chunks {
+            let mut next = [0usize; CHUNK];
+            loop {
+                // The leftmost window holding an entry still to place, and its count per row.
+                let lanes = (0..CHUNK).filter_map(|lane| Some((lane, row(a, c * CHUNK + lane)?)));
+                let Some(window) = lanes
+                    .clone()
+                    .filter_map(|(lane, (idx, _))| idx.get(next[lane]))
+                    .map(|&i| i as usize / WINDOW_COLS)
+                    .min()
+                else {
+                    break;
+                };
+                let end = (window + 1) * WINDOW_COLS;
+                let mut steps = 0;
+                for (lane, (idx, _)) in lanes {
+                    let rest = &idx[next[lane]..];
+                    let count = rest.partition_point(|&i| (i as usize) < end);
+                    next[lane] += count;
+                    steps = steps.max(count);
+                }
+                // A window starts below cols <= 2^32 and holds at most 31 pairs a row.
+                windows.push([(window * WINDOW_COLS) as u32, steps as u32]);
+                padded += CHUNK * steps;
+            }
+            first_window.push(windows.len());
+        }
+        (first_window, padded, windows)
     }
 
     /// Number of rows.
@@ -104,17 +251,58 @@ impl<T: Input> PackedCsr<T> {
         self.nnz
     }
 
-    /// Index/value pairs stored, padding included: `nnz` when the rows of every chunk are
-    /// equally long (per-row pruning), more when they differ.
-    pub fn padded_len(&self) -> usize {
-        self.indices.len()
+    /// The layout it was packed in.
+    pub fn layout(&self) -> PackedLayout {
+        match self.steps {
+            Steps::Gather { .. } => PackedLayout::Gather,
+            Steps::Windowed { .. } => PackedLayout::Windowed,
+        }
     }
 
-    /// Bytes held: the padded indices and values, and 4 bytes per row of lengths.
+    /// (Index or offset, value) pairs stored, padding included. `Gather`: `nnz` when the rows
+    /// of every chunk are equally long (per-row pruning), more when they differ. `Windowed`:
+    /// more wherever a chunk's rows differ in how many entries fall in a window.
+    pub fn padded_len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Bytes held: the padded pairs (`Gather`: 4 bytes of index and a value each;
+    /// `Windowed`: 1 byte of offset and a value), the chunks' offsets into them (8 bytes a
+    /// chunk), and `Gather`'s row lengths (4 bytes a row) or `Windowed`'s windows (8 bytes
+    /// each, and 8 a chunk to find them).
     pub fn size_bytes(&self) -> usize {
-        self.indices.len() * (4 + size_of::<T>())
-            + self.lens.len() * 4
-            + self.starts.len() * size_of::<usize>()
+        let layout = match &self.steps {
+            Steps::Gather { lens, indices } => 4 * (lens.len() + indices.len()),
+            Steps::Windowed {
+                first_window,
+                windows,
+                offsets,
+            } => {
+                size_of_val(first_window.as_slice())
+                    + size_of_val(windows.as_slice())
+                    + offsets.len()
+            }
+        };
+        size_of_val(self.values.as_slice()) + size_of_val(self.starts.as_slice()) + layout
+    }
+}
+
+/// Row `r`'s indices and values, `None` past the last row.
+fn row<T: Input>(a: CsrRef<'_, T>, r: usize) -> Option<(&[u32], &[T])> {
+    (r < a.rows()).then(|| a.slice(r))
+}
+
+fn zero<T: Input>() -> T {
+    <T as bytemuck::Zeroable>::zeroed()
+}
+
+/// `-0` as `T`: the padding value of `Windowed`, whose product with the zero in x's window
+/// adds `-0`, leaving every sum as it was (`+0 + -0 = +0`).
+fn negative_zero<T: Input>() -> T {
+    match T::DTYPE {
+        DType::F32 => bytemuck::cast_slice::<f32, T>(&[-0.0f32])[0],
+        DType::BF16 => bytemuck::cast_slice::<bf16, T>(&[bf16::NEG_ZERO])[0],
+        DType::F16 => bytemuck::cast_slice::<f16, T>(&[f16::NEG_ZERO])[0],
     }
 }
 
@@ -123,13 +311,15 @@ impl Backend {
     /// length `m`. Each `yᵢ` is row `i`'s products fused into one sum in storage order
     /// (`s = fma(aᵢⱼ, xⱼ, s)` from `+0`), then `alpha·s + beta·yᵢ`: **the same bits on every
     /// backend and thread count** (a fused multiply-add rounds once everywhere), within the
-    /// dot bound of the row's length. With `beta == 0`, `y` is not read. Threads split the
-    /// chunks balanced by stored pairs; nothing is allocated on one thread.
+    /// dot bound of the row's length, in either [`PackedLayout`]. With `beta == 0`, `y` is
+    /// not read. Threads split the chunks balanced by stored pairs; nothing is allocated on
+    /// one thread.
     ///
-    /// Faster than [`Backend::spmv`] on the CSR where rows are short (a few dozen nonzeros);
-    /// slower where they are long, which the CSR dot's contiguous loads serve better (README).
-    /// The x86 tiers gather x with `vgatherdps`; the portable and NEON tiers, which have no
-    /// gather instruction, run the scalar loop.
+    /// Faster than [`Backend::spmv`] on the CSR at every sparsity the README measures, in the
+    /// layout [`PackedCsr::pack`] picks (with AVX-512, `Windowed` at 50–95 % sparsity beats
+    /// even the dense GEMV). `Gather`: the x86 tiers gather x with `vgatherdps`. `Windowed`:
+    /// the AVX-512 tiers look x up in registers with `vpermt2ps`, `Avx2` gathers it. The
+    /// portable and NEON tiers, which have neither, run the scalar loop.
     ///
     /// # Errors
     /// [`Error::LengthMismatch`] when `x.len() != a.cols()` or `y.len() != a.rows()`.
@@ -147,28 +337,36 @@ impl Backend {
         let task = |(first, ys): (usize, &mut [f32])| {
             let mut sums = [0f32; CHUNK];
             for (c, ys) in (first / CHUNK..).zip(ys.chunks_mut(CHUNK)) {
-                let lens: &[u32; CHUNK] = a.lens[c * CHUNK..][..CHUNK]
-                    .try_into()
-                    .expect("16 lengths per chunk");
-                let steps = a.starts[c]..a.starts[c + 1];
-                // SAFETY: `self` proves the CPU supports its tier; the chunk holds
+                let pairs = a.starts[c]..a.starts[c + 1];
+                let values = &a.values[pairs.clone()];
+                // SAFETY: `self` proves the CPU supports its tier. Gather: the chunk holds
                 // 16·max(lens) pairs, and every real pair's index came from a validated CSR
-                // with `cols == x.len()` columns (checked above).
+                // with `cols == x.len()` columns (checked above). Windowed: the chunk holds
+                // 16·Σ steps pairs of its windows (the kernels read x only below x.len()).
                 unsafe {
-                    self.sell_chunk(
-                        lens,
-                        &a.indices[steps.clone()],
-                        &a.values[steps],
-                        x,
-                        &mut sums,
-                    )
+                    match &a.steps {
+                        Steps::Gather { lens, indices } => {
+                            let lens = lens[c * CHUNK..][..CHUNK]
+                                .try_into()
+                                .expect("16 lengths per chunk");
+                            self.sell_chunk(lens, &indices[pairs], values, x, &mut sums)
+                        }
+                        Steps::Windowed {
+                            first_window,
+                            windows,
+                            offsets,
+                        } => {
+                            let windows = &windows[first_window[c]..first_window[c + 1]];
+                            self.window_chunk(windows, &offsets[pairs], values, x, &mut sums)
+                        }
+                    }
                 };
                 for (y, &s) in ys.iter_mut().zip(&sums) {
                     scale_add(alpha, beta, s, y);
                 }
             }
         };
-        match tasks(par, a.indices.len() + y.len()) {
+        match tasks(par, a.values.len() + y.len()) {
             // One task, run here: nothing to split, nothing allocated.
             1 => task((0, y)),
             n => {
@@ -202,6 +400,31 @@ impl Backend {
                 DType::F32 => (k.sell_f32)(lens, indices, same_type::<T, f32>(values), x, out),
                 DType::BF16 => (k.sell_bf16)(lens, indices, same_type::<T, bf16>(values), x, out),
                 DType::F16 => (k.sell_f16)(lens, indices, same_type::<T, f16>(values), x, out),
+            }
+        }
+    }
+
+    /// One chunk of a windowed [`PackedCsr`] on this tier's kernel for `T`.
+    ///
+    /// # Safety
+    /// `backend::WindowChunk`'s precondition. (`self` proves the CPU has the tier.)
+    unsafe fn window_chunk<T: Input>(
+        self,
+        windows: &[[u32; 2]],
+        offsets: &[u8],
+        values: &[T],
+        x: &[f32],
+        out: &mut [f32; CHUNK],
+    ) {
+        let k = &self.kernels;
+        // SAFETY: per the function's contract; `same_type` only casts to the type T is.
+        unsafe {
+            match T::DTYPE {
+                DType::F32 => (k.window_f32)(windows, offsets, same_type::<T, f32>(values), x, out),
+                DType::BF16 => {
+                    (k.window_bf16)(windows, offsets, same_type::<T, bf16>(values), x, out)
+                }
+                DType::F16 => (k.window_f16)(windows, offsets, same_type::<T, f16>(values), x, out),
             }
         }
     }

@@ -1,6 +1,8 @@
 //! Sparse kernels with no SIMD: the oracle of the sparse products. Each product is rounded,
 //! then added, in the order of the entries.
 
+use crate::backend::WINDOW_COLS;
+
 /// `Σ values[p]·x[indices[p]]`, in order.
 pub(crate) fn dot<T: Copy + Into<f32>>(indices: &[u32], values: &[T], x: &[f32]) -> f32 {
     indices
@@ -69,5 +71,32 @@ pub(crate) fn sell_chunk<T: Copy + Into<f32>>(
             let at = 16 * p + r;
             values[at].into().mul_add(x[indices[at] as usize], s)
         });
+    }
+}
+
+/// One chunk of a windowed packed CSR, window by window (see `backend::WindowChunk`): the
+/// oracle of every tier's kernel. It skips the padding, whose `-0·(+0)` the vector kernels
+/// add instead, leaving every sum as it was. Panics on a slice too short or an offset past
+/// `x` (never UB).
+pub(crate) fn window_chunk<T: Copy + Into<f32>>(
+    windows: &[[u32; 2]],
+    offsets: &[u8],
+    values: &[T],
+    x: &[f32],
+    out: &mut [f32; 16],
+) {
+    *out = [0.0; 16];
+    let mut at = 0;
+    for &[col, steps] in windows {
+        for _ in 0..steps {
+            for (r, sum) in out.iter_mut().enumerate() {
+                let offset = usize::from(offsets[at + r]);
+                if offset < WINDOW_COLS {
+                    let x = x[col as usize + offset];
+                    *sum = values[at + r].into().mul_add(x, *sum);
+                }
+            }
+            at += 16;
+        }
     }
 }

@@ -40,5 +40,8 @@ pub(crate) static KERNELS: Kernels = Kernels {
     sell_f32: crate::arch::scalar::sparse::sell_chunk::<f32>,
     sell_bf16: crate::arch::scalar::sparse::sell_chunk::<bf16>,
     sell_f16: crate::arch::scalar::sparse::sell_chunk::<f16>,
+    window_f32: crate::arch::scalar::sparse::window_chunk::<f32>,
+    window_bf16: crate::arch::scalar::sparse::window_chunk::<bf16>,
+    window_f16: crate::arch::scalar::sparse::window_chunk::<f16>,
     transpose_f32: transpose::transpose,
 };

@@ -7,6 +7,7 @@ mod sell;
 pub(super) mod sparse;
 pub(super) mod stochastic;
 pub(super) mod transpose;
+mod window;
 
 use crate::backend::Kernels;
 
@@ -38,5 +39,8 @@ pub(crate) static KERNELS: Kernels = Kernels {
     sell_f32: sell::chunk_f32,
     sell_bf16: sell::chunk_bf16,
     sell_f16: sell::chunk_f16,
+    window_f32: window::chunk_f32,
+    window_bf16: window::chunk_bf16,
+    window_f16: window::chunk_f16,
     transpose_f32: transpose::transpose,
 };

@@ -9,15 +9,20 @@ use core::arch::x86_64::*;
 use half::{bf16, f16};
 
 use super::fmac::Lanes;
+use super::sparse::HARDWARE_GATHER_MAX_LEN;
 
 #[inline(always)]
-fn chunk<T: Lanes>(
+fn chunk<T: Lanes + Copy + Into<f32>>(
     lens: &[u32; 16],
     indices: &[u32],
     values: &[T],
     x: &[f32],
     out: &mut [f32; 16],
 ) {
+    if x.len() > HARDWARE_GATHER_MAX_LEN {
+        // Columns past 2^31 would read as negative gather indices.
+        return crate::arch::scalar::sparse::sell_chunk(lens, indices, values, x, out);
+    }
     let steps = lens.iter().copied().max().unwrap_or(0) as usize;
     assert!(indices.len() >= 16 * steps && values.len() >= 16 * steps);
     // SAFETY: inlined only into the kernels below, which enable avx2, fma and f16c; the assert

@@ -6,6 +6,7 @@ pub(super) mod gemm;
 mod sell;
 mod sparse;
 mod stochastic;
+mod window;
 
 use crate::backend::Kernels;
 
@@ -39,5 +40,8 @@ pub(crate) static KERNELS: Kernels = Kernels {
     sell_f32: sell::chunk_f32,
     sell_bf16: sell::chunk_bf16,
     sell_f16: sell::chunk_f16,
+    window_f32: window::chunk_f32,
+    window_bf16: window::chunk_bf16,
+    window_f16: window::chunk_f16,
     transpose_f32: super::avx2::transpose::transpose,
 };

@@ -8,16 +8,22 @@ use core::arch::x86_64::*;
 
 use half::{bf16, f16};
 
+use crate::arch::x86_64::avx2::sparse::HARDWARE_GATHER_MAX_LEN;
+
 use super::fmac::Lanes16;
 
 #[inline(always)]
-fn chunk<T: Lanes16>(
+fn chunk<T: Lanes16 + Copy + Into<f32>>(
     lens: &[u32; 16],
     indices: &[u32],
     values: &[T],
     x: &[f32],
     out: &mut [f32; 16],
 ) {
+    if x.len() > HARDWARE_GATHER_MAX_LEN {
+        // Columns past 2^31 would read as negative gather indices.
+        return crate::arch::scalar::sparse::sell_chunk(lens, indices, values, x, out);
+    }
     let steps = lens.iter().copied().max().unwrap_or(0) as usize;
     assert!(indices.len() >= 16 * steps && values.len() >= 16 * steps);
     // SAFETY: inlined only into the kernels below, which enable avx512f; the assert keeps the

@@ -1,0 +1,88 @@
+//! One chunk of a windowed packed CSR (`sparse::PackedCsr`, `PackedLayout::Windowed`) in 16
+//! lanes, lane `r` following row `r`. A window's 31 columns of x and a zero sit in two
+//! registers, so a step is one load of 16 byte offsets, one of 16 values, one `vpermt2ps`
+//! and one FMA: no gather, and 3 bytes a stored pair instead of 6. The padding pairs (`-0`
+//! at offset 31, the zero) add `-0`, which leaves every sum as it was, so no masks.
+//! Values widen through the dot kernels' `Lanes16`.
+
+use core::arch::x86_64::*;
+
+use half::{bf16, f16};
+
+use super::fmac::Lanes16;
+use crate::backend::WINDOW_COLS;
+
+#[inline(always)]
+fn chunk<T: Lanes16>(
+    windows: &[[u32; 2]],
+    offsets: &[u8],
+    values: &[T],
+    x: &[f32],
+    out: &mut [f32; 16],
+) {
+    let steps: usize = windows.iter().map(|w| w[1] as usize).sum();
+    assert!(offsets.len() >= 16 * steps && values.len() >= 16 * steps);
+    // SAFETY: inlined only into the kernels below, which enable avx512f; the assert keeps the
+    // loads of every step inside `offsets` and `values`; x is read by masked loads of the
+    // columns below x.len() only (masked-off lanes are not accessed, and the pointer is never
+    // dereferenced beyond them); `vpermt2ps` reads registers, whatever the offsets hold.
+    unsafe {
+        let mut sums = _mm512_setzero_ps();
+        let mut at = 0;
+        for &[col, steps] in windows {
+            let col = col as usize;
+            let there = x.len().saturating_sub(col).min(WINDOW_COLS);
+            let low = ((1u32 << there.min(16)) - 1) as u16;
+            let high = ((1u32 << there.saturating_sub(16)) - 1) as u16;
+            let window = x.as_ptr().wrapping_add(col);
+            let x_low = _mm512_maskz_loadu_ps(low, window);
+            let x_high = _mm512_maskz_loadu_ps(high, window.wrapping_add(16));
+            for _ in 0..steps {
+                let offset = _mm512_cvtepu8_epi32(_mm_loadu_si128(offsets.as_ptr().add(at).cast()));
+                let xs = _mm512_permutex2var_ps(x_low, offset, x_high);
+                sums = _mm512_fmadd_ps(T::lanes16(values.as_ptr().add(at)), xs, sums);
+                at += 16;
+            }
+        }
+        _mm512_storeu_ps(out.as_mut_ptr(), sums);
+    }
+}
+
+/// # Safety
+/// The CPU has the `Avx512` tier; `backend::WindowChunk`'s precondition.
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+pub(super) unsafe fn chunk_f32(
+    windows: &[[u32; 2]],
+    offsets: &[u8],
+    values: &[f32],
+    x: &[f32],
+    out: &mut [f32; 16],
+) {
+    chunk(windows, offsets, values, x, out)
+}
+
+/// # Safety
+/// As [`chunk_f32`].
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+pub(super) unsafe fn chunk_bf16(
+    windows: &[[u32; 2]],
+    offsets: &[u8],
+    values: &[bf16],
+    x: &[f32],
+    out: &mut [f32; 16],
+) {
+    chunk(windows, offsets, values, x, out)
+}
+
+/// # Safety
+/// As [`chunk_f32`].
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+pub(super) unsafe fn chunk_f16(
+    windows: &[[u32; 2]],
+    offsets: &[u8],
+    values: &[f16],
+    x: &[f32],
+    out: &mut [f32; 16],
+) {
+    chunk(windows, offsets, values, x, out)
+}
