@@ -11,7 +11,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use half::{bf16, f16};
 use lowp::fmac::{MatMut, MatRef, Par};
 use lowp::sparse::prune::{magnitude, Scope};
-use lowp::sparse::{Csr, PackedCsr};
+use lowp::sparse::{Csr, PackedCsr, PackedLayout};
 use lowp::Backend;
 
 const N: usize = 4096;
@@ -47,18 +47,24 @@ fn spmv(c: &mut Criterion) {
                 },
             );
         }
-        // The same matrix packed in 16-row chunks (`PackedCsr`); throughput of the CSR's bytes.
-        let packed = PackedCsr::pack(v);
-        for be in Backend::all_supported() {
-            group.bench_function(
-                BenchmarkId::new(format!("lowp_bf16_{pct}_packed"), be.isa().name()),
-                |b| {
-                    b.iter(|| {
-                        be.spmv_packed(1.0, &packed, black_box(&x), 0.0, &mut y, Par::Seq)
-                            .unwrap()
-                    })
-                },
-            );
+        // The same matrix packed in 16-row chunks (`PackedCsr`), in both layouts; throughput
+        // of the CSR's bytes.
+        for (layout, name) in [
+            (PackedLayout::Gather, "gather"),
+            (PackedLayout::Windowed, "windowed"),
+        ] {
+            let packed = PackedCsr::pack_with(v, layout);
+            for be in Backend::all_supported() {
+                group.bench_function(
+                    BenchmarkId::new(format!("lowp_bf16_{pct}_{name}"), be.isa().name()),
+                    |b| {
+                        b.iter(|| {
+                            be.spmv_packed(1.0, &packed, black_box(&x), 0.0, &mut y, Par::Seq)
+                                .unwrap()
+                        })
+                    },
+                );
+            }
         }
         let f32_values = v.values().iter().map(|b| b.to_f32()).collect();
         let a32 =

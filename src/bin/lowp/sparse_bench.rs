@@ -10,7 +10,7 @@ use std::time::Duration;
 use half::bf16;
 use lowp::fmac::{MatMut, MatRef, PackedB, Par};
 use lowp::sparse::prune::{magnitude, Scope};
-use lowp::sparse::{Csr, PackedCsr};
+use lowp::sparse::{Csr, PackedCsr, PackedLayout};
 use lowp::Backend;
 
 use crate::bench::paired_medians;
@@ -114,7 +114,11 @@ pub fn run(quick: bool) {
             min_sample,
             samples,
         );
-        let (cold_read, t_cold) = cold_spmv(&backend, &a, &x, &mut y, bytes, samples);
+        let (cold_read, t_cold) = cold(&a, bytes, samples, |m| {
+            backend
+                .spmv(1.0, m.view(), black_box(&x), 0.0, &mut y, Par::Seq)
+                .expect("shapes match");
+        });
         let (t_sprs, t_spmv2) = paired_medians(
             |base| {
                 if base {
@@ -147,44 +151,66 @@ pub fn run(quick: bool) {
             dense / sparse
         };
         let (g1, gt) = (ratio(Par::Seq), ratio(Par::Rayon(0)));
-        let sell = PackedCsr::pack(v);
-        let spmv_packed = |y: &mut [f32]| {
-            backend
-                .spmv_packed(1.0, &sell, black_box(&x), 0.0, y, Par::Seq)
-                .expect("shapes match")
-        };
-        let (t_csr, t_sell) = paired_medians(
-            |base| {
-                if base {
-                    spmv(&mut y, Par::Seq)
-                } else {
-                    spmv_packed(&mut y)
-                }
-            },
-            min_sample,
-            samples,
-        );
-        let (t_sprs2, t_sell2) = paired_medians(
-            |base| {
-                if base {
-                    y.fill(0.0);
-                    sprs::prod::mul_acc_mat_vec_csr(sprs_a.view(), &x[..], &mut y[..]);
-                } else {
-                    spmv_packed(&mut y)
-                }
-            },
-            min_sample,
-            samples,
-        );
-        packed_rows.push(format!(
-            "{:>7.0}% {:>9} {:>8.3} {:>9.1} {:>7.2} {:>7.1}",
-            s * 100.0,
-            sell.padded_len(),
-            sell.padded_len() as f64 / v.nnz().max(1) as f64,
-            bytes as f64 / t_sell / 1e9,
-            t_csr / t_sell,
-            t_sprs2 / t_sell2
-        ));
+        let picked = PackedCsr::pack(v).layout();
+        for layout in [PackedLayout::Gather, PackedLayout::Windowed] {
+            let packed = PackedCsr::pack_with(v, layout);
+            let spmv_packed = |y: &mut [f32], par| {
+                backend
+                    .spmv_packed(1.0, &packed, black_box(&x), 0.0, y, par)
+                    .expect("shapes match")
+            };
+            // (base time / packed time, packed time), `base` and the product both on `par`.
+            let mut against = |base: &mut dyn FnMut(&mut [f32]), par| {
+                let (t_base, t_packed) = paired_medians(
+                    |is_base| {
+                        if is_base {
+                            base(&mut y)
+                        } else {
+                            spmv_packed(&mut y, par)
+                        }
+                    },
+                    min_sample,
+                    samples,
+                );
+                (t_base / t_packed, t_packed)
+            };
+            let (x_csr, t_packed) = against(&mut |y| spmv(y, Par::Seq), Par::Seq);
+            let sprs_spmv = &mut |y: &mut [f32]| {
+                y.fill(0.0);
+                sprs::prod::mul_acc_mat_vec_csr(sprs_a.view(), &x[..], y);
+            };
+            let (x_sprs, _) = against(sprs_spmv, Par::Seq);
+            let (x_dense, _) = against(&mut |y| dense_gemv(y, Par::Seq), Par::Seq);
+            let (x_dense_all, _) = against(&mut |y| dense_gemv(y, Par::Rayon(0)), Par::Rayon(0));
+            let own_words: Vec<u64> = (0..packed.size_bytes().div_ceil(8) as u64).collect();
+            let (x_read, _) = against(
+                &mut |_| {
+                    black_box(read_all(black_box(&own_words)));
+                },
+                Par::Seq,
+            );
+            let (cold_read, t_cold) = cold(&packed, packed.size_bytes(), samples, |m| {
+                backend
+                    .spmv_packed(1.0, m, black_box(&x), 0.0, &mut y, Par::Seq)
+                    .expect("shapes match");
+            });
+            packed_rows.push(format!(
+                "{:>7.0}% {:>9} {:>9} {:>8.3} {:>9.1} {:>7.2} {:>7.1} {:>8.2} {:>12.2} {:>9.1} {:>7.2} {:>9.1} {:>7.2}",
+                s * 100.0,
+                format!("{layout:?}{}", if layout == picked { "*" } else { "" }),
+                packed.padded_len(),
+                packed.padded_len() as f64 / v.nnz().max(1) as f64,
+                bytes as f64 / t_packed / 1e9,
+                x_csr,
+                x_sprs,
+                x_dense,
+                x_dense_all,
+                packed.size_bytes() as f64 / t_packed / 1e9,
+                x_read,
+                bytes as f64 / t_cold / 1e9,
+                cold_read / t_cold,
+            ));
+        }
         print!(
             "{:>7.0}% {:>9} {:>9.1} {:>7.2} {:>8.2} {:>9.1} {:>7.2} {:>7.1} {:>8.2} {:>12.2}",
             s * 100.0,
@@ -262,11 +288,28 @@ pub fn run(quick: bool) {
         }
         println!();
     }
-    println!("SpMV on PackedCsr (16-row chunks, a lane per row), one thread: GB/s of the CSR's bytes as above;");
-    println!("x CSR = lowp's CSR SpMV time / packed time, x sprs = sprs f32 time / packed time (each paired in this run)");
+    println!("SpMV on PackedCsr (16-row chunks, a lane per row) in both layouts, * = the one PackedCsr::pack picks here;");
+    println!("one thread; GB/s of the CSR's bytes as above; x CSR, x sprs, x dense = lowp's CSR SpMV, sprs f32, lowp's dense");
+    println!("bf16 GEMV time / packed time (each paired in this run; x dense > 1: packed sparse beats dense);");
     println!(
-        "{:>8} {:>9} {:>8} {:>9} {:>7} {:>7}",
-        "sparsity", "padded", "/ nnz", "GB/s", "x CSR", "x sprs"
+        "own GB/s = PackedCsr::size_bytes / s, x read = against a plain read of as many bytes;"
+    );
+    println!("DRAM GB/s (the CSR's bytes) and x read (its own) as above, cycling through copies of the packed matrix");
+    println!(
+        "{:>8} {:>9} {:>9} {:>8} {:>9} {:>7} {:>7} {:>8} {:>12} {:>9} {:>7} {:>9} {:>7}",
+        "sparsity",
+        "layout",
+        "padded",
+        "/ nnz",
+        "GB/s",
+        "x CSR",
+        "x sprs",
+        "x dense",
+        format!("x dense {threads}thr"),
+        "own GB/s",
+        "x read",
+        "DRAM GB/s",
+        "x read"
     );
     for row in packed_rows {
         println!("{row}");
@@ -291,36 +334,25 @@ fn gather_sum(indices: &[u32], x: &[f32]) -> f32 {
     acc.iter().sum()
 }
 
-/// Median seconds per SpMV (and per plain read of as many bytes) when every call meets a
-/// different copy of the matrix, cycling through [`COLD_BYTES`] of copies, so the matrix
-/// streams from DRAM; each sample is one sweep through all copies.
-fn cold_spmv(
-    backend: &Backend,
-    a: &Csr<bf16>,
-    x: &[f32],
-    y: &mut [f32],
-    bytes: usize,
-    samples: usize,
-) -> (f64, f64) {
-    let copies = COLD_BYTES.div_ceil(bytes).max(2);
-    let owned: Vec<Csr<bf16>> = (0..copies).map(|_| a.clone()).collect();
+/// Median seconds per plain read of `bytes` and per `run` on a matrix holding them, when
+/// every call meets a different copy of the matrix, cycling through [`COLD_BYTES`] of copies,
+/// so the matrix streams from DRAM; each sample is one sweep through all copies.
+fn cold<M: Clone>(one: &M, bytes: usize, samples: usize, mut run: impl FnMut(&M)) -> (f64, f64) {
+    let copies = COLD_BYTES.div_ceil(bytes.max(1)).max(2);
+    let owned: Vec<M> = (0..copies).map(|_| one.clone()).collect();
     let words: Vec<u64> = (0..(bytes * copies).div_ceil(8) as u64).collect();
-    let (read, spmv) = paired_medians(
+    let (read, product) = paired_medians(
         |base| {
             if base {
-                for chunk in words.chunks(bytes.div_ceil(8)) {
+                for chunk in words.chunks(bytes.div_ceil(8).max(1)) {
                     black_box(read_all(black_box(chunk)));
                 }
             } else {
-                for m in &owned {
-                    backend
-                        .spmv(1.0, m.view(), black_box(x), 0.0, &mut *y, Par::Seq)
-                        .expect("shapes match");
-                }
+                owned.iter().for_each(&mut run);
             }
         },
         Duration::ZERO,
         samples,
     );
-    (read / copies as f64, spmv / copies as f64)
+    (read / copies as f64, product / copies as f64)
 }
