@@ -89,8 +89,9 @@ pub struct PackedCsr<T> {
 /// How many padded `Windowed` pairs cost as much as one `Gather` pair on `isa`, measured on an
 /// Intel Xeon (Emerald Rapids) at 50–99 % sparsity. With AVX-512 a windowed pair is a lane of
 /// one `vpermt2ps` (0.38–0.41 of a cycle) and a gathered one a lane of `vgatherdps`
-/// (0.86–1.04). On the other tiers both layouts load x element by element, so `Windowed`
-/// wins only by its fewer bytes: at 1.1x `Gather`'s pairs (50–70 %), not at 1.5x (90 %).
+/// (0.86–1.04). `Avx2` loads x element by element in both layouts, so `Windowed` wins
+/// there only by its fewer bytes: at 1.1x `Gather`'s pairs (50–70 %), not at 1.5x (90 %).
+/// The others take `Avx2`'s figure: NEON's `tbl` kernel is untimed (no Arm hardware here).
 fn windowed_break_even(isa: Isa) -> f64 {
     match isa {
         #[cfg(target_arch = "x86_64")]
@@ -317,9 +318,10 @@ impl Backend {
     ///
     /// Faster than [`Backend::spmv`] on the CSR at every sparsity the README measures, in the
     /// layout [`PackedCsr::pack`] picks (with AVX-512, `Windowed` at 50–95 % sparsity beats
-    /// even the dense GEMV). `Gather`: the x86 tiers gather x with `vgatherdps`. `Windowed`:
-    /// the AVX-512 tiers look x up in registers with `vpermt2ps`, `Avx2` gathers it. The
-    /// portable and NEON tiers, which have neither, run the scalar loop.
+    /// even the dense GEMV). `Gather`: the x86 tiers gather x with `vgatherdps`; NEON and
+    /// portable, without a gather instruction, run the scalar loop. `Windowed`: the AVX-512
+    /// tiers look x up in registers with `vpermt2ps`, NEON with `tbl`/`tbx`, `Avx2` gathers
+    /// it, portable runs the scalar loop.
     ///
     /// # Errors
     /// [`Error::LengthMismatch`] when `x.len() != a.cols()` or `y.len() != a.rows()`.

@@ -6,6 +6,7 @@ pub(super) mod gemm;
 mod sparse;
 mod stochastic;
 mod transpose;
+mod window;
 
 use half::{bf16, f16};
 
@@ -36,12 +37,13 @@ pub(crate) static KERNELS: Kernels = Kernels {
     sparse_row_f32: sparse::row::<f32>,
     sparse_row_bf16: sparse::row::<bf16>,
     sparse_row_f16: sparse::row::<f16>,
-    // No gather instruction: a packed CSR's chunks run the scalar loop.
+    // No gather instruction: a `Gather` packed CSR's chunks run the scalar loop.
     sell_f32: crate::arch::scalar::sparse::sell_chunk::<f32>,
     sell_bf16: crate::arch::scalar::sparse::sell_chunk::<bf16>,
     sell_f16: crate::arch::scalar::sparse::sell_chunk::<f16>,
-    window_f32: crate::arch::scalar::sparse::window_chunk::<f32>,
-    window_bf16: crate::arch::scalar::sparse::window_chunk::<bf16>,
-    window_f16: crate::arch::scalar::sparse::window_chunk::<f16>,
+    // A window of x fits in registers: `tbl` looks it up.
+    window_f32: window::chunk::<f32>,
+    window_bf16: window::chunk::<bf16>,
+    window_f16: window::chunk::<f16>,
     transpose_f32: transpose::transpose,
 };
