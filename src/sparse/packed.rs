@@ -107,85 +107,93 @@ impl<T: Input> PackedCsr<T> {
     /// twice; [`PackedCsr::pack_with`] takes the layout as given.
     pub fn pack(a: CsrRef<'_, T>) -> PackedCsr<T> {
         let gathered = Self::gather_starts(a).last().copied().unwrap_or(0);
-        let (_, windowed, _) = Self::windows(a);
-        let windowed_wins = (windowed as f64) < windowed_break_even(Isa::best()) * gathered as f64;
-        Self::pack_with(
-            a,
-            if windowed_wins || gathered == 0 {
-                PackedLayout::Windowed
-            } else {
-                PackedLayout::Gather
-            },
-        )
+        let windows = Windows::of(a);
+        let break_even = windowed_break_even(Isa::best());
+        if (windows.padded as f64) <= break_even * gathered as f64 {
+            Self::windowed(a, windows)
+        } else {
+            Self::gathered(a)
+        }
     }
 
     /// Packs `a` in `layout`. The result holds [`PackedCsr::padded_len`] pairs, `nnz` of
     /// them real.
     pub fn pack_with(a: CsrRef<'_, T>, layout: PackedLayout) -> PackedCsr<T> {
-        let rows = a.rows();
-        let (starts, steps, values) = match layout {
-            PackedLayout::Gather => {
-                let starts = Self::gather_starts(a);
-                let padded = starts.last().copied().unwrap_or(0);
-                let (mut indices, mut values) = (vec![0u32; padded], vec![zero::<T>(); padded]);
-                let mut lens = vec![0u32; starts.len().saturating_sub(1) * CHUNK];
-                for r in 0..rows {
-                    let (idx, vals) = a.slice(r);
-                    let (base, lane) = (starts[r / CHUNK], r % CHUNK);
-                    lens[r] = u32::try_from(idx.len()).expect("a row holds distinct u32 indices");
-                    for (p, (&i, &v)) in idx.iter().zip(vals).enumerate() {
-                        indices[base + CHUNK * p + lane] = i;
-                        values[base + CHUNK * p + lane] = v;
-                    }
-                }
-                (starts, Steps::Gather { lens, indices }, values)
+        match layout {
+            PackedLayout::Gather => Self::gathered(a),
+            PackedLayout::Windowed => Self::windowed(a, Windows::of(a)),
+        }
+    }
+
+    /// `a` in the `Gather` layout.
+    fn gathered(a: CsrRef<'_, T>) -> PackedCsr<T> {
+        let starts = Self::gather_starts(a);
+        let padded = starts.last().copied().unwrap_or(0);
+        let (mut indices, mut values) = (vec![0u32; padded], vec![zero::<T>(); padded]);
+        let mut lens = vec![0u32; starts.len().saturating_sub(1) * CHUNK];
+        for r in 0..a.rows() {
+            let (idx, vals) = a.slice(r);
+            let (base, lane) = (starts[r / CHUNK], r % CHUNK);
+            lens[r] = u32::try_from(idx.len()).expect("a row holds distinct u32 indices");
+            for (p, (&i, &v)) in idx.iter().zip(vals).enumerate() {
+                indices[base + CHUNK * p + lane] = i;
+                values[base + CHUNK * p + lane] = v;
             }
-            PackedLayout::Windowed => {
-                let (first_window, padded, windows) = Self::windows(a);
-                let mut offsets = vec![WINDOW_COLS as u8; padded];
-                let mut values = vec![negative_zero::<T>(); padded];
-                let mut starts = Vec::with_capacity(first_window.len());
-                starts.push(0);
-                let mut base = 0;
-                for (c, chunk) in first_window.windows(2).enumerate() {
-                    // Each row's entries fill its lane window by window, in column order.
-                    let mut next = [0usize; CHUNK];
-                    for &[col, steps] in &windows[chunk[0]..chunk[1]] {
-                        let end = col as usize + WINDOW_COLS;
-                        for (lane, next) in next.iter_mut().enumerate() {
-                            let Some((idx, vals)) = row(a, c * CHUNK + lane) else {
-                                break;
-                            };
-                            for p in 0.. {
-                                match idx.get(*next) {
-                                    Some(&i) if (i as usize) < end => {
-                                        offsets[base + CHUNK * p + lane] = (i - col) as u8;
-                                        values[base + CHUNK * p + lane] = vals[*next];
-                                        *next += 1;
-                                    }
-                                    _ => break,
-                                }
-                            }
-                        }
-                        base += CHUNK * steps as usize;
-                    }
-                    starts.push(base);
-                }
-                let steps = Steps::Windowed {
-                    first_window,
-                    windows,
-                    offsets,
-                };
-                (starts, steps, values)
-            }
-        };
+        }
         PackedCsr {
-            rows,
+            rows: a.rows(),
             cols: a.cols(),
             nnz: a.nnz(),
             starts,
             values,
-            steps,
+            steps: Steps::Gather { lens, indices },
+        }
+    }
+
+    /// `a` in the `Windowed` layout, whose windows are `windows`.
+    fn windowed(a: CsrRef<'_, T>, windows: Windows) -> PackedCsr<T> {
+        let Windows {
+            first_window,
+            padded,
+            windows,
+        } = windows;
+        let mut offsets = vec![WINDOW_COLS as u8; padded];
+        let mut values = vec![negative_zero::<T>(); padded];
+        let mut starts = Vec::with_capacity(first_window.len());
+        starts.push(0);
+        let mut base = 0;
+        for (c, chunk) in first_window.windows(2).enumerate() {
+            // Each row's entries fill its lane window by window, in column order.
+            let mut next = [0usize; CHUNK];
+            for &[col, steps] in &windows[chunk[0]..chunk[1]] {
+                let end = col as usize + WINDOW_COLS;
+                for (lane, next) in next.iter_mut().enumerate() {
+                    let Some((idx, vals)) = row(a, c * CHUNK + lane) else {
+                        break;
+                    };
+                    let (idx, vals) = (&idx[*next..], &vals[*next..]);
+                    let count = idx.partition_point(|&i| (i as usize) < end);
+                    for (p, (&i, &v)) in idx[..count].iter().zip(vals).enumerate() {
+                        offsets[base + CHUNK * p + lane] = (i - col) as u8;
+                        values[base + CHUNK * p + lane] = v;
+                    }
+                    *next += count;
+                }
+                base += CHUNK * steps as usize;
+            }
+            starts.push(base);
+        }
+        PackedCsr {
+            rows: a.rows(),
+            cols: a.cols(),
+            nnz: a.nnz(),
+            starts,
+            values,
+            steps: Steps::Windowed {
+                first_window,
+                windows,
+                offsets,
+            },
         }
     }
 
@@ -200,41 +208,6 @@ impl<T: Input> PackedCsr<T> {
             starts.push(starts[c] + CHUNK * steps);
         }
         starts
-    }
-
-    /// `Windowed`'s windows: each chunk's first window, the padded pairs in all, and
-    /// `[first column, steps]` of every window where a chunk has entries.
-    fn windows(a: CsrRef<'_, T>) -> (Vec<usize>, usize, Vec<[u32; 2]>) {
-        let chunks = a.rows().div_ceil(CHUNK);
-        let (mut first_window, mut windows, mut padded) = (vec![0], Vec::new(), 0);
-        for c in 0..chunks {
-            let mut next = [0usize; CHUNK];
-            loop {
-                // The leftmost window holding an entry still to place, and its count per row.
-                let lanes = (0..CHUNK).filter_map(|lane| Some((lane, row(a, c * CHUNK + lane)?)));
-                let Some(window) = lanes
-                    .clone()
-                    .filter_map(|(lane, (idx, _))| idx.get(next[lane]))
-                    .map(|&i| i as usize / WINDOW_COLS)
-                    .min()
-                else {
-                    break;
-                };
-                let end = (window + 1) * WINDOW_COLS;
-                let mut steps = 0;
-                for (lane, (idx, _)) in lanes {
-                    let rest = &idx[next[lane]..];
-                    let count = rest.partition_point(|&i| (i as usize) < end);
-                    next[lane] += count;
-                    steps = steps.max(count);
-                }
-                // A window starts below cols <= 2^32 and holds at most 31 pairs a row.
-                windows.push([(window * WINDOW_COLS) as u32, steps as u32]);
-                padded += CHUNK * steps;
-            }
-            first_window.push(windows.len());
-        }
-        (first_window, padded, windows)
     }
 
     /// Number of rows.
@@ -288,6 +261,55 @@ impl<T: Input> PackedCsr<T> {
     }
 }
 
+/// Where `Windowed` cuts a matrix: every window where a chunk has entries, and the pairs
+/// they take with their padding.
+struct Windows {
+    /// Chunk `c`'s windows are `windows[first_window[c]..first_window[c + 1]]`.
+    first_window: Vec<usize>,
+    /// `16·Σ steps` over all windows.
+    padded: usize,
+    /// `[first column, steps]`: steps = the most entries any of the chunk's rows has there.
+    windows: Vec<[u32; 2]>,
+}
+
+impl Windows {
+    fn of<T: Input>(a: CsrRef<'_, T>) -> Windows {
+        let chunks = a.rows().div_ceil(CHUNK);
+        let (mut first_window, mut windows, mut padded) = (vec![0], Vec::new(), 0);
+        for c in 0..chunks {
+            let mut next = [0usize; CHUNK];
+            loop {
+                // The leftmost window holding an entry still to place, and its count per row.
+                let lanes = (0..CHUNK).filter_map(|lane| Some((lane, row(a, c * CHUNK + lane)?)));
+                let Some(window) = lanes
+                    .clone()
+                    .filter_map(|(lane, (idx, _))| idx.get(next[lane]))
+                    .map(|&i| i as usize / WINDOW_COLS)
+                    .min()
+                else {
+                    break;
+                };
+                let end = (window + 1) * WINDOW_COLS;
+                let mut steps = 0;
+                for (lane, (idx, _)) in lanes {
+                    let count = idx[next[lane]..].partition_point(|&i| (i as usize) < end);
+                    next[lane] += count;
+                    steps = steps.max(count);
+                }
+                // A window starts below cols <= 2^32 and holds at most 31 pairs a row.
+                windows.push([(window * WINDOW_COLS) as u32, steps as u32]);
+                padded += CHUNK * steps;
+            }
+            first_window.push(windows.len());
+        }
+        Windows {
+            first_window,
+            padded,
+            windows,
+        }
+    }
+}
+
 /// Row `r`'s indices and values, `None` past the last row.
 fn row<T: Input>(a: CsrRef<'_, T>, r: usize) -> Option<(&[u32], &[T])> {
     (r < a.rows()).then(|| a.slice(r))
@@ -317,8 +339,8 @@ impl Backend {
     /// one thread.
     ///
     /// Faster than [`Backend::spmv`] on the CSR at every sparsity the README measures, in the
-    /// layout [`PackedCsr::pack`] picks (with AVX-512, `Windowed` at 50–95 % sparsity beats
-    /// even the dense GEMV). `Gather`: the x86 tiers gather x with `vgatherdps`; NEON and
+    /// layout [`PackedCsr::pack`] picks for the CPU's best tier (with AVX-512, `Windowed` at
+    /// 50–95 % sparsity beats even the dense GEMV). `Gather`: the x86 tiers gather x with `vgatherdps`; NEON and
     /// portable, without a gather instruction, run the scalar loop. `Windowed`: the AVX-512
     /// tiers look x up in registers with `vpermt2ps`, NEON with `tbl`/`tbx`, `Avx2` gathers
     /// it, portable runs the scalar loop.
