@@ -1,7 +1,8 @@
 //! `spmv_packed`: every backend gives the bits of row-by-row fused multiply-adds over the CSR
 //! it was packed from (the oracle below), in both layouts, for every row length 0..=90 in
-//! every lane of a chunk, f32/bf16/f16 values, alpha/beta, any thread count; the padding is
-//! never read from x; bad lengths are typed errors.
+//! every lane of a chunk, f32/bf16/f16 values, alpha/beta, any thread count, x at any
+//! alignment; the padding is never read from x, nor anything outside x; bad lengths are
+//! typed errors.
 
 mod common;
 
@@ -90,6 +91,23 @@ fn check_layout<T: Input>(a: &Csr<T>, packed: PackedCsr<T>, x: &[f32], what: &st
         be.spmv_packed(-1.5, &packed, x, 0.75, &mut y, Par::Seq)
             .unwrap();
         assert_eq!(bits(&y), bits(&expected), "{be:?} {what}, alpha/beta");
+        // x at every 4-byte misalignment of a vector, between NaNs that a read before its
+        // start or past its end (a window's unused lanes included) would add to some row.
+        for shift in 1..=3 {
+            let mut fenced = vec![f32::NAN; shift + x.len() + 32];
+            fenced[shift..][..x.len()].copy_from_slice(x);
+            let mut y = vec![0.0; a.rows()];
+            be.spmv_packed(
+                1.0,
+                &packed,
+                &fenced[shift..][..x.len()],
+                0.0,
+                &mut y,
+                Par::Seq,
+            )
+            .unwrap();
+            assert_eq!(bits(&y), bits(&want), "{be:?} {what}, x shifted by {shift}");
+        }
     }
 }
 

@@ -31,10 +31,19 @@ fn chunk<T: Lanes16>(
         let mut at = 0;
         for &[col, steps] in windows {
             let col = col as usize;
-            let there = x.len().saturating_sub(col).min(WINDOW_COLS);
-            let low = ((1u32 << there.min(16)) - 1) as u16;
-            let high = ((1u32 << there.saturating_sub(16)) - 1) as u16;
             let window = x.as_ptr().wrapping_add(col);
+            // Lane 31 stays zero. Only a matrix's last windows reach past x, so the others
+            // skip the masks' arithmetic: at 95-99 % sparsity, where a window holds 1-4 steps,
+            // that arithmetic was a quarter to half of the kernel's time.
+            let (low, high) = if col + WINDOW_COLS <= x.len() {
+                (u16::MAX, u16::MAX >> 1)
+            } else {
+                let there = x.len().saturating_sub(col);
+                (
+                    ((1u32 << there.min(16)) - 1) as u16,
+                    ((1u32 << there.saturating_sub(16)) - 1) as u16,
+                )
+            };
             let x_low = _mm512_maskz_loadu_ps(low, window);
             let x_high = _mm512_maskz_loadu_ps(high, window.wrapping_add(16));
             for _ in 0..steps {
