@@ -87,23 +87,25 @@ pub struct PackedCsr<T> {
 }
 
 /// How many padded `Windowed` pairs cost as much as one `Gather` pair on `isa`, measured on an
-/// Intel Xeon (Emerald Rapids) at 50–99 % sparsity. With AVX-512 a windowed pair is a lane of
-/// one `vpermt2ps` (0.38–0.41 of a cycle) and a gathered one a lane of `vgatherdps`
-/// (0.86–1.04). `Avx2` loads x element by element in both layouts, so `Windowed` wins
-/// there only by its fewer bytes: at 1.1x `Gather`'s pairs (50–70 %), not at 1.5x (90 %).
+/// Intel Xeon (Emerald Rapids) on 4096-column matrices pruned per row at 85–95 % sparsity,
+/// kept entries at random-like positions: with AVX-512, `Windowed` took 0.77–0.98x
+/// `Gather`'s time at 1.8–2.1x its pairs, 0.88–1.00x at 2.18x, 1.03–1.45x at 2.28–2.40x.
+/// (A windowed pair is a lane of one `vpermt2ps`, a gathered one a lane of `vgatherdps`.)
+/// `Avx2` loads x element by element in both layouts, so `Windowed` wins there only by its
+/// fewer bytes: 0.70x `Gather`'s time at 1.20–1.31x its pairs (30–50 %), 1.29x at 1.39x.
 /// The others take `Avx2`'s figure: NEON's `tbl` kernel is untimed (no Arm hardware here).
 fn windowed_break_even(isa: Isa) -> f64 {
     match isa {
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 | Isa::Avx512Bf16 => 2.4,
-        _ => 1.3,
+        Isa::Avx512 | Isa::Avx512Bf16 => 2.2,
+        _ => 1.35,
     }
 }
 
 impl<T: Input> PackedCsr<T> {
     /// Packs `a` in the layout expected to be faster on this CPU's best tier ([`Isa::best`]):
     /// `Windowed` unless its padded pairs outnumber `Gather`'s by more than a gathered pair
-    /// costs against a windowed one there (2.4x with AVX-512, 1.3x elsewhere). Reads `a`
+    /// costs against a windowed one there (2.2x with AVX-512, 1.35x elsewhere). Reads `a`
     /// twice; [`PackedCsr::pack_with`] takes the layout as given.
     pub fn pack(a: CsrRef<'_, T>) -> PackedCsr<T> {
         let gathered = Self::gather_starts(a).last().copied().unwrap_or(0);
