@@ -5,6 +5,7 @@ mod gemm_bench;
 mod gemv_bench;
 mod info;
 mod sparse_bench;
+mod sparse_weights;
 
 use std::process::ExitCode;
 

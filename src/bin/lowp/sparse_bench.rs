@@ -58,7 +58,7 @@ pub fn run(quick: bool) {
         format!("xt dense {threads}thr")
     );
     let w: Vec<bf16> = (0..N * N)
-        .map(|i| bf16::from_f32(weight(i as u64)))
+        .map(|i| bf16::from_f32(crate::sparse_weights::weight(i as u64)))
         .collect();
     let wm = MatRef::new(&w, N, N).expect("shape fits");
     let x: Vec<f32> = (0..N).map(|j| (j % 17) as f32 * 0.01).collect();
@@ -353,17 +353,4 @@ fn cold<M: Clone>(one: &M, bytes: usize, samples: usize, mut run: impl FnMut(&M)
         samples,
     );
     (read / copies as f64, product / copies as f64)
-}
-
-/// Weight `i` of the benched matrix, in [-1, 1): SplitMix64's finalizer of `i`, so the
-/// entries magnitude pruning keeps fall at random-like positions, as in a trained layer's
-/// weights. (Until session 19 a Weyl sequence, `(i · 2654435761 >> 7) mod 20011`, which kept
-/// entries nearly evenly spaced along each row: 1.10x padding in `Windowed` at 50 % instead
-/// of 1.31x, 3.2x at 99 % instead of 4.9x.)
-fn weight(i: u64) -> f32 {
-    let mut z = i.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^= z >> 31;
-    (z >> 40) as f32 / (1u64 << 23) as f32 - 1.0
 }
