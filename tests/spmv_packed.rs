@@ -91,8 +91,9 @@ fn check_layout<T: Input>(a: &Csr<T>, packed: PackedCsr<T>, x: &[f32], what: &st
         be.spmv_packed(-1.5, &packed, x, 0.75, &mut y, Par::Seq)
             .unwrap();
         assert_eq!(bits(&y), bits(&expected), "{be:?} {what}, alpha/beta");
-        // x at every 4-byte misalignment of a vector, between NaNs that a read before its
-        // start or past its end (a window's unused lanes included) would add to some row.
+        // x at every 4-byte misalignment of a vector, between NaNs that a step taking a lane
+        // from before x's start or past its end (a window's zero lane included) would add
+        // to some row.
         for shift in 1..=3 {
             let mut fenced = vec![f32::NAN; shift + x.len() + 32];
             fenced[shift..][..x.len()].copy_from_slice(x);
