@@ -48,11 +48,12 @@ fn spmv(c: &mut Criterion) {
                 },
             );
         }
-        // The same matrix packed in 16-row chunks (`PackedCsr`), in both layouts; throughput
+        // The same matrix packed in 16-row chunks (`PackedCsr`), in every layout; throughput
         // of the CSR's bytes.
         for (layout, name) in [
             (PackedLayout::Gather, "gather"),
             (PackedLayout::Windowed, "windowed"),
+            (PackedLayout::Hybrid, "hybrid"),
         ] {
             let packed = PackedCsr::pack_with(v, layout);
             for be in Backend::all_supported() {

@@ -70,10 +70,11 @@ pub(crate) type SparseDots<T> = unsafe fn(&[usize], &[u32], &[T], &[f32], &mut [
 
 /// `(lens, indices, values, x, out)`: one chunk of a [`PackedCsr`](crate::sparse::PackedCsr),
 /// 16 rows with `lens[r]` nonzeros each, step `p` of row `r` at `16·p + r`:
-/// `out[r] = fma(values[16p + r], x[indices[16p + r]], ·)` over `p < lens[r]` in order from
-/// `+0`. A fused multiply-add is one rounding on every tier, so the bits are the same
-/// everywhere. Precondition beyond the tier: `indices` and `values` hold `16·max(lens)`
-/// elements and `indices[16p + r] < x.len()` for every `p < lens[r]`.
+/// `out[r] = fma(values[16p + r], x[indices[16p + r]], out[r])` over `p < lens[r]` in order,
+/// onto what `out` holds (so a chunk's windowed and gathered steps make one sum). A fused
+/// multiply-add is one rounding on every tier, so the bits are the same everywhere.
+/// Precondition beyond the tier: `indices` and `values` hold `16·max(lens)` elements and
+/// `indices[16p + r] < x.len()` for every `p < lens[r]`.
 pub(crate) type SellChunk<T> = unsafe fn(&[u32; 16], &[u32], &[T], &[f32], &mut [f32; 16]);
 
 /// Columns per window of a windowed [`PackedCsr`](crate::sparse::PackedCsr): 31 of x plus a
@@ -84,10 +85,11 @@ pub(crate) const WINDOW_COLS: usize = 31;
 /// `(windows, offsets, values, x, out)`: one chunk of a windowed
 /// [`PackedCsr`](crate::sparse::PackedCsr), 16 rows. Window `[col, steps]` holds `steps`
 /// steps of 16 (offset, value) pairs, row `r`'s at `16·p + r` (counted on from the previous
-/// windows'): `out[r] = fma(value, x[col + offset], ·)` in order from `+0` over the pairs whose
-/// offset is below [`WINDOW_COLS`]. The padding pairs hold `-0`, and tiers that do not skip
-/// them multiply it by `+0`: `s + (-0) = s` for every `s`, so the bits are the same on every
-/// tier. Precondition beyond the tier: `offsets` and `values` hold `16·Σ steps` elements.
+/// windows'): `out[r] = fma(value, x[col + offset], out[r])` in order, onto what `out` holds,
+/// over the pairs whose offset is below [`WINDOW_COLS`]. The padding pairs hold `-0`, and
+/// tiers that do not skip them multiply it by `+0`: `s + (-0) = s` for every `s`, so the
+/// bits are the same on every tier. Precondition beyond the tier: `offsets` and `values`
+/// hold `16·Σ steps` elements.
 /// (Out-of-range offsets or windows give wrong sums or a panic, never a read outside x.)
 pub(crate) type WindowChunk<T> = unsafe fn(&[[u32; 2]], &[u8], &[T], &[f32], &mut [f32; 16]);
 

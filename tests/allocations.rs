@@ -125,6 +125,7 @@ fn sparse_products_allocate_nothing_on_one_thread() {
     let at = a.clone().transpose(); // CSC of Aᵀ: spmv_t gives A·x again
     let packed = PackedCsr::pack_with(a.view(), PackedLayout::Gather);
     let windowed = PackedCsr::pack_with(a.view(), PackedLayout::Windowed);
+    let hybrid = PackedCsr::pack_with(a.view(), PackedLayout::Hybrid);
     let x = vec![0.5f32; cols];
     let (mut y, mut y2) = (vec![0f32; rows], vec![0f32; rows]);
     let b = vec![1.5f32; cols * n];
@@ -137,6 +138,7 @@ fn sparse_products_allocate_nothing_on_one_thread() {
                 be.spmv_packed(1.0, &packed, &x, 0.5, &mut y, par).unwrap();
                 be.spmv_packed(1.0, &windowed, &x, 0.5, &mut y, par)
                     .unwrap();
+                be.spmv_packed(1.0, &hybrid, &x, 0.5, &mut y, par).unwrap();
                 let (bm, cm) = (
                     MatRef::new(&b, cols, n).unwrap(),
                     MatMut::new(&mut c, rows, n).unwrap(),

@@ -1,8 +1,9 @@
 //! `spmv_packed`: every backend gives the bits of row-by-row fused multiply-adds over the CSR
-//! it was packed from (the oracle below), in both layouts, for every row length 0..=90 in
-//! every lane of a chunk, f32/bf16/f16 values, alpha/beta, any thread count, x at any
-//! alignment; the padding is never read from x, nor anything outside x; bad lengths are
-//! typed errors.
+//! it was packed from (the oracle below) in the `Gather` and `Windowed` layouts, and in
+//! `Hybrid` the scalar backend's bits (a row's windowed entries, then its gathered ones),
+//! within the dot bound of the CSR's; for every row length 0..=90 in every lane of a chunk,
+//! f32/bf16/f16 values, alpha/beta, any thread count, x at any alignment; the padding is
+//! never read from x, nor anything outside x; bad lengths are typed errors.
 
 mod common;
 
@@ -10,20 +11,45 @@ use common::{backends, Rng};
 use half::{bf16, f16};
 use lowp::fmac::{Input, Par};
 use lowp::sparse::{Csr, PackedCsr, PackedLayout};
-use lowp::Error;
+use lowp::{Backend, Error, Isa};
 
 /// Row `i` of `a` times `x`, one fused multiply-add per stored entry in storage order from +0.
 fn oracle<T: Input>(a: &Csr<T>, x: &[f32]) -> Vec<f32> {
+    capped_oracle(a, x, usize::MAX)
+}
+
+/// As [`oracle`], in `Hybrid`'s order for windows capped at `cap` steps: first each row's
+/// entries ranked below `cap` in their window of 31 columns, then the others.
+fn capped_oracle<T: Input>(a: &Csr<T>, x: &[f32], cap: usize) -> Vec<f32> {
     let v = a.view();
     (0..v.rows())
         .map(|i| {
             let (idx, vals) = v.slice(i);
-            idx.iter().zip(vals).fold(0.0, |s, (&j, &w)| {
-                let w: f32 = w.into();
-                w.mul_add(x[j as usize], s)
+            let rank = |p: usize| (0..p).filter(|&q| idx[q] / 31 == idx[p] / 31).count();
+            let (windowed, gathered): (Vec<usize>, Vec<usize>) =
+                (0..idx.len()).partition(|&p| rank(p) < cap);
+            windowed.iter().chain(&gathered).fold(0.0, |s, &p| {
+                let w: f32 = vals[p].into();
+                w.mul_add(x[idx[p] as usize], s)
             })
         })
         .collect()
+}
+
+/// Whether every `y[i]` is within the dot bound of row `i`'s exact product with `x`:
+/// `n·u·Σ|aᵢⱼxⱼ| + n·2^-149`, `u = 2^-24`.
+fn within_bound<T: Input>(a: &Csr<T>, x: &[f32], y: &[f32]) -> bool {
+    let v = a.view();
+    (0..v.rows()).all(|i| {
+        let (idx, vals) = v.slice(i);
+        let terms = idx.iter().zip(vals).map(|(&j, &w)| {
+            let w: f32 = w.into();
+            f64::from(w) * f64::from(x[j as usize])
+        });
+        let (exact, magnitude) = terms.fold((0.0, 0.0), |(s, m), t| (s + t, m + t.abs()));
+        let n = idx.len() as f64;
+        (f64::from(y[i]) - exact).abs() <= n * (magnitude * 2f64.powi(-24) + 2f64.powi(-149))
+    })
 }
 
 fn bits(v: &[f32]) -> Vec<u32> {
@@ -57,9 +83,14 @@ fn matrix<T: Input>(
     Csr::try_new(rows, cols, indptr, indices, values).unwrap()
 }
 
-const LAYOUTS: [PackedLayout; 2] = [PackedLayout::Gather, PackedLayout::Windowed];
+const LAYOUTS: [PackedLayout; 3] = [
+    PackedLayout::Gather,
+    PackedLayout::Windowed,
+    PackedLayout::Hybrid,
+];
 
-fn check_all_backends<T: Input + PartialEq>(a: &Csr<T>, x: &[f32], what: &str) {
+/// Checks every layout; returns whether `Hybrid` mixed windowed and gathered steps.
+fn check_all_backends<T: Input + PartialEq>(a: &Csr<T>, x: &[f32], what: &str) -> bool {
     let auto = PackedCsr::pack(a.view());
     assert!(
         auto == PackedCsr::pack_with(a.view(), auto.layout()),
@@ -68,10 +99,26 @@ fn check_all_backends<T: Input + PartialEq>(a: &Csr<T>, x: &[f32], what: &str) {
     for layout in LAYOUTS {
         check_layout(a, PackedCsr::pack_with(a.view(), layout), x, what);
     }
+    auto.layout() == PackedLayout::Hybrid
+}
+
+/// The bits every backend must give for `packed`: the CSR's order unless `Hybrid`, where
+/// the scalar backend is the oracle, itself checked against the bound.
+fn expected<T: Input>(a: &Csr<T>, packed: &PackedCsr<T>, x: &[f32]) -> Vec<f32> {
+    if packed.layout() != PackedLayout::Hybrid {
+        return oracle(a, x);
+    }
+    let mut y = vec![0.0; a.rows()];
+    Backend::new(Isa::Scalar)
+        .unwrap()
+        .spmv_packed(1.0, packed, x, 0.0, &mut y, Par::Seq)
+        .unwrap();
+    assert!(within_bound(a, x, &y), "Hybrid's scalar sums");
+    y
 }
 
 fn check_layout<T: Input>(a: &Csr<T>, packed: PackedCsr<T>, x: &[f32], what: &str) {
-    let want = oracle(a, x);
+    let want = expected(a, &packed, x);
     assert_eq!((packed.rows(), packed.cols()), (a.rows(), a.cols()));
     assert_eq!(packed.nnz(), a.view().nnz());
     assert!(packed.padded_len() >= packed.nnz());
@@ -130,7 +177,11 @@ fn every_backend_gives_the_row_by_row_fma_bits() {
         .map(|_| (rng.next_u32() % 20001) as f32 / 7000.0 - 1.4)
         .collect();
     x[0] = f32::NAN;
-    check_all_backends(&matrix(&mut rng, 203, cols, zero, |v| v), &x, "f32");
+    let hybrid = check_all_backends(&matrix(&mut rng, 203, cols, zero, |v| v), &x, "f32");
+    assert!(
+        hybrid,
+        "rows of 0..=90 entries mix windowed and gathered steps"
+    );
     check_all_backends(
         &matrix(&mut rng, 203, cols, zero, bf16::from_f32),
         &x,
@@ -215,9 +266,11 @@ fn windowed_padding_follows_each_windows_longest_row() {
     let packed = PackedCsr::pack_with(a.view(), PackedLayout::Windowed);
     assert_eq!(packed.layout(), PackedLayout::Windowed);
     assert_eq!(packed.padded_len(), 16 * (16 + 30));
-    // Pairs of 1 + 2 bytes, one chunk offset pair (16 bytes), two windows of 8 bytes and the
-    // chunk's first window (16 bytes: two offsets).
-    assert_eq!(packed.size_bytes(), 3 * 16 * 46 + 16 + 2 * 8 + 16);
+    // Pairs of 1 + 2 bytes, two windows of 8 bytes, the chunk's offsets of its pairs and
+    // windows (16 bytes each: two offsets) and of its gathered pairs (16 bytes, 0 of them)
+    // and its rows' gathered counts (64 bytes, all 0).
+    assert_eq!(packed.windowed_len(), packed.padded_len());
+    assert_eq!(packed.size_bytes(), 3 * 16 * 46 + 2 * 8 + 16 + 16 + 16 + 64);
     let x: Vec<f32> = (0..cols).map(|j| j as f32).collect();
     check_all_backends(&a, &x, "two windows");
 }
@@ -257,6 +310,43 @@ fn pack_picks_windowed_for_dense_rows_and_gather_for_scattered_ones() {
     );
 }
 
+#[test]
+fn hybrid_gathers_what_one_busy_row_would_pad() {
+    // Row r holds 5 entries in window r and 1 in each other of the 16 windows. `Windowed`
+    // takes 5 steps a window (80), `Gather` 20 gathered steps; capped at 1, 16 windowed
+    // steps and 4 gathered ones, cheapest at any cost of a gathered step between 1 and 16/3.
+    let (rows, cols) = (16, 31 * 16);
+    let (mut indptr, mut indices) = (vec![0], Vec::new());
+    for r in 0..rows as u32 {
+        for w in 0..16 {
+            let n = if w == r { 5 } else { 1 };
+            indices.extend((0..n).map(|i| 31 * w + 3 * i + (r + w) % 16));
+        }
+        indptr.push(indices.len());
+    }
+    let mut rng = Rng::new(3);
+    let values = (0..indices.len())
+        .map(|_| bf16::from_f32((rng.next_u32() % 4001) as f32 / 1000.0 - 2.0))
+        .collect();
+    let a = Csr::try_new(rows, cols, indptr, indices, values).unwrap();
+    let x: Vec<f32> = (0..cols)
+        .map(|_| (rng.next_u32() % 20001) as f32 / 7000.0 - 1.4)
+        .collect();
+    let packed = PackedCsr::pack_with(a.view(), PackedLayout::Hybrid);
+    assert_eq!(packed.layout(), PackedLayout::Hybrid);
+    assert_eq!(packed.windowed_len(), 16 * 16);
+    assert_eq!(packed.padded_len(), 16 * (16 + 4));
+    assert_eq!(PackedCsr::pack(a.view()), packed);
+    let want = bits(&capped_oracle(&a, &x, 1));
+    assert_ne!(want, bits(&oracle(&a, &x)), "the order shows in the bits");
+    for be in backends() {
+        let mut y = vec![f32::NAN; rows];
+        be.spmv_packed(1.0, &packed, &x, 0.0, &mut y, Par::Seq)
+            .unwrap();
+        assert_eq!(bits(&y), want, "{be:?}");
+    }
+}
+
 #[cfg(feature = "rayon")] // Par::Rayon is Par::Seq without it
 #[test]
 fn the_same_bits_for_any_thread_count() {
@@ -268,9 +358,9 @@ fn the_same_bits_for_any_thread_count() {
         "above the threading threshold"
     );
     let x: Vec<f32> = (0..cols).map(|j| (j % 23) as f32 * 0.1 - 1.0).collect();
-    let want = bits(&oracle(&a, &x));
     for layout in LAYOUTS {
         let packed = PackedCsr::pack_with(a.view(), layout);
+        let want = bits(&expected(&a, &packed, &x));
         for be in backends() {
             for threads in [1, 2, 3, 7] {
                 let mut y = vec![f32::NAN; rows];

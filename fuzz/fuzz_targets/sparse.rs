@@ -9,7 +9,7 @@ use libfuzzer_sys::fuzz_target;
 use lowp::fmac::{MatMut, MatRef, Par};
 use lowp::reference::fmac::dot_error_bound;
 use lowp::sparse::{Csc, Csr, PackedCsr, PackedLayout};
-use lowp::Backend;
+use lowp::{Backend, Isa};
 
 /// The invariants, written out naively.
 fn valid(major: usize, minor: usize, indptr: &[usize], indices: &[u32], nvalues: usize) -> bool {
@@ -68,6 +68,11 @@ fuzz_target!(|data: &[u8]| {
     let n = 5;
     let b: Vec<f32> = (0..cols * n).map(|i| (i % 9) as f32 * 0.5 - 2.0).collect();
     let x: Vec<f32> = (0..cols).map(|j| (j % 5) as f32 - 2.0).collect();
+    // Hybrid's order (a row's windowed entries, then its gathered ones) is the scalar
+    // backend's; every backend gives its bits.
+    let hybrid = PackedCsr::pack_with(a.view(), PackedLayout::Hybrid);
+    let mut yh_scalar = vec![f32::NAN; rows];
+    Backend::new(Isa::Scalar).unwrap().spmv_packed(1.0, &hybrid, &x, 0.0, &mut yh_scalar, Par::Seq).unwrap();
     for backend in Backend::all_supported() {
         let mut c = vec![f32::NAN; rows * n];
         backend.spmm(1.0, a.view(), MatRef::new(&b, cols, n).unwrap(), 0.0, MatMut::new(&mut c, rows, n).unwrap(), Par::Seq).unwrap();
@@ -80,6 +85,8 @@ fuzz_target!(|data: &[u8]| {
         let (mut yp, mut yw) = (vec![f32::NAN; rows], vec![f32::NAN; rows]);
         backend.spmv_packed(1.0, &PackedCsr::pack_with(a.view(), PackedLayout::Gather), &x, 0.0, &mut yp, Par::Seq).unwrap();
         backend.spmv_packed(1.0, &PackedCsr::pack_with(a.view(), PackedLayout::Windowed), &x, 0.0, &mut yw, Par::Seq).unwrap();
+        let mut yh = vec![f32::NAN; rows];
+        backend.spmv_packed(1.0, &hybrid, &x, 0.0, &mut yh, Par::Seq).unwrap();
         for i in 0..rows {
             // Packed, both layouts: the row's products fused into one sum in storage order.
             let (idx, vals) = a.view().slice(i);
@@ -98,6 +105,8 @@ fuzz_target!(|data: &[u8]| {
                 (s + p, abs + p.abs())
             });
             assert!((f64::from(y[i]) - s).abs() <= dot_error_bound(cols, abs) + 1e-30, "{backend:?}");
+            assert_eq!(yh[i].to_bits(), yh_scalar[i].to_bits(), "{backend:?} packed, hybrid");
+            assert!((f64::from(yh[i]) - s).abs() <= dot_error_bound(cols, abs) + 1e-30, "{backend:?} hybrid");
         }
     }
 });

@@ -13,16 +13,17 @@
 //!   `X [n × k]` as rows: the same kernels on transposed panels of `X`, the same bits as `spmm`
 //!   of `Xᵀ`). Threads split A's rows balanced by nonzeros.
 //! - [`PackedCsr`]: a CSR packed once in chunks of 16 rows, a vector lane per row, for
-//!   [`Backend::spmv_packed`](crate::Backend::spmv_packed), in one of two [`PackedLayout`]s:
-//!   `Gather` (`u32` columns; short rows need no horizontal sums and no tails) or `Windowed`
-//!   (byte offsets into windows of 31 columns of x held in registers: no gathers, half the
-//!   bytes). Bit-identical on every backend and in both layouts.
+//!   [`Backend::spmv_packed`](crate::Backend::spmv_packed): gathered steps (`u32` columns;
+//!   short rows need no horizontal sums and no tails), windowed steps (byte offsets into
+//!   windows of 31 columns of x held in registers: no gathers, half the bytes), or, as
+//!   [`PackedLayout::Hybrid`], windows capped per chunk and the rest gathered after them.
+//!   Bit-identical on every backend for a given packing.
 //!
 //! Exactness: SpMM (both layouts) is **bit-identical on every backend and thread count**: each
 //! output is `Σ` of the rounded products added in storage order from 0 (a multiply then an
 //! add, never FMA, on every tier). SpMV is error-bounded like a dot product of the row's
 //! length (`nnz_i·u·Σ|aᵢⱼxⱼ| + nnz_i·2^-149`) and deterministic per backend; packed SpMV
-//! fuses each product into the row's sum in storage order (one rounding per step on every
+//! fuses each product into the row's sum in the packed order (one rounding per step on every
 //! tier), so it too is the same bits on every backend and thread count, within that bound.
 //!
 //! ```

@@ -67,7 +67,7 @@ pub(crate) fn sell_chunk<T: Copy + Into<f32>>(
     out: &mut [f32; 16],
 ) {
     for (r, (sum, &len)) in out.iter_mut().zip(lens).enumerate() {
-        *sum = (0..len as usize).fold(0.0, |s, p| {
+        *sum = (0..len as usize).fold(*sum, |s, p| {
             let at = 16 * p + r;
             values[at].into().mul_add(x[indices[at] as usize], s)
         });
@@ -85,7 +85,6 @@ pub(crate) fn window_chunk<T: Copy + Into<f32>>(
     x: &[f32],
     out: &mut [f32; 16],
 ) {
-    *out = [0.0; 16];
     let mut at = 0;
     for &[col, steps] in windows {
         for _ in 0..steps {

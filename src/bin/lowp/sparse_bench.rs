@@ -149,9 +149,14 @@ pub fn run(quick: bool) {
             dense / sparse
         };
         let (g1, gt) = (ratio(Par::Seq), ratio(Par::Rayon(0)));
-        let picked = PackedCsr::pack(v).layout();
-        for layout in [PackedLayout::Gather, PackedLayout::Windowed] {
+        let picked = PackedCsr::pack(v);
+        for layout in [
+            PackedLayout::Gather,
+            PackedLayout::Windowed,
+            PackedLayout::Hybrid,
+        ] {
             let packed = PackedCsr::pack_with(v, layout);
+            let mark = if packed == picked { "*" } else { "" };
             let spmv_packed = |y: &mut [f32], par| {
                 backend
                     .spmv_packed(1.0, &packed, black_box(&x), 0.0, y, par)
@@ -195,7 +200,7 @@ pub fn run(quick: bool) {
             packed_rows.push(format!(
                 "{:>7.0}% {:>9} {:>9} {:>8.3} {:>9.1} {:>7.2} {:>7.1} {:>8.2} {:>12.2} {:>9.1} {:>7.2} {:>9.1} {:>7.2}",
                 s * 100.0,
-                format!("{layout:?}{}", if layout == picked { "*" } else { "" }),
+                format!("{layout:?}{mark}"),
                 packed.padded_len(),
                 packed.padded_len() as f64 / v.nnz().max(1) as f64,
                 bytes as f64 / t_packed / 1e9,
@@ -286,7 +291,7 @@ pub fn run(quick: bool) {
         }
         println!();
     }
-    println!("SpMV on PackedCsr (16-row chunks, a lane per row) in both layouts, * = the one PackedCsr::pack picks here;");
+    println!("SpMV on PackedCsr (16-row chunks, a lane per row) in each layout, * = what PackedCsr::pack gives here;");
     println!("one thread; GB/s of the CSR's bytes as above; x CSR, x sprs, x dense = lowp's CSR SpMV, sprs f32, lowp's dense");
     println!("bf16 GEMV time / packed time (each paired in this run; x dense > 1: packed sparse beats dense);");
     println!(

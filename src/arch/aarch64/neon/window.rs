@@ -48,7 +48,7 @@ pub(super) fn chunk<T: Lanes>(
         }
         let byte_of_lane = vld1q_u8(BYTE_OF_LANE.as_ptr());
         let past_low = vdupq_n_u8(64);
-        let mut sums = [vdupq_n_f32(0.0); 4];
+        let mut sums = [0, 4, 8, 12].map(|g| vld1q_f32(out.as_ptr().add(g)));
         let mut at = 0;
         for &[col, steps] in windows {
             let col = col as usize;

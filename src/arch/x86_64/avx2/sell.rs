@@ -30,7 +30,7 @@ fn chunk<T: Lanes + Copy + Into<f32>>(
     // only while `p < lens[r]`, where the caller's contract puts its index below `x.len()`.
     unsafe {
         let lens = [0, 8].map(|h| _mm256_loadu_si256(lens.as_ptr().add(h).cast()));
-        let mut sums = [_mm256_setzero_ps(); 2];
+        let mut sums = [0, 8].map(|h| _mm256_loadu_ps(out.as_ptr().add(h)));
         for p in 0..steps {
             let next = _mm256_set1_epi32(p as i32 + 1);
             for (h, (sums, &lens)) in sums.iter_mut().zip(&lens).enumerate() {

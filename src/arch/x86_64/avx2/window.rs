@@ -33,7 +33,7 @@ fn chunk<T: Lanes + Copy + Into<f32>>(
     // keeps the loads of every step inside `offsets` and `values`; a lane gathers only where
     // its offset is below `there`, at `col + offset < x.len() <= 2^31` (a non-negative i32).
     unsafe {
-        let mut sums = [_mm256_setzero_ps(); 2];
+        let mut sums = [0, 8].map(|h| _mm256_loadu_ps(out.as_ptr().add(h)));
         let mut at = 0;
         for &[col, steps] in windows {
             let col = col as usize;

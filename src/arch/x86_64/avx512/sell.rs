@@ -31,7 +31,7 @@ fn chunk<T: Lanes16 + Copy + Into<f32>>(
     // `p < lens[r]`, where the caller's contract puts its index below `x.len()`.
     unsafe {
         let lens = _mm512_loadu_si512(lens.as_ptr().cast());
-        let mut sums = _mm512_setzero_ps();
+        let mut sums = _mm512_loadu_ps(out.as_ptr());
         for p in 0..steps {
             let live = _mm512_cmpgt_epu32_mask(lens, _mm512_set1_epi32(p as i32));
             let at = _mm512_loadu_si512(indices.as_ptr().add(16 * p).cast());

@@ -27,7 +27,7 @@ fn chunk<T: Lanes16>(
     // columns below x.len() only (masked-off lanes are not accessed, and the pointer is never
     // dereferenced beyond them); `vpermt2ps` reads registers, whatever the offsets hold.
     unsafe {
-        let mut sums = _mm512_setzero_ps();
+        let mut sums = _mm512_loadu_ps(out.as_ptr());
         let mut at = 0;
         for &[col, steps] in windows {
             let col = col as usize;
