@@ -283,15 +283,7 @@ fn count_windows<T>(rows: &[(&[u32], &[T]); CHUNK], counts: &mut WindowCounts) {
 fn cheapest_cap(counts: &WindowCounts, busiest: u32, cost: f64) -> u32 {
     let modelled = |cap: u32| {
         let windowed: u32 = counts.iter().map(|(_, n)| max(n).min(cap)).sum();
-        let gathered = (0..CHUNK)
-            .map(|lane| {
-                let over = counts
-                    .iter()
-                    .map(|(_, n)| u32::from(n[lane]).saturating_sub(cap));
-                over.sum::<u32>()
-            })
-            .max()
-            .unwrap_or(0);
+        let gathered = overflow(counts, cap).into_iter().max().unwrap_or(0);
         f64::from(windowed) + cost * f64::from(gathered)
     };
     let mut best = (busiest, modelled(busiest));
@@ -302,6 +294,16 @@ fn cheapest_cap(counts: &WindowCounts, busiest: u32, cost: f64) -> u32 {
         }
     }
     best.0
+}
+
+/// Each row's entries past the first `cap` of a window: its gathered entries.
+fn overflow(counts: &WindowCounts, cap: u32) -> [u32; CHUNK] {
+    core::array::from_fn(|lane| {
+        let over = counts
+            .iter()
+            .map(|(_, n)| u32::from(n[lane]).saturating_sub(cap));
+        over.sum()
+    })
 }
 
 impl<T: Input> WindowedSteps<T> {
@@ -337,12 +339,7 @@ impl<T: Input> GatheredSteps<T> {
     /// Appends a chunk whose windows are `counts`, each row's entries past the first `cap`
     /// of a window, in column order.
     fn push_chunk(&mut self, rows: &[(&[u32], &[T]); CHUNK], counts: &WindowCounts, cap: u32) {
-        let lens: [u32; CHUNK] = core::array::from_fn(|lane| {
-            let over = counts
-                .iter()
-                .map(|(_, n)| u32::from(n[lane]).saturating_sub(cap));
-            over.sum()
-        });
+        let lens = overflow(counts, cap);
         let base = self.values.len();
         let steps = lens.iter().copied().max().unwrap_or(0) as usize;
         self.indices.resize(base + CHUNK * steps, 0);
