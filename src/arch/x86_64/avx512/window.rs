@@ -4,13 +4,13 @@
 //! and one FMA: no gather, and 3 bytes a stored pair instead of 6. The padding pairs (`-0`
 //! at offset 31, the zero) add `-0`, which leaves every sum as it was, so no masks.
 //! Values widen through the dot kernels' `Lanes16`. Offsets and values are prefetched
-//! [`SPARSE_PREFETCH_NONZEROS`] pairs ahead, as in the gathered kernel.
+//! [`PACKED_PREFETCH_PAIRS`] pairs ahead, as in the gathered kernel.
 
 use core::arch::x86_64::*;
 
 use half::{bf16, f16};
 
-use super::super::{prefetch_at, SPARSE_PREFETCH_NONZEROS};
+use super::super::{prefetch_at, PACKED_PREFETCH_PAIRS};
 use super::fmac::Lanes16;
 use crate::backend::WINDOW_COLS;
 
@@ -49,8 +49,8 @@ fn chunk<T: Lanes16>(
             let x_low = _mm512_maskz_loadu_ps(low, window);
             let x_high = _mm512_maskz_loadu_ps(high, window.wrapping_add(16));
             for _ in 0..steps {
-                prefetch_at(offsets.as_ptr(), at + SPARSE_PREFETCH_NONZEROS);
-                prefetch_at(values.as_ptr(), at + SPARSE_PREFETCH_NONZEROS);
+                prefetch_at(offsets.as_ptr(), at + PACKED_PREFETCH_PAIRS);
+                prefetch_at(values.as_ptr(), at + PACKED_PREFETCH_PAIRS);
                 let offset = _mm512_cvtepu8_epi32(_mm_loadu_si128(offsets.as_ptr().add(at).cast()));
                 let xs = _mm512_permutex2var_ps(x_low, offset, x_high);
                 sums = _mm512_fmadd_ps(T::lanes16(values.as_ptr().add(at)), xs, sums);
