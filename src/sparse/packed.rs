@@ -385,8 +385,9 @@ impl Backend {
     /// chunks balanced by stored pairs; nothing is allocated on one thread.
     ///
     /// Faster than [`Backend::spmv`] on the CSR at every sparsity the README measures, as
-    /// [`PackedCsr::pack`] packs it for the CPU's best tier (with AVX-512 it beats the dense
-    /// GEMV from 70 % sparsity, by 1.6–1.8x there, and is about even at 50 %). Gathered steps: the x86 tiers gather x with
+    /// [`PackedCsr::pack`] packs it for the CPU's best tier (with AVX-512 on an Emerald Rapids
+    /// core it beats the dense GEMV from 50 % sparsity in `lowp bench`, by 1.2x there and
+    /// 1.7–1.9x at 70 %). Gathered steps: the x86 tiers gather x with
     /// `vgatherdps`; NEON and portable, without a gather instruction, run the scalar loop.
     /// Windowed steps: the AVX-512 tiers look x up in registers with `vpermt2ps`, NEON with
     /// `tbl`/`tbx`, `Avx2` gathers it, portable runs the scalar loop.

@@ -179,10 +179,11 @@ pub(crate) const SPARSE_PREFETCH_NONZEROS: usize = 8192;
 
 /// How many pairs ahead the packed SpMV kernels (`sparse::PackedCsr`) prefetch theirs: 2 KiB
 /// of byte offsets and 4 KiB of bf16 values in a windowed run, 8 KiB of indices in a gathered
-/// one. On an Emerald Rapids core (4096² bf16, the bench's weights, `Hybrid`), against
-/// [`SPARSE_PREFETCH_NONZEROS`]' 8192: 1.1-1.3x at 90-95 % sparsity both cache-resident (L3)
-/// and cycled from DRAM, 1.1x at 99 % (L2). 8192 pairs of the two streams fill half of L1
-/// with lines fetched too early, evicted before use where the matrix streams from L3.
+/// one. On an Emerald Rapids core (4096² bf16, the bench's weights, `Hybrid`, two alternated
+/// runs of `lowp bench --only sparse`), against [`SPARSE_PREFETCH_NONZEROS`]' 8192: from DRAM
+/// 1.25-1.3x at 90 % sparsity, 1.45-1.5x at 99 %, 1.0-1.12x at 50-70 % and 95 %; cache-resident
+/// 0.79-0.93 of a read at 90 % instead of 0.69-0.72. 8192 pairs of the two streams fill half
+/// of this core's L1 or more with lines fetched too early, evicted before use.
 pub(crate) const PACKED_PREFETCH_PAIRS: usize = 2048;
 
 /// How many nonzeros ahead the AVX-512 tiers' sparse dots prefetch: 2048 (8 KiB of indices) on
