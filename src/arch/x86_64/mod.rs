@@ -59,12 +59,14 @@ fn read_identity() -> u8 {
     // Sapphire Rapids (0x8f) and Emerald Rapids (0xcf): see `prefers_hardware_gather` and
     // `avx512_sparse_prefetch_nonzeros`.
     let server_golden_cove = intel && family == 6 && matches!(model, 0x8f | 0xcf);
-    let id = KNOWN | if amd { AMD } else { 0 };
-    id | if server_golden_cove {
-        FAST_GATHER | NEAR_SPARSE_PREFETCH
-    } else {
-        0
+    let mut id = KNOWN;
+    if amd {
+        id |= AMD;
     }
+    if server_golden_cove {
+        id |= FAST_GATHER | NEAR_SPARSE_PREFETCH;
+    }
+    id
 }
 
 /// Whether the CPU's bf16 pair-dot (`vdpbf16ps`) outruns widening to f32 and two FMA ports,
@@ -190,7 +192,8 @@ pub(crate) const PACKED_PREFETCH_PAIRS: usize = 2048;
 /// Sapphire and Emerald Rapids, [`SPARSE_PREFETCH_NONZEROS`] elsewhere. On an Emerald Rapids
 /// core (4096² bf16, the bench's weights, three alternated runs) 2048 ran 1.07-1.5x faster
 /// than 8192 cache-resident and 1.08-1.26x from DRAM at 50-95 % sparsity; the `Avx2` dots,
-/// forced there, ran 0.93-1.0x, so they keep 8192 everywhere. Zen 5 ran best at 8192.
+/// forced there, ran 0.93-1.0x, so they keep 8192 everywhere. Zen 5 ran best at 8192 of the
+/// distances tried there (1024, 4096, 8192, 16384; not 2048).
 pub(crate) fn avx512_sparse_prefetch_nonzeros() -> usize {
     if identity() & NEAR_SPARSE_PREFETCH != 0 {
         2048
