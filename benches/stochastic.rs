@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use half::{bf16, f16};
-use lowp::Backend;
+use lowp::{Backend, Generator};
 
 /// (label, elements): 16 KiB and 64 MiB of f32.
 const SIZES: [(&str, usize); 2] = [("L1", 4 << 10), ("DRAM", 16 << 20)];
@@ -51,6 +51,16 @@ fn stochastic(c: &mut Criterion) {
                         .unwrap()
                 })
             });
+            group.bench_function(
+                BenchmarkId::new("f32_to_bf16_stochastic_ars5", isa),
+                |bench| {
+                    bench.iter(|| {
+                        let (s, d) = (black_box(&src), black_box(&mut b));
+                        be.f32_to_bf16_stochastic_with(s, d, 7, 0, Generator::Ars5)
+                            .unwrap()
+                    })
+                },
+            );
             group.bench_function(BenchmarkId::new("f32_to_f16_nearest", isa), |bench| {
                 bench.iter(|| be.f32_to_f16(black_box(&src), black_box(&mut h)).unwrap())
             });

@@ -318,6 +318,13 @@ mod probe {
                 Box::new(philox),
             ));
             anchors.push(anchor);
+            let mut d = vec![bf16::ZERO; n];
+            let ars5 = move || {
+                b.f32_to_bf16_stochastic_with(src, &mut d, seed, 0, lowp::Generator::Ars5)
+                    .unwrap()
+            };
+            rows.push((format!("{isa:?} stochastic, ARS-5 (lowp)"), Box::new(ars5)));
+            anchors.push(anchor);
             let (name, kernels) = match isa {
                 Isa::Avx2 => ("ymm", ymm),
                 _ => ("zmm", zmm_kernels),

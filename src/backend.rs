@@ -4,7 +4,8 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 use half::{bf16, f16};
 
-use crate::reference::stochastic::Overflow;
+use crate::reference::rng::Generator;
+use crate::reference::stochastic::{Overflow, SrOptions};
 use crate::{arch, Error, Isa};
 
 /// The parameters of one stochastic-rounding call: element `i` of the slices uses the random
@@ -14,6 +15,25 @@ pub(crate) struct Sr {
     pub(crate) seed: u64,
     pub(crate) offset: u64,
     pub(crate) overflow: Overflow,
+    pub(crate) generator: Generator,
+}
+
+impl Sr {
+    pub(crate) fn new(seed: u64, offset: u64, options: SrOptions) -> Sr {
+        Sr {
+            seed,
+            offset,
+            overflow: options.overflow,
+            generator: options.generator,
+        }
+    }
+
+    pub(crate) fn options(self) -> SrOptions {
+        SrOptions {
+            overflow: self.overflow,
+            generator: self.generator,
+        }
+    }
 }
 
 /// `(x, row0, row1) -> [row0·x, row1·x]`.

@@ -36,7 +36,7 @@ use half::{bf16, f16};
 
 use crate::backend::Sr;
 use crate::error::check_len;
-use crate::reference::stochastic::Overflow;
+use crate::reference::stochastic::{Overflow, SrOptions};
 use crate::{Backend, Error};
 
 macro_rules! conversions {
@@ -96,7 +96,9 @@ macro_rules! stochastic_conversions {
                 Backend::active().$name(src, dst, seed, offset)
             }
 
-            #[doc = concat!("[`", stringify!($name), "`] with a choice of [`Overflow`] behaviour.")]
+            #[doc = concat!("[`", stringify!($name), "`] with a choice of [`Overflow`] behaviour")]
+            /// and of [`Generator`](crate::Generator): pass an [`Overflow`], a [`Generator`](crate::Generator) or both in
+            /// [`SrOptions`].
             ///
             /// # Errors
             /// [`Error::LengthMismatch`] when `dst.len() != src.len()`; nothing is written then.
@@ -105,9 +107,9 @@ macro_rules! stochastic_conversions {
                 dst: &mut [$dst],
                 seed: u64,
                 offset: u64,
-                overflow: Overflow,
+                options: impl Into<SrOptions>,
             ) -> Result<(), Error> {
-                Backend::active().$with(src, dst, seed, offset, overflow)
+                Backend::active().$with(src, dst, seed, offset, options)
             }
         )*
 
@@ -121,7 +123,7 @@ macro_rules! stochastic_conversions {
                     self.$with(src, dst, seed, offset, Overflow::Infinity)
                 }
 
-                #[doc = concat!("[`Backend::", stringify!($name), "`] with a choice of [`Overflow`] behaviour.")]
+                #[doc = concat!("[`Backend::", stringify!($name), "`] with a choice of [`Overflow`] behaviour and [`Generator`](crate::Generator).")]
                 ///
                 /// # Errors
                 /// [`Error::LengthMismatch`] when `dst.len() != src.len()`.
@@ -131,10 +133,10 @@ macro_rules! stochastic_conversions {
                     dst: &mut [$dst],
                     seed: u64,
                     offset: u64,
-                    overflow: Overflow,
+                    options: impl Into<SrOptions>,
                 ) -> Result<(), Error> {
                     check_len("dst", src.len(), dst.len())?;
-                    let sr = Sr { seed, offset, overflow };
+                    let sr = Sr::new(seed, offset, options.into());
                     // SAFETY: `self` exists only if the CPU supports `self.isa()`, the one
                     // precondition of its kernel table.
                     unsafe { (self.kernels.$kernel)(src, dst, sr) };

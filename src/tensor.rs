@@ -8,17 +8,25 @@ use core::fmt;
 use half::{bf16, f16};
 
 use crate::fmac::{self, Input, MatMut, MatRef, Par};
-use crate::{convert, Error};
+use crate::{convert, Error, SrOptions};
 
 /// How [`Tensor::to_dtype_with`] rounds when the target format is narrower.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Rounding {
     /// Round to nearest, ties to even (bit-identical to `half`).
     Nearest,
-    /// Stochastic rounding with the given seed; element `i` (row-major) uses index `i`.
+    /// Stochastic rounding with the given seed (Philox4x32-10, IEEE overflow); element `i`
+    /// (row-major) uses index `i`.
     Stochastic {
-        /// The Philox key.
+        /// The generator's key.
         seed: u64,
+    },
+    /// Stochastic rounding with a choice of generator and overflow behaviour.
+    StochasticWith {
+        /// The generator's key.
+        seed: u64,
+        /// The generator and the overflow behaviour.
+        options: SrOptions,
     },
 }
 
@@ -225,10 +233,16 @@ impl Tensor {
         let to_bf16 = |s: &[f32], d: &mut [bf16], offset: u64| match rounding {
             Rounding::Nearest => convert::f32_to_bf16(s, d),
             Rounding::Stochastic { seed } => convert::f32_to_bf16_stochastic(s, d, seed, offset),
+            Rounding::StochasticWith { seed, options } => {
+                convert::f32_to_bf16_stochastic_with(s, d, seed, offset, options)
+            }
         };
         let to_f16 = |s: &[f32], d: &mut [f16], offset: u64| match rounding {
             Rounding::Nearest => convert::f32_to_f16(s, d),
             Rounding::Stochastic { seed } => convert::f32_to_f16_stochastic(s, d, seed, offset),
+            Rounding::StochasticWith { seed, options } => {
+                convert::f32_to_f16_stochastic_with(s, d, seed, offset, options)
+            }
         };
         let ok = match (self.dtype, dtype) {
             (from, to) if from == to => {

@@ -22,7 +22,7 @@ use half::bf16;
 
 use crate::backend::Sr;
 use crate::error::check_len;
-use crate::reference::stochastic::Overflow;
+use crate::reference::stochastic::{Overflow, SrOptions};
 use crate::{Backend, DType, Element, Error};
 
 /// A gradient element type of [`axpy_bf16_stochastic`]: `f32` or `half::bf16`.
@@ -47,6 +47,22 @@ pub fn axpy_bf16_stochastic<G: Gradient>(
     Backend::active().axpy_bf16_stochastic(alpha, g, w, seed, offset)
 }
 
+/// [`axpy_bf16_stochastic`] with a choice of [`Overflow`] behaviour and of
+/// [`Generator`](crate::Generator); see [`Backend::axpy_bf16_stochastic_with`].
+///
+/// # Errors
+/// [`Error::LengthMismatch`] when `g.len() != w.len()`; nothing is written then.
+pub fn axpy_bf16_stochastic_with<G: Gradient>(
+    alpha: f32,
+    g: &[G],
+    w: &mut [bf16],
+    seed: u64,
+    offset: u64,
+    options: impl Into<SrOptions>,
+) -> Result<(), Error> {
+    Backend::active().axpy_bf16_stochastic_with(alpha, g, w, seed, offset, options)
+}
+
 impl Backend {
     /// The fused bf16 weight update `w[i] = sr(w[i] + alpha * g[i])`: `w[i]` widened exactly,
     /// `alpha * g[i]` and the sum each rounded to nearest in f32 (no FMA, so every backend
@@ -67,7 +83,8 @@ impl Backend {
         self.axpy_bf16_stochastic_with(alpha, g, w, seed, offset, Overflow::Infinity)
     }
 
-    /// [`Backend::axpy_bf16_stochastic`] with a choice of [`Overflow`] behaviour.
+    /// [`Backend::axpy_bf16_stochastic`] with a choice of [`Overflow`] behaviour and of
+    /// [`Generator`](crate::Generator): pass either or both in [`SrOptions`].
     ///
     /// # Errors
     /// [`Error::LengthMismatch`] when `g.len() != w.len()`; nothing is written then.
@@ -78,14 +95,10 @@ impl Backend {
         w: &mut [bf16],
         seed: u64,
         offset: u64,
-        overflow: Overflow,
+        options: impl Into<SrOptions>,
     ) -> Result<(), Error> {
         check_len("w", g.len(), w.len())?;
-        let sr = Sr {
-            seed,
-            offset,
-            overflow,
-        };
+        let sr = Sr::new(seed, offset, options.into());
         // SAFETY (both arms): `self` exists only if the CPU supports `self.isa()`, the one
         // precondition of its kernel table.
         match G::DTYPE {

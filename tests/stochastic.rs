@@ -1,7 +1,8 @@
 //! Stochastic rounding and the fused bf16 update: Philox known answers, every backend bit-exact
-//! against the per-element reference (lengths, misaligned slices, global offsets, special
-//! values, both overflow modes), chunking/thread invariance, exhaustive round-away counts, the
-//! neighbour property and a statistical unbiasedness bound.
+//! against the per-element reference with both generators (lengths, misaligned slices, global
+//! offsets, special values, both overflow modes), chunking/thread invariance, exhaustive
+//! round-away counts, the neighbour property and a statistical unbiasedness bound. ARS-5's
+//! known answers are the reference's unit tests (`src/reference/ars.rs`).
 
 mod common;
 
@@ -9,7 +10,7 @@ use common::{backends, lengths, Rng, OFFSETS};
 use half::{bf16, f16};
 use lowp::reference::rng::{philox4x32_10, random16};
 use lowp::reference::stochastic as sr;
-use lowp::{Backend, Overflow};
+use lowp::{Backend, Generator, Overflow, SrOptions};
 use proptest::prelude::*;
 
 const SEED: u64 = 0x9abc_def0_1234_5678;
@@ -47,6 +48,31 @@ fn random_stream_matches_the_shared_vectors() {
     );
 }
 
+/// ARS-5's stream: element `i` takes bits `16 (i % 8)..` of ARS-5 (counter `i / 8`, key the
+/// seed), through the reference's own AES rounds; and it is not Philox's.
+#[test]
+fn ars_stream_is_ars5_of_the_block_number() {
+    use lowp::reference::ars::ars;
+    for (seed, first) in [(0, 0), (SEED, 1 << 40), (u64::MAX, (u64::MAX >> 3) - 2)] {
+        let mut stream =
+            lowp::reference::rng::Random16::with_generator(Generator::Ars5, seed, 8 * first);
+        for block in first..first + 3 {
+            let v = ars(u128::from(block), u128::from(seed), 5);
+            for j in 0..8 {
+                let want = (v >> (16 * j)) as u16;
+                assert_eq!(
+                    stream.next(),
+                    Some(want),
+                    "seed {seed:#x} block {block} j {j}"
+                );
+                assert_eq!(Generator::Ars5.random16(seed, 8 * block + j), want);
+            }
+        }
+    }
+    let differ = (0..64).filter(|&i| Generator::Ars5.random16(SEED, i) != random16(SEED, i));
+    assert!(differ.count() > 60);
+}
+
 #[test]
 fn shared_add_then_truncate_vectors() {
     // format-vectors.md, "Stochastic rounding f32 -> bf16": (x, r16, y).
@@ -75,6 +101,20 @@ fn modes() -> [Overflow; 2] {
     [Overflow::Infinity, Overflow::Saturate]
 }
 
+fn generators() -> [Generator; 2] {
+    [Generator::Philox4x32_10, Generator::Ars5]
+}
+
+/// Every combination of overflow mode and generator.
+fn options() -> impl Iterator<Item = SrOptions> {
+    generators().into_iter().flat_map(|generator| {
+        modes().into_iter().map(move |overflow| SrOptions {
+            overflow,
+            generator,
+        })
+    })
+}
+
 #[test]
 fn conversions_match_the_reference_on_every_backend() {
     let mut rng = Rng::new(31);
@@ -82,7 +122,7 @@ fn conversions_match_the_reference_on_every_backend() {
         for len in lengths() {
             for (k, off) in OFFSETS.into_iter().enumerate() {
                 let global = GLOBAL_OFFSETS[(len + k) % GLOBAL_OFFSETS.len()];
-                let overflow = modes()[len % 2];
+                let overflow = options().nth((len + k) % 4).unwrap();
                 let src: Vec<f32> = (0..len + off)
                     .map(|_| f32::from_bits(rng.f32_bits()))
                     .collect();
@@ -99,7 +139,10 @@ fn conversions_match_the_reference_on_every_backend() {
                     let index = global.wrapping_add(i as u64);
                     let want_b = sr::f32_to_bf16_stochastic(x, SEED, index, overflow);
                     let want_h = sr::f32_to_f16_stochastic(x, SEED, index, overflow);
-                    let ctx = format!("{backend:?} len {len} off {off} global {global} i {i} x {:#010x} {overflow:?}", x.to_bits());
+                    let ctx = format!(
+                        "{backend:?} len {len} off {off} global {global} i {i} x {:#010x} {overflow:?}",
+                        x.to_bits()
+                    );
                     assert_eq!(b[off + i].to_bits(), want_b.to_bits(), "bf16: {ctx}");
                     assert_eq!(h[off + i].to_bits(), want_h.to_bits(), "f16: {ctx}");
                 }
@@ -112,7 +155,7 @@ fn conversions_match_the_reference_on_every_backend() {
 fn fused_update_matches_the_reference_on_every_backend() {
     let mut rng = Rng::new(32);
     for backend in backends() {
-        for len in lengths() {
+        for (len, generator) in lengths().flat_map(|len| generators().map(|g| (len, g))) {
             let global = GLOBAL_OFFSETS[len % GLOBAL_OFFSETS.len()];
             let alpha = [-1e-3f32, 0.5, 3.0e38][len % 3];
             let w0: Vec<bf16> = (0..len).map(|_| bf16::from_bits(rng.u16_bits())).collect();
@@ -120,38 +163,35 @@ fn fused_update_matches_the_reference_on_every_backend() {
             let g16: Vec<bf16> = (0..len).map(|_| bf16::from_bits(rng.u16_bits())).collect();
             let mut w = w0.clone();
             backend
-                .axpy_bf16_stochastic(alpha, &g32, &mut w, SEED, global)
+                .axpy_bf16_stochastic_with(alpha, &g32, &mut w, SEED, global, generator)
                 .unwrap();
             for i in 0..len {
                 let index = global.wrapping_add(i as u64);
-                let want =
-                    sr::axpy_bf16_stochastic(alpha, g32[i], w0[i], SEED, index, Overflow::Infinity);
+                let want = sr::axpy_bf16_stochastic(alpha, g32[i], w0[i], SEED, index, generator);
                 assert_eq!(
                     w[i].to_bits(),
                     want.to_bits(),
-                    "{backend:?} f32 grad len {len} i {i}: alpha {alpha:e} w {:#06x} g {:#010x}",
+                    "{backend:?} {generator:?} f32 grad len {len} i {i}: alpha {alpha:e} w {:#06x} g {:#010x}",
                     w0[i].to_bits(),
                     g32[i].to_bits()
                 );
             }
             let mut w = w0.clone();
+            let saturate = SrOptions {
+                overflow: Overflow::Saturate,
+                generator,
+            };
             backend
-                .axpy_bf16_stochastic_with(alpha, &g16, &mut w, SEED, global, Overflow::Saturate)
+                .axpy_bf16_stochastic_with(alpha, &g16, &mut w, SEED, global, saturate)
                 .unwrap();
             for i in 0..len {
                 let index = global.wrapping_add(i as u64);
-                let want = sr::axpy_bf16_stochastic(
-                    alpha,
-                    g16[i].to_f32(),
-                    w0[i],
-                    SEED,
-                    index,
-                    Overflow::Saturate,
-                );
+                let want =
+                    sr::axpy_bf16_stochastic(alpha, g16[i].to_f32(), w0[i], SEED, index, saturate);
                 assert_eq!(
                     w[i].to_bits(),
                     want.to_bits(),
-                    "{backend:?} bf16 grad len {len} i {i}"
+                    "{backend:?} {generator:?} bf16 grad len {len} i {i}"
                 );
             }
         }
@@ -161,7 +201,7 @@ fn fused_update_matches_the_reference_on_every_backend() {
 #[test]
 fn special_values() {
     for backend in backends() {
-        for overflow in modes() {
+        for overflow in options() {
             let xs = [
                 0.0f32,
                 -0.0,
@@ -184,24 +224,28 @@ fn special_values() {
                 assert_eq!(
                     b[i].to_bits(),
                     bf16::from_f32(x).to_bits(),
-                    "{backend:?} {x}"
+                    "{backend:?} {overflow:?} {x}"
                 );
                 assert_eq!(
                     h[i].to_bits(),
                     f16::from_f32(x).to_bits(),
-                    "{backend:?} {x}"
+                    "{backend:?} {overflow:?} {x}"
                 );
             }
         }
         // Just past the largest finite: IEEE mode overflows sometimes, saturating mode never.
         let big = vec![f32::from_bits(0x7f7f_8000); 4096];
         let mut b = vec![bf16::ZERO; big.len()];
-        backend.f32_to_bf16_stochastic(&big, &mut b, 9, 0).unwrap();
-        let infinite = b.iter().filter(|v| v.is_infinite()).count();
-        assert!(
-            (1800..2300).contains(&infinite),
-            "{backend:?}: {infinite} of 4096 overflowed"
-        );
+        for generator in generators() {
+            backend
+                .f32_to_bf16_stochastic_with(&big, &mut b, 9, 0, generator)
+                .unwrap();
+            let infinite = b.iter().filter(|v| v.is_infinite()).count();
+            assert!(
+                (1800..2300).contains(&infinite),
+                "{backend:?} {generator:?}: {infinite} of 4096 overflowed"
+            );
+        }
         backend
             .f32_to_bf16_stochastic_with(&big, &mut b, 9, 0, Overflow::Saturate)
             .unwrap();
@@ -222,10 +266,13 @@ fn any_split_gives_the_same_bits() {
     let n = 5000;
     let src: Vec<f32> = (0..n).map(|_| f32::from_bits(rng.f32_bits())).collect();
     let global = 12_345;
-    for backend in backends() {
+    for (backend, g) in backends()
+        .into_iter()
+        .flat_map(|b| generators().map(move |g| (b, g)))
+    {
         let mut whole = vec![bf16::ZERO; n];
         backend
-            .f32_to_bf16_stochastic(&src, &mut whole, SEED, global)
+            .f32_to_bf16_stochastic_with(&src, &mut whole, SEED, global, g)
             .unwrap();
         let mut pieces = vec![bf16::ZERO; n];
         let mut start = 0;
@@ -233,22 +280,33 @@ fn any_split_gives_the_same_bits() {
             let len = (rng.next_u32() as usize % 97).min(n - start);
             let (s, d) = (&src[start..start + len], &mut pieces[start..start + len]);
             backend
-                .f32_to_bf16_stochastic(s, d, SEED, global + start as u64)
+                .f32_to_bf16_stochastic_with(s, d, SEED, global + start as u64, g)
                 .unwrap();
             start += len;
         }
-        assert_eq!(bits(&whole), bits(&pieces), "{backend:?}: random pieces");
+        assert_eq!(
+            bits(&whole),
+            bits(&pieces),
+            "{backend:?} {g:?}: random pieces"
+        );
         for threads in 1..=4 {
             let mut split = vec![bf16::ZERO; n];
             let per = n.div_ceil(threads);
             std::thread::scope(|scope| {
                 for (t, (s, d)) in src.chunks(per).zip(split.chunks_mut(per)).enumerate() {
                     let offset = global + (t * per) as u64;
-                    scope
-                        .spawn(move || backend.f32_to_bf16_stochastic(s, d, SEED, offset).unwrap());
+                    scope.spawn(move || {
+                        backend
+                            .f32_to_bf16_stochastic_with(s, d, SEED, offset, g)
+                            .unwrap()
+                    });
                 }
             });
-            assert_eq!(bits(&whole), bits(&split), "{backend:?}: {threads} threads");
+            assert_eq!(
+                bits(&whole),
+                bits(&split),
+                "{backend:?} {g:?}: {threads} threads"
+            );
         }
     }
 }
@@ -336,13 +394,16 @@ fn xd_is_tiny(x: f32) -> bool {
 #[test]
 fn rounding_is_unbiased() {
     let n = 1 << 16;
-    for backend in backends() {
+    for (backend, g) in backends()
+        .into_iter()
+        .flat_map(|b| generators().map(move |g| (b, g)))
+    {
         for x in [1.0f32 + 1.0 / 1024.0, -3.3e-5, 0.1, 7.1e-39, 1.0e-6, 3.0e-8] {
             let exponent = ((x.to_bits() >> 23) & 0xff) as i32 - 127;
             let src = vec![x; n];
             let mut b = vec![bf16::ZERO; n];
             backend
-                .f32_to_bf16_stochastic(&src, &mut b, 77, 1000)
+                .f32_to_bf16_stochastic_with(&src, &mut b, 77, 1000, g)
                 .unwrap();
             let bf16_ulp = 2f64.powi(exponent.max(-126) - 7);
             check_mean(
@@ -354,7 +415,7 @@ fn rounding_is_unbiased() {
             );
             let mut h = vec![f16::ZERO; n];
             backend
-                .f32_to_f16_stochastic(&src, &mut h, 77, 1000)
+                .f32_to_f16_stochastic_with(&src, &mut h, 77, 1000, g)
                 .unwrap();
             let f16_ulp = 2f64.powi((exponent - 10).max(-24));
             check_mean(

@@ -1,12 +1,12 @@
 //! Differential fuzzing of stochastic rounding and the fused bf16 update: every backend
 //! against the per-element reference, on arbitrary values, seeds, global offsets (including
-//! near the 2^64 wrap), overflow modes and slice lengths.
+//! near the 2^64 wrap), overflow modes, both generators and slice lengths.
 #![no_main]
 
 use half::{bf16, f16};
 use libfuzzer_sys::fuzz_target;
 use lowp::reference::stochastic as r;
-use lowp::{Backend, Overflow};
+use lowp::{Backend, Generator, Overflow, SrOptions};
 
 fuzz_target!(|data: &[u8]| {
     if data.len() < 21 {
@@ -16,7 +16,10 @@ fuzz_target!(|data: &[u8]| {
     let seed = u64::from_le_bytes(head[0..8].try_into().unwrap());
     let offset = u64::from_le_bytes(head[8..16].try_into().unwrap());
     let alpha = f32::from_le_bytes(head[16..20].try_into().unwrap());
-    let overflow = if head[20] & 1 == 0 { Overflow::Infinity } else { Overflow::Saturate };
+    let overflow = SrOptions {
+        overflow: if head[20] & 1 == 0 { Overflow::Infinity } else { Overflow::Saturate },
+        generator: if head[20] & 2 == 0 { Generator::Philox4x32_10 } else { Generator::Ars5 },
+    };
     let xs: Vec<f32> = data.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
     let ws: Vec<bf16> = xs.iter().map(|x| bf16::from_bits(x.to_bits() as u16)).collect();
     let gs: Vec<bf16> = xs.iter().map(|x| bf16::from_bits((x.to_bits() >> 16) as u16)).collect();

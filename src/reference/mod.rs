@@ -4,6 +4,7 @@
 //! `Scalar` tier runs them directly. They favour clarity over speed: one element at a time,
 //! integer arithmetic on bit patterns, no dependence on the FPU's rounding or flush modes.
 
+pub mod ars;
 pub mod convert;
 pub mod fmac;
 pub mod rng;

@@ -1,13 +1,20 @@
-//! The random bits of stochastic rounding: Philox4x32-10, keyed by the seed and counted by
-//! element position.
+//! The random bits of stochastic rounding: a counter-based generator, keyed by the seed and
+//! counted by element position.
 //!
-//! Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC'11) maps a
-//! 128-bit counter and a 64-bit key to 128 random bits; it is the generator of cuRAND, JAX and
-//! PyTorch's GPU backends. lowp draws 16 bits per element:
+//! Two generators are defined; [`Generator::Philox4x32_10`] is the default.
+//!
+//! - **Philox4x32-10** (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC'11)
+//!   maps a 128-bit counter and a 64-bit key to 128 random bits; it is the generator of
+//!   cuRAND, JAX and PyTorch's GPU backends. Block `b` is
+//!   `philox4x32_10([b as u32, (b >> 32) as u32, 0, 0], [seed as u32, (seed >> 32) as u32])`.
+//! - **ARS-5** ([`crate::reference::ars`]): five AES rounds on the counter `b`, keyed by `seed`.
+//!   On a CPU with AES instructions it costs a quarter of Philox's work or less, which decides
+//!   the stochastic kernels' speed in cache; without them it is computed in software, slower.
+//!
+//! Either way lowp draws 16 bits per element:
 //!
 //! - element `index` (its global position: the call's `offset` plus its place in the slice)
 //!   belongs to block `index / 8`;
-//! - block `b` is `philox4x32_10([b as u32, (b >> 32) as u32, 0, 0], [seed as u32, (seed >> 32) as u32])`;
 //! - element `index` takes word `(index % 8) / 2` of its block, low half for even `index`,
 //!   high half for odd.
 //!
@@ -15,10 +22,39 @@
 //! order, and an element's bits never depend on how an array is split into calls, threads or
 //! vectors.
 //!
-//! The generator's twenty multiplies per block are most of the stochastic kernels' work: on
-//! x86 they run at 0.17-0.33x of round-to-nearest's speed on the same tier in L1, where the
-//! same rounding fed by AES rounds (ARS-5) ran at 0.44-0.83x (the README's stochastic figures,
-//! from `examples/x86_sr_generators.rs`).
+//! The generator is most of the stochastic kernels' work: on x86 with Philox they run at
+//! 0.15-0.36x of round-to-nearest's speed on the same tier in L1; with ARS-5 at 0.5-1.0x (the
+//! README's stochastic figures).
+
+/// Which counter-based generator draws the random bits of a stochastic rounding.
+///
+/// Both give the same bits on every backend and for any split of an array; they give
+/// different bits from each other.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Generator {
+    /// Philox4x32-10: the ML frameworks' standard, with the project's shared test vectors.
+    #[default]
+    Philox4x32_10,
+    /// ARS-5: AES rounds, several times faster where the CPU has AES instructions (x86 AES-NI
+    /// and VAES, Arm's crypto extension), slower elsewhere.
+    Ars5,
+}
+
+impl Generator {
+    /// The four words of block `block` under `seed`.
+    pub fn block_words(self, seed: u64, block: u64) -> [u32; 4] {
+        match self {
+            Generator::Philox4x32_10 => block_words(seed, block),
+            Generator::Ars5 => super::ars::block_words(seed, block),
+        }
+    }
+
+    /// The 16 random bits of element `index` under `seed`.
+    pub fn random16(self, seed: u64, index: u64) -> u16 {
+        let word = self.block_words(seed, index / 8)[(index % 8 / 2) as usize];
+        (word >> (16 * (index % 2))) as u16
+    }
+}
 
 pub(crate) const M0: u32 = 0xD251_1F53;
 pub(crate) const M1: u32 = 0xCD9E_8D57;
@@ -51,7 +87,7 @@ pub fn philox4x32_10(counter: [u32; 4], key: [u32; 2]) -> [u32; 4] {
     c
 }
 
-/// The four words of block `block` under `seed`.
+/// The four words of block `block` under `seed`, from Philox4x32-10.
 pub fn block_words(seed: u64, block: u64) -> [u32; 4] {
     philox4x32_10(
         [block as u32, (block >> 32) as u32, 0, 0],
@@ -59,27 +95,34 @@ pub fn block_words(seed: u64, block: u64) -> [u32; 4] {
     )
 }
 
-/// The 16 random bits of element `index` under `seed`.
+/// The 16 random bits of element `index` under `seed`, from Philox4x32-10.
 pub fn random16(seed: u64, index: u64) -> u16 {
-    let word = block_words(seed, index / 8)[(index % 8 / 2) as usize];
-    (word >> (16 * (index % 2))) as u16
+    Generator::Philox4x32_10.random16(seed, index)
 }
 
-/// The 16-bit values of consecutive elements from `index` on, computing each block once.
+/// The 16-bit values of consecutive elements from `index` on, computing each block once, when
+/// its first value is drawn (so an empty slice costs nothing).
 #[derive(Clone, Debug)]
 pub struct Random16 {
+    generator: Generator,
     seed: u64,
     index: u64,
-    words: [u32; 4],
+    words: Option<[u32; 4]>,
 }
 
 impl Random16 {
-    /// The stream of element `index` onwards under `seed`.
+    /// The Philox4x32-10 stream of element `index` onwards under `seed`.
     pub fn new(seed: u64, index: u64) -> Random16 {
+        Random16::with_generator(Generator::Philox4x32_10, seed, index)
+    }
+
+    /// The stream of element `index` onwards under `seed`, from `generator`.
+    pub fn with_generator(generator: Generator, seed: u64, index: u64) -> Random16 {
         Random16 {
+            generator,
             seed,
             index,
-            words: block_words(seed, index / 8),
+            words: None,
         }
     }
 }
@@ -89,10 +132,14 @@ impl Iterator for Random16 {
 
     fn next(&mut self) -> Option<u16> {
         let i = self.index;
-        let r = (self.words[(i % 8 / 2) as usize] >> (16 * (i % 2))) as u16;
+        let (generator, seed) = (self.generator, self.seed);
+        let words = self
+            .words
+            .get_or_insert_with(|| generator.block_words(seed, i / 8));
+        let r = (words[(i % 8 / 2) as usize] >> (16 * (i % 2))) as u16;
         self.index = i.wrapping_add(1);
         if self.index.is_multiple_of(8) {
-            self.words = block_words(self.seed, self.index / 8);
+            self.words = None;
         }
         Some(r)
     }

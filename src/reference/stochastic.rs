@@ -18,7 +18,7 @@
 use half::{bf16, f16};
 
 use super::convert::{f32_to_bf16, f32_to_f16};
-use super::rng::{random16, Random16};
+use super::rng::{Generator, Random16};
 
 /// What a stochastic rounding does with a finite value that rounds past the largest finite
 /// number of the target format.
@@ -29,6 +29,46 @@ pub enum Overflow {
     Infinity,
     /// Clamp to ±(largest finite); infinite inputs stay infinite.
     Saturate,
+}
+
+/// The choices of a stochastic rounding besides its seed: what overflow gives, and which
+/// generator draws the bits. `Default` is IEEE overflow and Philox4x32-10; an [`Overflow`] or
+/// a [`Generator`] converts into the options with the other left at its default.
+///
+/// ```
+/// use lowp::{Generator, Overflow, SrOptions};
+/// let fast = SrOptions::from(Generator::Ars5);
+/// assert_eq!(fast.overflow, Overflow::Infinity);
+/// let both = SrOptions { overflow: Overflow::Saturate, generator: Generator::Ars5 };
+/// let mut y = [lowp::bf16::ZERO; 3];
+/// lowp::convert::f32_to_bf16_stochastic_with(&[1.0, 2.0, f32::MAX], &mut y, 7, 0, both)?;
+/// assert_eq!(y[2], lowp::bf16::MAX);
+/// # Ok::<(), lowp::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct SrOptions {
+    /// What a finite value rounded past the largest finite number gives.
+    pub overflow: Overflow,
+    /// The generator of the random bits.
+    pub generator: Generator,
+}
+
+impl From<Overflow> for SrOptions {
+    fn from(overflow: Overflow) -> SrOptions {
+        SrOptions {
+            overflow,
+            ..SrOptions::default()
+        }
+    }
+}
+
+impl From<Generator> for SrOptions {
+    fn from(generator: Generator) -> SrOptions {
+        SrOptions {
+            generator,
+            ..SrOptions::default()
+        }
+    }
 }
 
 /// f32 -> bf16 with the random bits `r`.
@@ -82,13 +122,20 @@ pub fn f32_to_f16_with_bits(x: f32, r: u16, overflow: Overflow) -> f16 {
 }
 
 /// `sr(x, seed, index)`: f32 -> bf16, stochastic, with the bits of element `index`.
-pub fn f32_to_bf16_stochastic(x: f32, seed: u64, index: u64, overflow: Overflow) -> bf16 {
-    f32_to_bf16_with_bits(x, random16(seed, index), overflow)
+pub fn f32_to_bf16_stochastic(
+    x: f32,
+    seed: u64,
+    index: u64,
+    options: impl Into<SrOptions>,
+) -> bf16 {
+    let o = options.into();
+    f32_to_bf16_with_bits(x, o.generator.random16(seed, index), o.overflow)
 }
 
 /// `sr(x, seed, index)`: f32 -> f16, stochastic, with the bits of element `index`.
-pub fn f32_to_f16_stochastic(x: f32, seed: u64, index: u64, overflow: Overflow) -> f16 {
-    f32_to_f16_with_bits(x, random16(seed, index), overflow)
+pub fn f32_to_f16_stochastic(x: f32, seed: u64, index: u64, options: impl Into<SrOptions>) -> f16 {
+    let o = options.into();
+    f32_to_f16_with_bits(x, o.generator.random16(seed, index), o.overflow)
 }
 
 /// The fused update of one bf16 weight: `sr(w + alpha * g)`, where the product and the sum are
@@ -102,9 +149,10 @@ pub fn axpy_bf16_stochastic(
     w: bf16,
     seed: u64,
     index: u64,
-    overflow: Overflow,
+    options: impl Into<SrOptions>,
 ) -> bf16 {
-    update_with_bits(alpha, g, w, random16(seed, index), overflow)
+    let o = options.into();
+    update_with_bits(alpha, g, w, o.generator.random16(seed, index), o.overflow)
 }
 
 /// The canonical NaN of the fused update.
@@ -125,9 +173,13 @@ pub fn f32_to_bf16_stochastic_slice(
     dst: &mut [bf16],
     seed: u64,
     offset: u64,
-    overflow: Overflow,
+    options: impl Into<SrOptions>,
 ) {
-    let bits = Random16::new(seed, offset);
+    let SrOptions {
+        overflow,
+        generator,
+    } = options.into();
+    let bits = Random16::with_generator(generator, seed, offset);
     for ((d, &x), r) in dst.iter_mut().zip(src).zip(bits) {
         *d = f32_to_bf16_with_bits(x, r, overflow);
     }
@@ -139,9 +191,13 @@ pub fn f32_to_f16_stochastic_slice(
     dst: &mut [f16],
     seed: u64,
     offset: u64,
-    overflow: Overflow,
+    options: impl Into<SrOptions>,
 ) {
-    let bits = Random16::new(seed, offset);
+    let SrOptions {
+        overflow,
+        generator,
+    } = options.into();
+    let bits = Random16::with_generator(generator, seed, offset);
     for ((d, &x), r) in dst.iter_mut().zip(src).zip(bits) {
         *d = f32_to_f16_with_bits(x, r, overflow);
     }
@@ -155,9 +211,13 @@ pub fn axpy_bf16_stochastic_slice<G: Copy + Into<f32>>(
     w: &mut [bf16],
     seed: u64,
     offset: u64,
-    overflow: Overflow,
+    options: impl Into<SrOptions>,
 ) {
-    let bits = Random16::new(seed, offset);
+    let SrOptions {
+        overflow,
+        generator,
+    } = options.into();
+    let bits = Random16::with_generator(generator, seed, offset);
     for ((w, &g), r) in w.iter_mut().zip(g).zip(bits) {
         *w = update_with_bits(alpha, g.into(), *w, r, overflow);
     }

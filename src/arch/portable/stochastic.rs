@@ -1,6 +1,7 @@
 //! Stochastic rounding and the fused bf16 update on `u32x8` lanes: Philox4x32-10 on 8 blocks
 //! at once (64 elements per step), then add-and-truncate, as in
-//! [`crate::reference::stochastic`].
+//! [`crate::reference::stochastic`]. ARS-5's bits come from the software AES of the
+//! reference: `wide` has no AES instructions to offer.
 
 use half::{bf16, f16};
 use wide::{f32x8, u32x8};
@@ -8,7 +9,7 @@ use wide::{f32x8, u32x8};
 use super::convert::widen_bf16;
 use crate::arch::{for_each_block_chunk, sr_block, F16_FAST_LOW, F16_FAST_SPAN};
 use crate::backend::Sr;
-use crate::reference::rng::{M0, M1, W0, W1};
+use crate::reference::rng::{Generator, M0, M1, W0, W1};
 use crate::reference::stochastic::{self as r, Overflow};
 
 const STEP: usize = 64;
@@ -19,7 +20,12 @@ fn splat(v: u32) -> u32x8 {
 
 /// The random 16-bit values of the 64 elements of blocks `first..first + 8`, each
 /// zero-extended, in element order.
-fn random_values(seed: u64, first: u64) -> [u32; STEP] {
+fn random_values(generator: Generator, seed: u64, first: u64) -> [u32; STEP] {
+    if generator != Generator::Philox4x32_10 {
+        let words: [[u32; 4]; 8] =
+            core::array::from_fn(|j| generator.block_words(seed, sr_block(first, j as u64)));
+        return core::array::from_fn(|e| (words[e / 8][e % 8 / 2] >> (16 * (e % 2))) & 0xffff);
+    }
     let blocks: [u64; 8] = core::array::from_fn(|j| sr_block(first, j as u64));
     let mut c = [
         u32x8::new(blocks.map(|b| b as u32)),
@@ -113,7 +119,7 @@ fn drive<S: Copy + Default, D: Copy + Default>(
         dst,
         sr.offset,
         |s, d, block| {
-            let bits = random_values(sr.seed, block);
+            let bits = random_values(sr.generator, sr.seed, block);
             for k in 0..STEP / 8 {
                 let range = 8 * k..8 * k + 8;
                 let x = load(
@@ -139,7 +145,7 @@ fn bits_of(s: &[f32; 8]) -> u32x8 {
 pub(super) fn f32_to_bf16(src: &[f32], dst: &mut [bf16], sr: Sr) {
     let saturate = sr.overflow == Overflow::Saturate;
     let edge = |s: &[f32], d: &mut [bf16], at| {
-        r::f32_to_bf16_stochastic_slice(s, d, sr.seed, at, sr.overflow)
+        r::f32_to_bf16_stochastic_slice(s, d, sr.seed, at, sr.options())
     };
     drive(
         src,
@@ -155,7 +161,7 @@ pub(super) fn f32_to_bf16(src: &[f32], dst: &mut [bf16], sr: Sr) {
 pub(super) fn f32_to_f16(src: &[f32], dst: &mut [f16], sr: Sr) {
     let saturate = sr.overflow == Overflow::Saturate;
     let edge = |s: &[f32], d: &mut [f16], at| {
-        r::f32_to_f16_stochastic_slice(s, d, sr.seed, at, sr.overflow)
+        r::f32_to_f16_stochastic_slice(s, d, sr.seed, at, sr.options())
     };
     let store = |y: u32x8| y.to_array().map(|v| f16::from_bits(v as u16));
     drive(
@@ -183,7 +189,7 @@ fn axpy<G: Copy + Default + Into<f32>>(
 ) {
     let saturate = sr.overflow == Overflow::Saturate;
     let edge = |g: &[G], w: &mut [bf16], at| {
-        r::axpy_bf16_stochastic_slice(alpha, g, w, sr.seed, at, sr.overflow)
+        r::axpy_bf16_stochastic_slice(alpha, g, w, sr.seed, at, sr.options())
     };
     // Separate multiply and add (no fused multiply-add), as the reference defines.
     let sum = |g: &[G; 8], w: &[bf16; 8]| {

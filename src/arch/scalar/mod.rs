@@ -16,8 +16,8 @@ pub(crate) static KERNELS: Kernels = Kernels {
     bf16_to_f32: r::bf16_to_f32_slice,
     f32_to_f16: r::f32_to_f16_slice,
     f16_to_f32: r::f16_to_f32_slice,
-    f32_to_bf16_sr: |s, d, p| sr::f32_to_bf16_stochastic_slice(s, d, p.seed, p.offset, p.overflow),
-    f32_to_f16_sr: |s, d, p| sr::f32_to_f16_stochastic_slice(s, d, p.seed, p.offset, p.overflow),
+    f32_to_bf16_sr: |s, d, p| sr::f32_to_bf16_stochastic_slice(s, d, p.seed, p.offset, p.options()),
+    f32_to_f16_sr: |s, d, p| sr::f32_to_f16_stochastic_slice(s, d, p.seed, p.offset, p.options()),
     axpy_bf16_sr: axpy::<f32>,
     axpy_bf16_sr_bf16: axpy::<bf16>,
     dot_bf16: fmac::dot_bf16,
@@ -46,5 +46,5 @@ pub(crate) static KERNELS: Kernels = Kernels {
 };
 
 fn axpy<G: Copy + Into<f32>>(alpha: f32, g: &[G], w: &mut [bf16], p: Sr) {
-    sr::axpy_bf16_stochastic_slice(alpha, g, w, p.seed, p.offset, p.overflow);
+    sr::axpy_bf16_stochastic_slice(alpha, g, w, p.seed, p.offset, p.options());
 }

@@ -22,6 +22,28 @@ pub(crate) const STREAM_MIN_BYTES: usize = 16 << 20;
 /// (`lowp bench --only dram`), 4 KiB ahead lifted f32 -> bf16 from 0.6 to 0.9 of memcpy's rate.
 const PREFETCH_BYTES: usize = 4096;
 
+/// Proof that the CPU has AES-NI: the xmm ARS-5 kernels' one feature beyond their tier.
+#[derive(Clone, Copy)]
+pub(crate) struct Aes(());
+
+impl Aes {
+    pub(crate) fn detect() -> Option<Aes> {
+        std::arch::is_x86_feature_detected!("aes").then_some(Aes(()))
+    }
+}
+
+/// Proof that the CPU has AES-NI and VAES (AES rounds on every 128-bit lane of a ymm or
+/// zmm register): the zmm ARS-5 kernels' features beyond the `Avx512` tier.
+#[derive(Clone, Copy)]
+pub(crate) struct Vaes(());
+
+impl Vaes {
+    pub(crate) fn detect() -> Option<Vaes> {
+        let aes = std::arch::is_x86_feature_detected!("aes");
+        (aes && std::arch::is_x86_feature_detected!("vaes")).then_some(Vaes(()))
+    }
+}
+
 /// Bits of [`IDENTITY`]: the CPU's identity has been read; its vendor is AMD; its core is one
 /// whose `vgatherdps` beats lowp's broadcast loads; one whose AVX-512 sparse dots run faster
 /// prefetching nearer.

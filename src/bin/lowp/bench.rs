@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use half::slice::HalfFloatSliceExt;
 use half::{bf16, f16};
-use lowp::Backend;
+use lowp::{Backend, Generator};
 
 pub struct Options {
     quick: bool,
@@ -284,10 +284,15 @@ enum Kernel {
     F32ToF16Stochastic,
     AxpyF32Grad,
     AxpyBf16Grad,
+    /// The stochastic rows again with ARS-5's bits.
+    F32ToBf16Ars,
+    F32ToF16Ars,
+    AxpyF32GradArs,
+    AxpyBf16GradArs,
 }
 
 impl Kernel {
-    const ALL: [Kernel; 8] = [
+    const ALL: [Kernel; 12] = [
         Kernel::F32ToBf16,
         Kernel::Bf16ToF32,
         Kernel::F32ToF16,
@@ -296,6 +301,10 @@ impl Kernel {
         Kernel::F32ToF16Stochastic,
         Kernel::AxpyF32Grad,
         Kernel::AxpyBf16Grad,
+        Kernel::F32ToBf16Ars,
+        Kernel::F32ToF16Ars,
+        Kernel::AxpyF32GradArs,
+        Kernel::AxpyBf16GradArs,
     ];
 
     fn name(self) -> &'static str {
@@ -308,13 +317,17 @@ impl Kernel {
             Kernel::F32ToF16Stochastic => "f32 -> f16 stochastic",
             Kernel::AxpyF32Grad => "axpy bf16 += f32 grad",
             Kernel::AxpyBf16Grad => "axpy bf16 += bf16 grad",
+            Kernel::F32ToBf16Ars => "f32 -> bf16 SR, ARS-5",
+            Kernel::F32ToF16Ars => "f32 -> f16 SR, ARS-5",
+            Kernel::AxpyF32GradArs => "axpy f32 grad, ARS-5",
+            Kernel::AxpyBf16GradArs => "axpy bf16 grad, ARS-5",
         }
     }
 
     /// Bytes read plus bytes written per element.
     fn bytes_per_element(self) -> usize {
         match self {
-            Kernel::AxpyF32Grad => 4 + 2 + 2, // g read, w read and written
+            Kernel::AxpyF32Grad | Kernel::AxpyF32GradArs => 4 + 2 + 2, // g read, w read and written
             _ => 6, // 4 bytes of f32 and 2 of a 16-bit type, or 3 x 2 bytes for the bf16 axpy
         }
     }
@@ -329,14 +342,20 @@ impl Kernel {
 
     /// Whether the row has a baseline to compare with.
     fn has_base(self) -> bool {
-        !matches!(self, Kernel::AxpyF32Grad | Kernel::AxpyBf16Grad)
+        !matches!(
+            self,
+            Kernel::AxpyF32Grad
+                | Kernel::AxpyBf16Grad
+                | Kernel::AxpyF32GradArs
+                | Kernel::AxpyBf16GradArs
+        )
     }
 
     /// The (kernel, path) this row is compared with.
     fn baseline(self, path: Option<Backend>) -> (Kernel, Option<Backend>) {
         match self {
-            Kernel::F32ToBf16Stochastic => (Kernel::F32ToBf16, path),
-            Kernel::F32ToF16Stochastic => (Kernel::F32ToF16, path),
+            Kernel::F32ToBf16Stochastic | Kernel::F32ToBf16Ars => (Kernel::F32ToBf16, path),
+            Kernel::F32ToF16Stochastic | Kernel::F32ToF16Ars => (Kernel::F32ToF16, path),
             _ if self.has_half() => (self, None),
             _ => (self, path),
         }
@@ -373,6 +392,18 @@ impl Kernel {
             (Kernel::AxpyBf16Grad, Some(be)) => {
                 be.axpy_bf16_stochastic(alpha, b16, w16, seed, 0).unwrap()
             }
+            (Kernel::F32ToBf16Ars, Some(be)) => be
+                .f32_to_bf16_stochastic_with(src, b16, seed, 0, Generator::Ars5)
+                .unwrap(),
+            (Kernel::F32ToF16Ars, Some(be)) => be
+                .f32_to_f16_stochastic_with(src, h16, seed, 0, Generator::Ars5)
+                .unwrap(),
+            (Kernel::AxpyF32GradArs, Some(be)) => be
+                .axpy_bf16_stochastic_with(alpha, src, w16, seed, 0, Generator::Ars5)
+                .unwrap(),
+            (Kernel::AxpyBf16GradArs, Some(be)) => be
+                .axpy_bf16_stochastic_with(alpha, b16, w16, seed, 0, Generator::Ars5)
+                .unwrap(),
             (_, None) => unreachable!("half has no {}", self.name()),
         }
     }

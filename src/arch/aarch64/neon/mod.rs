@@ -1,5 +1,6 @@
 //! The `Neon` tier: ARMv8.0 Advanced SIMD.
 
+mod ars;
 mod convert;
 mod fmac;
 pub(super) mod gemm;

@@ -1,5 +1,6 @@
 //! Stochastic rounding and the fused bf16 update: Philox4x32-10 on 4 blocks per vector, two
-//! interleaved chains (64 elements per step), then add-and-truncate. Bit-identical to
+//! interleaved chains (64 elements per step), or ARS-5 with the AES instructions
+//! ([`super::ars`]), then add-and-truncate. Bit-identical to
 //! [`crate::reference::stochastic`]; chunks start on block boundaries
 //! ([`for_each_block_chunk`]), and the edges go through the reference.
 
@@ -7,10 +8,12 @@ use core::arch::aarch64::*;
 
 use half::{bf16, f16};
 
+use super::super::Aes;
+use super::ars::{self, ArsKeys};
 use super::convert::widen_bf16;
 use crate::arch::{for_each_block_chunk, sr_block, F16_FAST_LOW, F16_FAST_SPAN};
 use crate::backend::Sr;
-use crate::reference::rng::{M0, M1, W0, W1};
+use crate::reference::rng::{Generator, M0, M1, W0, W1};
 use crate::reference::stochastic::{self as r, Overflow};
 
 /// Independent Philox computations in flight (each a latency-bound chain of ten rounds).
@@ -179,12 +182,18 @@ fn sr_f16<const SATURATE: bool>(x: uint32x4_t, r: uint32x4_t) -> uint16x4_t {
     vmovn_u32(vorrq_u32(out, sign))
 }
 
-/// Shared driver: `round(x_bits, r)` four lanes at a time over chunks of [`STEP`] elements.
+/// The random values of a step's blocks: `random(first)` gives blocks `first..first + 8`,
+/// one per vector in element order.
+type Bits = [uint16x8_t; BLOCKS];
+
+/// Shared driver: `round(x_bits, r)` four lanes at a time over chunks of [`STEP`] elements,
+/// with the random values of `random`.
 #[inline(always)]
 fn drive<S: Copy + Default, D: Copy + Default>(
     src: &[S],
     dst: &mut [D],
     sr: Sr,
+    random: impl Fn(u64) -> Bits,
     mut load: impl FnMut(&[S], &[D], usize) -> uint32x4_t,
     mut round: impl FnMut(uint32x4_t, uint32x4_t) -> uint16x4_t,
     edge: impl FnMut(&[S], &mut [D], u64),
@@ -194,10 +203,9 @@ fn drive<S: Copy + Default, D: Copy + Default>(
         dst,
         sr.offset,
         |s, d, block| {
-            // SAFETY: neon is part of the aarch64 baseline this crate is built for.
-            let bits = unsafe { random_blocks(sr.seed, block) };
+            let bits = random(block);
             for (k, b) in bits.into_iter().enumerate() {
-                // SAFETY: as above; `load` reads 4 elements from 8k and 8k + 4 of the chunk.
+                // SAFETY: neon is part of the aarch64 baseline this crate is built for; `load` reads 4 elements from 8k and 8k + 4 of the chunk.
                 let y = unsafe {
                     let lo = round(load(s, d, 8 * k), vmovl_u16(vget_low_u16(b)));
                     let hi = round(load(s, d, 8 * k + 4), vmovl_high_u16(b));
@@ -229,16 +237,18 @@ fn load_bf16(s: &[bf16], i: usize) -> uint32x4_t {
     widen_bf16(unsafe { vld1_u16(s[i..].as_ptr().cast()) })
 }
 
+#[inline]
 #[target_feature(enable = "neon")]
-pub(super) unsafe fn f32_to_bf16(src: &[f32], dst: &mut [bf16], sr: Sr) {
+fn f32_to_bf16_with(src: &[f32], dst: &mut [bf16], sr: Sr, random: impl Fn(u64) -> Bits) {
     let edge = |s: &[f32], d: &mut [bf16], at| {
-        r::f32_to_bf16_stochastic_slice(s, d, sr.seed, at, sr.overflow)
+        r::f32_to_bf16_stochastic_slice(s, d, sr.seed, at, sr.options())
     };
     match sr.overflow {
         Overflow::Infinity => drive(
             src,
             dst,
             sr,
+            &random,
             |s, _, i| load_f32(s, i),
             |x, r| sr_bf16::<false>(x, r),
             edge,
@@ -247,6 +257,7 @@ pub(super) unsafe fn f32_to_bf16(src: &[f32], dst: &mut [bf16], sr: Sr) {
             src,
             dst,
             sr,
+            &random,
             |s, _, i| load_f32(s, i),
             |x, r| sr_bf16::<true>(x, r),
             edge,
@@ -254,16 +265,18 @@ pub(super) unsafe fn f32_to_bf16(src: &[f32], dst: &mut [bf16], sr: Sr) {
     }
 }
 
+#[inline]
 #[target_feature(enable = "neon")]
-pub(super) unsafe fn f32_to_f16(src: &[f32], dst: &mut [f16], sr: Sr) {
+fn f32_to_f16_with(src: &[f32], dst: &mut [f16], sr: Sr, random: impl Fn(u64) -> Bits) {
     let edge = |s: &[f32], d: &mut [f16], at| {
-        r::f32_to_f16_stochastic_slice(s, d, sr.seed, at, sr.overflow)
+        r::f32_to_f16_stochastic_slice(s, d, sr.seed, at, sr.options())
     };
     match sr.overflow {
         Overflow::Infinity => drive(
             src,
             dst,
             sr,
+            &random,
             |s, _, i| load_f32(s, i),
             |x, r| sr_f16::<false>(x, r),
             edge,
@@ -272,6 +285,7 @@ pub(super) unsafe fn f32_to_f16(src: &[f32], dst: &mut [f16], sr: Sr) {
             src,
             dst,
             sr,
+            &random,
             |s, _, i| load_f32(s, i),
             |x, r| sr_f16::<true>(x, r),
             edge,
@@ -297,10 +311,11 @@ fn axpy<G: Copy + Default + Into<f32>>(
     g: &[G],
     w: &mut [bf16],
     sr: Sr,
+    random: impl Fn(u64) -> Bits,
     grad: impl Fn(&[G], usize) -> float32x4_t,
 ) {
     let edge = |g: &[G], w: &mut [bf16], at| {
-        r::axpy_bf16_stochastic_slice(alpha, g, w, sr.seed, at, sr.overflow)
+        r::axpy_bf16_stochastic_slice(alpha, g, w, sr.seed, at, sr.options())
     };
     // SAFETY (all three): neon is part of the aarch64 baseline this crate is built for. The
     // product and the sum are separate instructions (no fused multiply-add).
@@ -313,21 +328,61 @@ fn axpy<G: Copy + Default + Into<f32>>(
     // SAFETY: as above.
     let saturating = |t, r| unsafe { update::<true>(t, r) };
     match sr.overflow {
-        Overflow::Infinity => drive(g, w, sr, sum, to_infinity, edge),
-        Overflow::Saturate => drive(g, w, sr, sum, saturating, edge),
+        Overflow::Infinity => drive(g, w, sr, random, sum, to_infinity, edge),
+        Overflow::Saturate => drive(g, w, sr, random, sum, saturating, edge),
     }
 }
 
+#[inline]
 #[target_feature(enable = "neon")]
-pub(super) unsafe fn axpy_f32(alpha: f32, g: &[f32], w: &mut [bf16], sr: Sr) {
-    axpy(alpha, g, w, sr, |g, i| {
+fn axpy_f32_with(alpha: f32, g: &[f32], w: &mut [bf16], sr: Sr, random: impl Fn(u64) -> Bits) {
+    axpy(alpha, g, w, sr, random, |g, i| {
         vreinterpretq_f32_u32(load_f32(g, i))
     });
 }
 
+#[inline]
 #[target_feature(enable = "neon")]
-pub(super) unsafe fn axpy_bf16(alpha: f32, g: &[bf16], w: &mut [bf16], sr: Sr) {
-    axpy(alpha, g, w, sr, |g, i| {
+fn axpy_bf16_with(alpha: f32, g: &[bf16], w: &mut [bf16], sr: Sr, random: impl Fn(u64) -> Bits) {
+    axpy(alpha, g, w, sr, random, |g, i| {
         vreinterpretq_f32_u32(load_bf16(g, i))
     });
+}
+
+/// The kernel table's entries, one per operation, and their ARS-5 twins: `$name` draws the
+/// bits `sr.generator` names, ARS-5 through `$ars` where the CPU has the AES instructions and
+/// through the reference (software AES) where it does not.
+macro_rules! entries {
+    ($($name:ident, $ars:ident, $with:ident($($arg:ident: $ty:ty),*), $reference:expr;)*) => {$(
+        #[target_feature(enable = "neon")]
+        pub(super) unsafe fn $name($($arg: $ty,)* sr: Sr) {
+            if sr.generator == Generator::Ars5 {
+                return match Aes::detect() {
+                    // SAFETY: this tier's features, and `aes` proves the one `$ars` adds.
+                    Some(aes) => unsafe { $ars(aes, $($arg,)* sr) },
+                    None => $reference($($arg,)* sr.seed, sr.offset, sr.options()),
+                };
+            }
+            $with($($arg,)* sr, |first| random_blocks(sr.seed, first))
+        }
+
+        /// # Safety
+        /// The CPU supports the Neon tier.
+        #[target_feature(enable = "neon,aes")]
+        unsafe fn $ars(_: Aes, $($arg: $ty,)* sr: Sr) {
+            let keys = ArsKeys::new(sr.seed);
+            $with($($arg,)* sr, |first| ars::random_blocks(&keys, first))
+        }
+    )*};
+}
+
+entries! {
+    f32_to_bf16, f32_to_bf16_ars, f32_to_bf16_with(src: &[f32], dst: &mut [bf16]),
+        r::f32_to_bf16_stochastic_slice;
+    f32_to_f16, f32_to_f16_ars, f32_to_f16_with(src: &[f32], dst: &mut [f16]),
+        r::f32_to_f16_stochastic_slice;
+    axpy_f32, axpy_f32_ars, axpy_f32_with(alpha: f32, g: &[f32], w: &mut [bf16]),
+        r::axpy_bf16_stochastic_slice;
+    axpy_bf16, axpy_bf16_ars, axpy_bf16_with(alpha: f32, g: &[bf16], w: &mut [bf16]),
+        r::axpy_bf16_stochastic_slice;
 }

@@ -1,5 +1,5 @@
-//! Stochastic rounding and the fused bf16 update: Philox4x32-10 on 8 blocks per step (64
-//! elements), then add-and-truncate. Bit-identical to
+//! Stochastic rounding and the fused bf16 update: Philox4x32-10 (or ARS-5, with AES-NI:
+//! [`super::ars`]) on 8 blocks per step (64 elements), then add-and-truncate. Bit-identical to
 //! [`crate::reference::stochastic`]; chunks start on block boundaries
 //! ([`for_each_block_chunk`]), and the edges go through the reference.
 
@@ -7,11 +7,12 @@ use core::arch::x86_64::*;
 
 use half::{bf16, f16};
 
-use super::super::{prefetch_ahead, STREAM_MIN_BYTES};
+use super::super::{prefetch_ahead, Aes, Vaes, STREAM_MIN_BYTES};
+use super::ars::{self, ArsKeys, ArsKeys2};
 use super::convert::quiet_nans;
 use crate::arch::{for_each_block_chunk, F16_FAST_LOW, F16_FAST_SPAN};
 use crate::backend::Sr;
-use crate::reference::rng::{round_keys, M0, M1};
+use crate::reference::rng::{round_keys, Generator, M0, M1};
 use crate::reference::stochastic::{self as r, Overflow};
 
 /// Independent Philox computations in flight: one is a chain of ten multiply-shift-xor
@@ -237,21 +238,22 @@ fn sr_f16_pair<const SATURATE: bool>(x: [__m256i; 2], r: [__m256i; 2]) -> __m256
     )
 }
 
+/// The random values of a step's blocks: `random(first)` gives blocks `first..first + 8`,
+/// one per vector in element order.
+type Bits = [__m128i; BLOCKS];
+
 /// Shared driver: `round(x_bits, r)`, 16 lanes in two vectors to 16 16-bit results in order,
-/// over chunks of [`STEP`] elements.
+/// over chunks of [`STEP`] elements, with the random values of `random`.
 #[inline(always)]
 fn drive<S: Copy + Default, D: Copy + Default>(
     src: &[S],
     dst: &mut [D],
     sr: Sr,
+    random: impl Fn(u64) -> Bits,
     mut load: impl FnMut(&[S], &[D], usize) -> __m256i,
     mut round: impl FnMut([__m256i; 2], [__m256i; 2]) -> __m256i,
     edge: impl FnMut(&[S], &mut [D], u64),
 ) {
-    // SAFETY: `drive` is inlined into the kernels below, which enable avx2.
-    // Opaque to the optimiser, so the loop reads the keys from memory instead of rebuilding
-    // each broadcast from the seed (two instructions each) in every step.
-    let keys = core::hint::black_box(unsafe { RoundKeys::new(sr.seed) });
     // Large arrays come from DRAM: fetch ahead, as the conversions do. (The output is not
     // streamed: chunks start where the seed's blocks do, not on a store's alignment.)
     let large = size_of_val(dst) >= STREAM_MIN_BYTES;
@@ -264,8 +266,7 @@ fn drive<S: Copy + Default, D: Copy + Default>(
                 prefetch_ahead(s);
                 prefetch_ahead(d);
             }
-            // SAFETY: this closure runs inside the kernels below, which enable avx2.
-            let bits = unsafe { random_blocks(&keys, block) };
+            let bits = random(block);
             for k in (0..BLOCKS).step_by(2) {
                 // SAFETY: as above; `load` reads elements 8k..8k+16 of the chunk.
                 let ys = unsafe {
@@ -304,16 +305,18 @@ fn load_bf16(s: &[bf16], i: usize) -> __m256 {
     _mm256_castsi256_ps(quiet_nans(x))
 }
 
+#[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-pub(in crate::arch::x86_64) unsafe fn f32_to_bf16(src: &[f32], dst: &mut [bf16], sr: Sr) {
+fn f32_to_bf16_with(src: &[f32], dst: &mut [bf16], sr: Sr, random: impl Fn(u64) -> Bits) {
     let edge = |s: &[f32], d: &mut [bf16], at| {
-        r::f32_to_bf16_stochastic_slice(s, d, sr.seed, at, sr.overflow)
+        r::f32_to_bf16_stochastic_slice(s, d, sr.seed, at, sr.options())
     };
     match sr.overflow {
         Overflow::Infinity => drive(
             src,
             dst,
             sr,
+            &random,
             |s, _, i| load_f32(s, i),
             |x, r| sr_bf16_pair::<false>(x, r),
             edge,
@@ -322,6 +325,7 @@ pub(in crate::arch::x86_64) unsafe fn f32_to_bf16(src: &[f32], dst: &mut [bf16],
             src,
             dst,
             sr,
+            &random,
             |s, _, i| load_f32(s, i),
             |x, r| sr_bf16_pair::<true>(x, r),
             edge,
@@ -329,16 +333,18 @@ pub(in crate::arch::x86_64) unsafe fn f32_to_bf16(src: &[f32], dst: &mut [bf16],
     }
 }
 
+#[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-pub(in crate::arch::x86_64) unsafe fn f32_to_f16(src: &[f32], dst: &mut [f16], sr: Sr) {
+fn f32_to_f16_with(src: &[f32], dst: &mut [f16], sr: Sr, random: impl Fn(u64) -> Bits) {
     let edge = |s: &[f32], d: &mut [f16], at| {
-        r::f32_to_f16_stochastic_slice(s, d, sr.seed, at, sr.overflow)
+        r::f32_to_f16_stochastic_slice(s, d, sr.seed, at, sr.options())
     };
     match sr.overflow {
         Overflow::Infinity => drive(
             src,
             dst,
             sr,
+            &random,
             |s, _, i| load_f32(s, i),
             |x, r| sr_f16_pair::<false>(x, r),
             edge,
@@ -347,6 +353,7 @@ pub(in crate::arch::x86_64) unsafe fn f32_to_f16(src: &[f32], dst: &mut [f16], s
             src,
             dst,
             sr,
+            &random,
             |s, _, i| load_f32(s, i),
             |x, r| sr_f16_pair::<true>(x, r),
             edge,
@@ -375,10 +382,11 @@ fn axpy<G: Copy + Default + Into<f32>>(
     g: &[G],
     w: &mut [bf16],
     sr: Sr,
+    random: impl Fn(u64) -> Bits,
     grad: impl Fn(&[G], usize) -> __m256,
 ) {
     let edge = |g: &[G], w: &mut [bf16], at| {
-        r::axpy_bf16_stochastic_slice(alpha, g, w, sr.seed, at, sr.overflow)
+        r::axpy_bf16_stochastic_slice(alpha, g, w, sr.seed, at, sr.options())
     };
     // SAFETY (all three): these closures run inside the kernels below, which enable avx2.
     let sum = |g: &[G], w: &[bf16], i| unsafe {
@@ -393,17 +401,76 @@ fn axpy<G: Copy + Default + Into<f32>>(
     // SAFETY: as above.
     let saturating = |t, r| unsafe { update::<true>(t, r) };
     match sr.overflow {
-        Overflow::Infinity => drive(g, w, sr, sum, to_infinity, edge),
-        Overflow::Saturate => drive(g, w, sr, sum, saturating, edge),
+        Overflow::Infinity => drive(g, w, sr, random, sum, to_infinity, edge),
+        Overflow::Saturate => drive(g, w, sr, random, sum, saturating, edge),
     }
 }
 
+#[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-pub(in crate::arch::x86_64) unsafe fn axpy_f32(alpha: f32, g: &[f32], w: &mut [bf16], sr: Sr) {
-    axpy(alpha, g, w, sr, |g, i| _mm256_castsi256_ps(load_f32(g, i)));
+fn axpy_f32_with(alpha: f32, g: &[f32], w: &mut [bf16], sr: Sr, random: impl Fn(u64) -> Bits) {
+    axpy(alpha, g, w, sr, random, |g, i| {
+        _mm256_castsi256_ps(load_f32(g, i))
+    });
 }
 
+#[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-pub(in crate::arch::x86_64) unsafe fn axpy_bf16(alpha: f32, g: &[bf16], w: &mut [bf16], sr: Sr) {
-    axpy(alpha, g, w, sr, |g, i| load_bf16(g, i));
+fn axpy_bf16_with(alpha: f32, g: &[bf16], w: &mut [bf16], sr: Sr, random: impl Fn(u64) -> Bits) {
+    axpy(alpha, g, w, sr, random, |g, i| load_bf16(g, i));
+}
+
+/// The kernel table's entries, one per operation, and their ARS-5 twins: `$name` draws the
+/// bits `sr.generator` names, ARS-5 through `$vaes` where the CPU has VAES, through `$ars`
+/// where it has AES-NI only, and through the reference (software AES) where it has neither.
+macro_rules! entries {
+    ($($name:ident, $ars:ident, $vaes:ident, $with:ident($($arg:ident: $ty:ty),*), $reference:expr;)*) => {$(
+        #[target_feature(enable = "avx2,fma,f16c")]
+        pub(in crate::arch::x86_64) unsafe fn $name($($arg: $ty,)* sr: Sr) {
+            if sr.generator == Generator::Ars5 {
+                if let Some(vaes) = Vaes::detect() {
+                    // SAFETY: this tier's features, and `vaes` proves the ones `$vaes` adds.
+                    return unsafe { $vaes(vaes, $($arg,)* sr) };
+                }
+                return match Aes::detect() {
+                    // SAFETY: this tier's features, and `aes` proves the one `$ars` adds.
+                    Some(aes) => unsafe { $ars(aes, $($arg,)* sr) },
+                    None => $reference($($arg,)* sr.seed, sr.offset, sr.options()),
+                };
+            }
+            // Opaque to the optimiser, so the loop reads the keys from memory instead of
+            // rebuilding each broadcast from the seed (two instructions each) in every step.
+            let keys = core::hint::black_box(RoundKeys::new(sr.seed));
+            $with($($arg,)* sr, |first| random_blocks(&keys, first))
+        }
+
+        /// # Safety
+        /// The CPU supports the Avx2 tier.
+        #[target_feature(enable = "avx2,fma,f16c,aes")]
+        unsafe fn $ars(_: Aes, $($arg: $ty,)* sr: Sr) {
+            let keys = core::hint::black_box(ArsKeys::new(sr.seed));
+            $with($($arg,)* sr, |first| ars::random_blocks(&keys, first))
+        }
+
+        /// # Safety
+        /// The CPU supports the Avx2 tier.
+        #[target_feature(enable = "avx2,fma,f16c,aes,vaes")]
+        unsafe fn $vaes(_: Vaes, $($arg: $ty,)* sr: Sr) {
+            let keys = core::hint::black_box(ArsKeys2::new(sr.seed));
+            $with($($arg,)* sr, |first| {
+                ars::random_blocks_vaes(&keys, first)
+            })
+        }
+    )*};
+}
+
+entries! {
+    f32_to_bf16, f32_to_bf16_ars, f32_to_bf16_vaes, f32_to_bf16_with(src: &[f32], dst: &mut [bf16]),
+        r::f32_to_bf16_stochastic_slice;
+    f32_to_f16, f32_to_f16_ars, f32_to_f16_vaes, f32_to_f16_with(src: &[f32], dst: &mut [f16]),
+        r::f32_to_f16_stochastic_slice;
+    axpy_f32, axpy_f32_ars, axpy_f32_vaes, axpy_f32_with(alpha: f32, g: &[f32], w: &mut [bf16]),
+        r::axpy_bf16_stochastic_slice;
+    axpy_bf16, axpy_bf16_ars, axpy_bf16_vaes, axpy_bf16_with(alpha: f32, g: &[bf16], w: &mut [bf16]),
+        r::axpy_bf16_stochastic_slice;
 }

@@ -1,5 +1,6 @@
 //! The `Avx512` tier: AVX-512 F, BW, DQ, VL.
 
+mod ars;
 pub(super) mod convert;
 mod fmac;
 pub(super) mod gemm;

@@ -1,5 +1,6 @@
-//! Stochastic rounding and the fused bf16 update, 16 lanes: Philox4x32-10 on 32 blocks per
-//! step (256 elements), then add-and-truncate. Bit-identical to
+//! Stochastic rounding and the fused bf16 update, 16 lanes: Philox4x32-10 (or ARS-5, with
+//! VAES: [`super::ars`]) on 32 blocks per step (256 elements), then add-and-truncate.
+//! Bit-identical to
 //! [`crate::reference::stochastic`]; chunks start on block boundaries
 //! ([`for_each_block_chunk`]), and the edges go through the reference.
 //!
@@ -11,11 +12,12 @@ use core::arch::x86_64::*;
 
 use half::{bf16, f16};
 
-use super::super::{prefetch_ahead, STREAM_MIN_BYTES};
+use super::super::{avx2, prefetch_ahead, Vaes, STREAM_MIN_BYTES};
+use super::ars::{self, ArsKeys};
 use super::convert::widen_bf16;
 use crate::arch::{for_each_block_chunk, F16_FAST_LOW, F16_FAST_SPAN};
 use crate::backend::Sr;
-use crate::reference::rng::{round_keys, M0, M1};
+use crate::reference::rng::{round_keys, Generator, M0, M1};
 use crate::reference::stochastic::{self as r, Overflow};
 
 /// Independent Philox computations in flight (each a latency-bound chain of ten rounds).
@@ -257,21 +259,22 @@ fn sr_f16_pair<const SATURATE: bool>(x: [__m512i; 2], r: [__m512i; 2]) -> __m512
     )
 }
 
+/// The random values of a step's blocks: `random(first)` gives blocks `first..first + 32`,
+/// two per vector in element order.
+type Bits = [__m256i; BLOCKS / 2];
+
 /// Shared driver: `round(x_bits, r)`, 32 lanes in two vectors to 32 16-bit results in order,
-/// over chunks of [`STEP`] elements.
+/// over chunks of [`STEP`] elements, with the random values of `random`.
 #[inline(always)]
 fn drive<S: Copy + Default, D: Copy + Default>(
     src: &[S],
     dst: &mut [D],
     sr: Sr,
+    random: impl Fn(u64) -> Bits,
     mut load: impl FnMut(&[S], &[D], usize) -> __m512i,
     mut round: impl FnMut([__m512i; 2], [__m512i; 2]) -> __m512i,
     edge: impl FnMut(&[S], &mut [D], u64),
 ) {
-    // SAFETY: `drive` is inlined into the kernels below, which enable avx512f.
-    // Opaque to the optimiser, so the loop reads the keys from memory (as broadcast operands)
-    // instead of rebuilding them from the seed in every step.
-    let keys = core::hint::black_box(unsafe { RoundKeys::new(sr.seed) });
     // Large arrays come from DRAM: fetch ahead, as the conversions do.
     let large = size_of_val(dst) >= STREAM_MIN_BYTES;
     for_each_block_chunk::<_, _, STEP>(
@@ -283,8 +286,7 @@ fn drive<S: Copy + Default, D: Copy + Default>(
                 prefetch_ahead(s);
                 prefetch_ahead(d);
             }
-            // SAFETY: this closure runs inside the kernels below, which enable avx512f.
-            let bits = unsafe { random_blocks(&keys, block) };
+            let bits = random(block);
             for k in (0..BLOCKS / 2).step_by(2) {
                 // SAFETY: as above (and avx512bw); `load` reads elements 16k..16k+32.
                 let ys = unsafe {
@@ -322,27 +324,61 @@ fn load_bf16(s: &[bf16], i: usize) -> __m512 {
     _mm512_castsi512_ps(widen_bf16(h))
 }
 
+#[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
-pub(super) unsafe fn f32_to_bf16(src: &[f32], dst: &mut [bf16], sr: Sr) {
+fn f32_to_bf16_with(src: &[f32], dst: &mut [bf16], sr: Sr, random: impl Fn(u64) -> Bits) {
     let edge = |s: &[f32], d: &mut [bf16], at| {
-        r::f32_to_bf16_stochastic_slice(s, d, sr.seed, at, sr.overflow)
+        r::f32_to_bf16_stochastic_slice(s, d, sr.seed, at, sr.options())
     };
     let load = |s: &[f32], _: &[bf16], i| load_f32(s, i);
     match sr.overflow {
-        Overflow::Infinity => drive(src, dst, sr, load, |x, r| sr_bf16_pair::<false>(x, r), edge),
-        Overflow::Saturate => drive(src, dst, sr, load, |x, r| sr_bf16_pair::<true>(x, r), edge),
+        Overflow::Infinity => drive(
+            src,
+            dst,
+            sr,
+            random,
+            load,
+            |x, r| sr_bf16_pair::<false>(x, r),
+            edge,
+        ),
+        Overflow::Saturate => drive(
+            src,
+            dst,
+            sr,
+            random,
+            load,
+            |x, r| sr_bf16_pair::<true>(x, r),
+            edge,
+        ),
     }
 }
 
+#[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
-pub(super) unsafe fn f32_to_f16(src: &[f32], dst: &mut [f16], sr: Sr) {
+fn f32_to_f16_with(src: &[f32], dst: &mut [f16], sr: Sr, random: impl Fn(u64) -> Bits) {
     let edge = |s: &[f32], d: &mut [f16], at| {
-        r::f32_to_f16_stochastic_slice(s, d, sr.seed, at, sr.overflow)
+        r::f32_to_f16_stochastic_slice(s, d, sr.seed, at, sr.options())
     };
     let load = |s: &[f32], _: &[f16], i| load_f32(s, i);
     match sr.overflow {
-        Overflow::Infinity => drive(src, dst, sr, load, |x, r| sr_f16_pair::<false>(x, r), edge),
-        Overflow::Saturate => drive(src, dst, sr, load, |x, r| sr_f16_pair::<true>(x, r), edge),
+        Overflow::Infinity => drive(
+            src,
+            dst,
+            sr,
+            random,
+            load,
+            |x, r| sr_f16_pair::<false>(x, r),
+            edge,
+        ),
+        Overflow::Saturate => drive(
+            src,
+            dst,
+            sr,
+            random,
+            load,
+            |x, r| sr_f16_pair::<true>(x, r),
+            edge,
+        ),
     }
 }
 
@@ -367,10 +403,11 @@ fn axpy<G: Copy + Default + Into<f32>>(
     g: &[G],
     w: &mut [bf16],
     sr: Sr,
+    random: impl Fn(u64) -> Bits,
     grad: impl Fn(&[G], usize) -> __m512,
 ) {
     let edge = |g: &[G], w: &mut [bf16], at| {
-        r::axpy_bf16_stochastic_slice(alpha, g, w, sr.seed, at, sr.overflow)
+        r::axpy_bf16_stochastic_slice(alpha, g, w, sr.seed, at, sr.options())
     };
     // SAFETY (all three): these closures run inside the kernels below, which enable avx512f.
     // The product and the sum round separately, as the reference's `w + alpha * g` does.
@@ -386,17 +423,59 @@ fn axpy<G: Copy + Default + Into<f32>>(
     // SAFETY: as above.
     let saturating = |t, r| unsafe { update::<true>(t, r) };
     match sr.overflow {
-        Overflow::Infinity => drive(g, w, sr, sum, to_infinity, edge),
-        Overflow::Saturate => drive(g, w, sr, sum, saturating, edge),
+        Overflow::Infinity => drive(g, w, sr, random, sum, to_infinity, edge),
+        Overflow::Saturate => drive(g, w, sr, random, sum, saturating, edge),
     }
 }
 
+#[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
-pub(super) unsafe fn axpy_f32(alpha: f32, g: &[f32], w: &mut [bf16], sr: Sr) {
-    axpy(alpha, g, w, sr, |g, i| _mm512_castsi512_ps(load_f32(g, i)));
+fn axpy_f32_with(alpha: f32, g: &[f32], w: &mut [bf16], sr: Sr, random: impl Fn(u64) -> Bits) {
+    axpy(alpha, g, w, sr, random, |g, i| {
+        _mm512_castsi512_ps(load_f32(g, i))
+    });
 }
 
+#[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
-pub(super) unsafe fn axpy_bf16(alpha: f32, g: &[bf16], w: &mut [bf16], sr: Sr) {
-    axpy(alpha, g, w, sr, |g, i| load_bf16(g, i));
+fn axpy_bf16_with(alpha: f32, g: &[bf16], w: &mut [bf16], sr: Sr, random: impl Fn(u64) -> Bits) {
+    axpy(alpha, g, w, sr, random, |g, i| load_bf16(g, i));
+}
+
+/// The kernel table's entries, one per operation, and their ARS-5 twins: `$name` draws the
+/// bits `sr.generator` names, ARS-5 through `$ars` where the CPU has VAES and through the
+/// `Avx2` tier's kernel (xmm AES) where it does not.
+macro_rules! entries {
+    ($($name:ident, $ars:ident, $with:ident($($arg:ident: $ty:ty),*);)*) => {$(
+        #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+        pub(super) unsafe fn $name($($arg: $ty,)* sr: Sr) {
+            if sr.generator == Generator::Ars5 {
+                return match Vaes::detect() {
+                    // SAFETY: this tier's features, and `vaes` proves the ones `$ars` adds.
+                    Some(vaes) => unsafe { $ars(vaes, $($arg,)* sr) },
+                    // SAFETY: the Avx512 tier includes the Avx2 tier's features.
+                    None => unsafe { avx2::stochastic::$name($($arg,)* sr) },
+                };
+            }
+            // Opaque to the optimiser, so the loop reads the keys from memory (as broadcast
+            // operands) instead of rebuilding them from the seed in every step.
+            let keys = core::hint::black_box(RoundKeys::new(sr.seed));
+            $with($($arg,)* sr, |first| random_blocks(&keys, first))
+        }
+
+        /// # Safety
+        /// The CPU supports the Avx512 tier.
+        #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,aes,vaes")]
+        unsafe fn $ars(_: Vaes, $($arg: $ty,)* sr: Sr) {
+            let keys = core::hint::black_box(ArsKeys::new(sr.seed));
+            $with($($arg,)* sr, |first| ars::random_blocks(&keys, first))
+        }
+    )*};
+}
+
+entries! {
+    f32_to_bf16, f32_to_bf16_ars, f32_to_bf16_with(src: &[f32], dst: &mut [bf16]);
+    f32_to_f16, f32_to_f16_ars, f32_to_f16_with(src: &[f32], dst: &mut [f16]);
+    axpy_f32, axpy_f32_ars, axpy_f32_with(alpha: f32, g: &[f32], w: &mut [bf16]);
+    axpy_bf16, axpy_bf16_ars, axpy_bf16_with(alpha: f32, g: &[bf16], w: &mut [bf16]);
 }
