@@ -200,6 +200,14 @@ fn narrow16(a: __m256i, b: __m256i) -> __m256i {
 #[inline]
 #[target_feature(enable = "avx2")]
 fn sr_bf16_pair<const SATURATE: bool>(x: [__m256i; 2], r: [__m256i; 2]) -> __m256i {
+    // Without a NaN among the 16 lanes (one unordered comparison of the two vectors tells),
+    // IEEE mode is the bare add-and-truncate: ±Inf plus at most 0xffff stays ±Inf.
+    let unordered =
+        _mm256_cmp_ps::<_CMP_UNORD_Q>(_mm256_castsi256_ps(x[0]), _mm256_castsi256_ps(x[1]));
+    if !SATURATE && _mm256_testz_ps(unordered, unordered) != 0 {
+        let truncate = |x, r| _mm256_srli_epi32::<16>(_mm256_add_epi32(x, r));
+        return narrow16(truncate(x[0], r[0]), truncate(x[1], r[1]));
+    }
     narrow16(
         sr_bf16::<SATURATE>(x[0], r[0]),
         sr_bf16::<SATURATE>(x[1], r[1]),

@@ -224,6 +224,13 @@ fn narrow32<const HIGH: bool>(a: __m512i, b: __m512i) -> __m512i {
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512dq")]
 fn sr_bf16_pair<const SATURATE: bool>(x: [__m512i; 2], r: [__m512i; 2]) -> __m512i {
+    // Without a NaN among the 32 lanes (one unordered comparison of the two vectors tells),
+    // IEEE mode is the bare add-and-truncate: ±Inf plus at most 0xffff stays ±Inf.
+    let (x0, x1) = (_mm512_castsi512_ps(x[0]), _mm512_castsi512_ps(x[1]));
+    if !SATURATE && _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(x0, x1) == 0 {
+        let sum = |x, r| _mm512_add_epi32(x, r);
+        return narrow32::<true>(sum(x[0], r[0]), sum(x[1], r[1]));
+    }
     narrow32::<true>(
         sr_bf16::<SATURATE>(x[0], r[0]),
         sr_bf16::<SATURATE>(x[1], r[1]),
