@@ -196,17 +196,24 @@ fn narrow16(a: __m256i, b: __m256i) -> __m256i {
     _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_packus_epi32(a, b))
 }
 
+/// IEEE mode's bf16 rounding of 16 lanes, where none holds a NaN (one unordered comparison of
+/// the two vectors tells): the bare add-and-truncate, as ±Inf plus at most 0xffff stays ±Inf.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn without_nan(x: [__m256i; 2], r: [__m256i; 2]) -> Option<__m256i> {
+    let unordered =
+        _mm256_cmp_ps::<_CMP_UNORD_Q>(_mm256_castsi256_ps(x[0]), _mm256_castsi256_ps(x[1]));
+    let truncate = |x, r| _mm256_srli_epi32::<16>(_mm256_add_epi32(x, r));
+    (_mm256_testz_ps(unordered, unordered) != 0)
+        .then(|| narrow16(truncate(x[0], r[0]), truncate(x[1], r[1])))
+}
+
 /// Two groups of 8 f32 patterns and their random values -> 16 bf16 patterns in order.
 #[inline]
 #[target_feature(enable = "avx2")]
 fn sr_bf16_pair<const SATURATE: bool>(x: [__m256i; 2], r: [__m256i; 2]) -> __m256i {
-    // Without a NaN among the 16 lanes (one unordered comparison of the two vectors tells),
-    // IEEE mode is the bare add-and-truncate: ±Inf plus at most 0xffff stays ±Inf.
-    let unordered =
-        _mm256_cmp_ps::<_CMP_UNORD_Q>(_mm256_castsi256_ps(x[0]), _mm256_castsi256_ps(x[1]));
-    if !SATURATE && _mm256_testz_ps(unordered, unordered) != 0 {
-        let truncate = |x, r| _mm256_srli_epi32::<16>(_mm256_add_epi32(x, r));
-        return narrow16(truncate(x[0], r[0]), truncate(x[1], r[1]));
+    if let (false, Some(y)) = (SATURATE, without_nan(x, r)) {
+        return y;
     }
     narrow16(
         sr_bf16::<SATURATE>(x[0], r[0]),
@@ -374,6 +381,9 @@ fn f32_to_f16_with(src: &[f32], dst: &mut [f16], sr: Sr, random: impl Fn(u64) ->
 #[inline]
 #[target_feature(enable = "avx2")]
 fn update<const SATURATE: bool>(t: [__m256i; 2], r: [__m256i; 2]) -> __m256i {
+    if let (false, Some(y)) = (SATURATE, without_nan(t, r)) {
+        return y;
+    }
     let nan = _mm256_set1_epi32(i32::from(r::CANONICAL_NAN.to_bits()));
     let one = |t: __m256i, r| {
         let tf = _mm256_castsi256_ps(t);

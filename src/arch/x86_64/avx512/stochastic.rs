@@ -220,16 +220,23 @@ fn narrow32<const HIGH: bool>(a: __m512i, b: __m512i) -> __m512i {
     _mm512_permutex2var_epi16(a, idx, b)
 }
 
+/// IEEE mode's bf16 rounding of 32 lanes, where none holds a NaN (one unordered comparison of
+/// the two vectors tells): the bare add-and-truncate, as ±Inf plus at most 0xffff stays ±Inf.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw")]
+fn without_nan(x: [__m512i; 2], r: [__m512i; 2]) -> Option<__m512i> {
+    let (x0, x1) = (_mm512_castsi512_ps(x[0]), _mm512_castsi512_ps(x[1]));
+    let sum = |x, r| _mm512_add_epi32(x, r);
+    (_mm512_cmp_ps_mask::<_CMP_UNORD_Q>(x0, x1) == 0)
+        .then(|| narrow32::<true>(sum(x[0], r[0]), sum(x[1], r[1])))
+}
+
 /// Two groups of 16 f32 patterns and their random values -> 32 bf16 patterns in order.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512dq")]
 fn sr_bf16_pair<const SATURATE: bool>(x: [__m512i; 2], r: [__m512i; 2]) -> __m512i {
-    // Without a NaN among the 32 lanes (one unordered comparison of the two vectors tells),
-    // IEEE mode is the bare add-and-truncate: ±Inf plus at most 0xffff stays ±Inf.
-    let (x0, x1) = (_mm512_castsi512_ps(x[0]), _mm512_castsi512_ps(x[1]));
-    if !SATURATE && _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(x0, x1) == 0 {
-        let sum = |x, r| _mm512_add_epi32(x, r);
-        return narrow32::<true>(sum(x[0], r[0]), sum(x[1], r[1]));
+    if let (false, Some(y)) = (SATURATE, without_nan(x, r)) {
+        return y;
     }
     narrow32::<true>(
         sr_bf16::<SATURATE>(x[0], r[0]),
@@ -394,6 +401,9 @@ fn f32_to_f16_with(src: &[f32], dst: &mut [f16], sr: Sr, random: impl Fn(u64) ->
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512dq")]
 fn update<const SATURATE: bool>(t: [__m512i; 2], r: [__m512i; 2]) -> __m512i {
+    if let (false, Some(y)) = (SATURATE, without_nan(t, r)) {
+        return y;
+    }
     let nan = _mm512_set1_epi32(i32::from(r::CANONICAL_NAN.to_bits()) << 16);
     let one = |t: __m512i, r| {
         let is_nan =
