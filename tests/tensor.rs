@@ -118,3 +118,35 @@ fn to_dtype_matches_the_reference_for_every_pair() {
         }
     }
 }
+
+/// Stochastic narrowing: element `i` (row-major) rounds with index `i`, with the generator and
+/// overflow mode `Rounding::StochasticWith` names; `Stochastic` is Philox with IEEE overflow.
+#[test]
+fn stochastic_to_dtype_matches_the_reference() {
+    use lowp::reference::stochastic as sr;
+    use lowp::{Generator, Overflow, Rounding, SrOptions};
+    let mut rng = Rng::new(12);
+    let n = 3000;
+    let f: Vec<f32> = (0..n).map(|_| f32::from_bits(rng.f32_bits())).collect();
+    let t = Tensor::from_slice(&[3, 1000], &f).unwrap();
+    let options = SrOptions {
+        overflow: Overflow::Saturate,
+        generator: Generator::Ars5,
+    };
+    let cases = [
+        (Rounding::Stochastic { seed: 9 }, SrOptions::default()),
+        (Rounding::StochasticWith { seed: 9, options }, options),
+    ];
+    for (rounding, o) in cases {
+        let b = t.to_dtype_with(DType::BF16, rounding);
+        let h = t.to_dtype_with(DType::F16, rounding);
+        let want_b: Vec<u32> = (0..n as u64)
+            .map(|i| u32::from(sr::f32_to_bf16_stochastic(f[i as usize], 9, i, o).to_bits()))
+            .collect();
+        let want_h: Vec<u32> = (0..n as u64)
+            .map(|i| u32::from(sr::f32_to_f16_stochastic(f[i as usize], 9, i, o).to_bits()))
+            .collect();
+        assert_eq!(bits(&b), want_b, "{rounding:?} bf16");
+        assert_eq!(bits(&h), want_h, "{rounding:?} f16");
+    }
+}

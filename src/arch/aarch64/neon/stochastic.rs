@@ -205,7 +205,8 @@ fn drive<S: Copy + Default, D: Copy + Default>(
         |s, d, block| {
             let bits = random(block);
             for (k, b) in bits.into_iter().enumerate() {
-                // SAFETY: neon is part of the aarch64 baseline this crate is built for; `load` reads 4 elements from 8k and 8k + 4 of the chunk.
+                // SAFETY: neon is part of the aarch64 baseline this crate is built for; `load`
+                // reads 4 elements from 8k and 8k + 4 of the chunk.
                 let y = unsafe {
                     let lo = round(load(s, d, 8 * k), vmovl_u16(vget_low_u16(b)));
                     let hi = round(load(s, d, 8 * k + 4), vmovl_high_u16(b));

@@ -283,7 +283,8 @@ fn drive<S: Copy + Default, D: Copy + Default>(
             }
             let bits = random(block);
             for k in (0..BLOCKS).step_by(2) {
-                // SAFETY: as above; `load` reads elements 8k..8k+16 of the chunk.
+                // SAFETY: `drive` is inlined into the kernels below, which enable avx2; `load`
+                // reads elements 8k..8k+16 of the chunk.
                 let ys = unsafe {
                     let x = [load(s, d, 8 * k), load(s, d, 8 * k + 8)];
                     let r = [

@@ -302,7 +302,8 @@ fn drive<S: Copy + Default, D: Copy + Default>(
             }
             let bits = random(block);
             for k in (0..BLOCKS / 2).step_by(2) {
-                // SAFETY: as above (and avx512bw); `load` reads elements 16k..16k+32.
+                // SAFETY: `drive` is inlined into the kernels below, which enable avx512f and
+                // avx512bw; `load` reads elements 16k..16k+32.
                 let ys = unsafe {
                     let x = [load(s, d, 16 * k), load(s, d, 16 * k + 16)];
                     let r = [
