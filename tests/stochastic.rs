@@ -593,8 +593,9 @@ fn f16_fast_path_edges_match_the_reference() {
     }
 }
 
-/// Outputs past 16 MiB take the x86 kernels' large-array path (reads fetched ahead); it must
-/// give the scalar backend's bits, misaligned start and unaligned global offset included.
+/// Outputs past 16 MiB take the x86 kernels' large-array path (reads fetched ahead, outputs
+/// streamed from line boundaries); it must give the scalar backend's bits, with and without
+/// streaming, misaligned start and unaligned global offset included.
 #[cfg(target_arch = "x86_64")]
 #[test]
 fn large_arrays_match_the_scalar_backend() {
@@ -604,31 +605,47 @@ fn large_arrays_match_the_scalar_backend() {
     let w0: Vec<bf16> = (0..n + 1)
         .map(|_| bf16::from_bits(rng.u16_bits()))
         .collect();
-    let (src, w0, global) = (&src[1..], &w0[1..], 3);
-    let run = |backend: Backend| {
-        let mut b = vec![bf16::ZERO; n];
-        let mut h = vec![f16::ZERO; n];
+    let (src, w0) = (&src[1..], &w0[1..]);
+    // `dst` from its first 64-byte boundary with global offset 0 (so the x86 kernels stream
+    // every chunk's stores), or from the element after it with global offset 3 (so no chunk
+    // starts on a boundary).
+    fn placed<T: Default + Clone>(buf: &mut Vec<T>, n: usize, aligned: bool) -> &mut [T] {
+        *buf = vec![T::default(); n + 64];
+        let at = buf.as_ptr().align_offset(64) + usize::from(!aligned);
+        &mut buf[at..at + n]
+    }
+    let run = |backend: Backend, aligned: bool| {
+        let global = if aligned { 0 } else { 3 };
+        let (mut b, mut h) = (Vec::new(), Vec::new());
+        let b = placed(&mut b, n, aligned);
+        let h = placed(&mut h, n, aligned);
+        backend
+            .f32_to_bf16_stochastic(src, b, SEED, global)
+            .unwrap();
+        backend.f32_to_f16_stochastic(src, h, SEED, global).unwrap();
         let mut w = w0.to_vec();
-        backend
-            .f32_to_bf16_stochastic(src, &mut b, SEED, global)
-            .unwrap();
-        backend
-            .f32_to_f16_stochastic(src, &mut h, SEED, global)
-            .unwrap();
-        backend
-            .axpy_bf16_stochastic(-1e-2, src, &mut w, SEED, global)
-            .unwrap();
+        if !aligned {
+            backend
+                .axpy_bf16_stochastic(-1e-2, src, &mut w, SEED, global)
+                .unwrap();
+        }
         (
-            bits(&b),
+            bits(b),
             h.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
             bits(&w),
         )
     };
-    let want = run(Backend::new(lowp::Isa::Scalar).unwrap());
-    for backend in backends() {
-        let got = run(backend);
-        assert!(got.0 == want.0, "{backend:?}: f32 -> bf16");
-        assert!(got.1 == want.1, "{backend:?}: f32 -> f16");
-        assert!(got.2 == want.2, "{backend:?}: fused update");
+    let scalar = Backend::new(lowp::Isa::Scalar).unwrap();
+    for aligned in [false, true] {
+        let want = run(scalar, aligned);
+        for backend in backends() {
+            let got = run(backend, aligned);
+            assert!(
+                got.0 == want.0,
+                "{backend:?} aligned {aligned}: f32 -> bf16"
+            );
+            assert!(got.1 == want.1, "{backend:?} aligned {aligned}: f32 -> f16");
+            assert!(got.2 == want.2, "{backend:?}: fused update");
+        }
     }
 }

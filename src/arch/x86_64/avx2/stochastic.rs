@@ -258,9 +258,11 @@ fn sr_f16_pair<const SATURATE: bool>(x: [__m256i; 2], r: [__m256i; 2]) -> __m256
 type Bits = [__m128i; BLOCKS];
 
 /// Shared driver: `round(x_bits, r)`, 16 lanes in two vectors to 16 16-bit results in order,
-/// over chunks of [`STEP`] elements, with the random values of `random`.
+/// over chunks of [`STEP`] elements, with the random values of `random`. `WRITE_ONLY`: `load`
+/// never reads `dst`, so a large output is streamed (as on the `Avx512` tier, whose driver
+/// says why).
 #[inline(always)]
-fn drive<S: Copy + Default, D: Copy + Default>(
+fn drive<S: Copy + Default, D: Copy + Default, const WRITE_ONLY: bool>(
     src: &[S],
     dst: &mut [D],
     sr: Sr,
@@ -269,8 +271,8 @@ fn drive<S: Copy + Default, D: Copy + Default>(
     mut round: impl FnMut([__m256i; 2], [__m256i; 2]) -> __m256i,
     edge: impl FnMut(&[S], &mut [D], u64),
 ) {
-    // Large arrays come from DRAM: fetch ahead, as the conversions do. (The output is not
-    // streamed: chunks start where the seed's blocks do, not on a store's alignment.)
+    // Large arrays come from DRAM: fetch ahead, as the conversions do; stream a write-only
+    // output from chunks that start on a 32-byte boundary (all of them or none).
     let large = size_of_val(dst) >= STREAM_MIN_BYTES;
     for_each_block_chunk::<_, _, STEP>(
         src,
@@ -279,8 +281,11 @@ fn drive<S: Copy + Default, D: Copy + Default>(
         |s, d, block| {
             if large {
                 prefetch_ahead(s);
-                prefetch_ahead(d);
+                if !WRITE_ONLY {
+                    prefetch_ahead(d);
+                }
             }
+            let stream = large && WRITE_ONLY && (d.as_ptr() as usize).is_multiple_of(32);
             let bits = random(block);
             for k in (0..BLOCKS).step_by(2) {
                 // SAFETY: `drive` is inlined into the kernels below, which enable avx2; `load`
@@ -293,12 +298,25 @@ fn drive<S: Copy + Default, D: Copy + Default>(
                     ];
                     round(x, r)
                 };
-                // SAFETY: `d` holds STEP 16-bit elements; this writes 16 of them from 8k.
-                unsafe { _mm256_storeu_si256(d[8 * k..].as_mut_ptr().cast(), ys) };
+                let p: *mut __m256i = d[8 * k..].as_mut_ptr().cast();
+                // SAFETY: `d` holds STEP 16-bit elements; this writes 16 of them from 8k,
+                // streamed only where `p` is 32-byte aligned.
+                unsafe {
+                    if stream {
+                        _mm256_stream_si256(p, ys)
+                    } else {
+                        _mm256_storeu_si256(p, ys)
+                    }
+                };
             }
         },
         edge,
     );
+    if large && WRITE_ONLY {
+        // Order the weakly-ordered streaming stores before anything the caller does next.
+        // SAFETY: SSE is part of the x86_64 baseline.
+        unsafe { _mm_sfence() };
+    }
 }
 
 /// 8 f32 from `s[i..]` as bit patterns.
@@ -328,7 +346,7 @@ fn f32_to_bf16_with(src: &[f32], dst: &mut [bf16], sr: Sr, random: impl Fn(u64) 
         r::f32_to_bf16_stochastic_slice(s, d, sr.seed, at, sr.options())
     };
     match sr.overflow {
-        Overflow::Infinity => drive(
+        Overflow::Infinity => drive::<_, _, true>(
             src,
             dst,
             sr,
@@ -337,7 +355,7 @@ fn f32_to_bf16_with(src: &[f32], dst: &mut [bf16], sr: Sr, random: impl Fn(u64) 
             |x, r| sr_bf16_pair::<false>(x, r),
             edge,
         ),
-        Overflow::Saturate => drive(
+        Overflow::Saturate => drive::<_, _, true>(
             src,
             dst,
             sr,
@@ -356,7 +374,7 @@ fn f32_to_f16_with(src: &[f32], dst: &mut [f16], sr: Sr, random: impl Fn(u64) ->
         r::f32_to_f16_stochastic_slice(s, d, sr.seed, at, sr.options())
     };
     match sr.overflow {
-        Overflow::Infinity => drive(
+        Overflow::Infinity => drive::<_, _, true>(
             src,
             dst,
             sr,
@@ -365,7 +383,7 @@ fn f32_to_f16_with(src: &[f32], dst: &mut [f16], sr: Sr, random: impl Fn(u64) ->
             |x, r| sr_f16_pair::<false>(x, r),
             edge,
         ),
-        Overflow::Saturate => drive(
+        Overflow::Saturate => drive::<_, _, true>(
             src,
             dst,
             sr,
@@ -420,8 +438,8 @@ fn axpy<G: Copy + Default + Into<f32>>(
     // SAFETY: as above.
     let saturating = |t, r| unsafe { update::<true>(t, r) };
     match sr.overflow {
-        Overflow::Infinity => drive(g, w, sr, random, sum, to_infinity, edge),
-        Overflow::Saturate => drive(g, w, sr, random, sum, saturating, edge),
+        Overflow::Infinity => drive::<_, _, false>(g, w, sr, random, sum, to_infinity, edge),
+        Overflow::Saturate => drive::<_, _, false>(g, w, sr, random, sum, saturating, edge),
     }
 }
 
