@@ -3,11 +3,11 @@
 //! SC11: AES rounds on a counter, keyed by a Weyl sequence; ARS-5 is MKL's `VSL_BRNG_ARS5`),
 //! and lowp's round-to-nearest on the same tier, sampled alternately in one run.
 //!
-//! A probe for choosing the generator, not a kernel: lowp's stochastic rounding is defined
-//! with Philox. Before timing, it checks that its software AES round reproduces FIPS-197's
-//! AES-128 example and the CPU's `aesenc`, and that the SIMD probes give the bits of a plain
-//! software ARS with the same element mapping as lowp's (block `i / 8`, the block's 128 bits
-//! as eight little-endian 16-bit values in element order).
+//! A probe for choosing the generator (session 12), and since session 23 a check that lowp's
+//! own ARS-5 kernels run at the probes' rate. Before timing, it checks that the SIMD probes
+//! give the bits of lowp's reference ARS (`lowp::reference::ars`, whose tests hold FIPS-197's
+//! AES example and Random123's known answers) with lowp's element mapping (block `i / 8`, the
+//! block's 128 bits as eight little-endian 16-bit values in element order).
 //!
 //! `cargo run --release --example x86_sr_generators`
 
@@ -17,70 +17,15 @@ mod probe {
     use std::time::Instant;
 
     use half::bf16;
+    use lowp::reference::ars::ars;
     use lowp::{Backend, Isa};
 
     /// ARS's key increments per round (low and high 64 bits).
     const WEYL: [u64; 2] = [0x9E37_79B9_7F4A_7C15, 0xBB67_AE85_84CA_A73B];
 
-    /// The AES S-box, built from its definition: the inverse in GF(2^8) (0 for 0), then the
-    /// affine map.
-    fn sbox() -> [u8; 256] {
-        let mul = |mut a: u8, mut b: u8| {
-            let mut p = 0u8;
-            while b != 0 {
-                if b & 1 != 0 {
-                    p ^= a;
-                }
-                a = (a << 1) ^ if a & 0x80 != 0 { 0x1b } else { 0 };
-                b >>= 1;
-            }
-            p
-        };
-        core::array::from_fn(|x| {
-            let x = x as u8;
-            let inv = (1..=255u8).find(|&y| mul(x, y) == 1).unwrap_or(0);
-            let r = |k: u32| inv.rotate_left(k);
-            inv ^ r(1) ^ r(2) ^ r(3) ^ r(4) ^ 0x63
-        })
-    }
-
-    /// One AES encryption round (SubBytes, ShiftRows, MixColumns unless `last`, AddRoundKey)
-    /// on the state as bytes in column order, as `aesenc`/`aesenclast` take it.
-    fn round(s: [u8; 16], key: [u8; 16], last: bool, sbox: &[u8; 256]) -> [u8; 16] {
-        let shifted: [u8; 16] = core::array::from_fn(|i| {
-            let (row, col) = (i % 4, i / 4);
-            sbox[usize::from(s[row + 4 * ((col + row) % 4)])]
-        });
-        let xtime = |b: u8| (b << 1) ^ if b & 0x80 != 0 { 0x1b } else { 0 };
-        let mut out = shifted;
-        if !last {
-            for col in 0..4 {
-                let c = &shifted[4 * col..4 * col + 4];
-                let all = c[0] ^ c[1] ^ c[2] ^ c[3];
-                for row in 0..4 {
-                    out[4 * col + row] = c[row] ^ all ^ xtime(c[row] ^ c[(row + 1) % 4]);
-                }
-            }
-        }
-        core::array::from_fn(|i| out[i] ^ key[i])
-    }
-
-    /// ARS-`rounds` of one 128-bit counter under a 128-bit key, in software.
-    fn ars(counter: u128, key: u128, rounds: usize, sbox: &[u8; 256]) -> u128 {
-        let mut k = key;
-        let mut s = (counter ^ k).to_le_bytes();
-        for r in 1..=rounds {
-            let lo = (k as u64).wrapping_add(WEYL[0]);
-            let hi = ((k >> 64) as u64).wrapping_add(WEYL[1]);
-            k = u128::from(lo) | u128::from(hi) << 64;
-            s = round(s, k.to_le_bytes(), r == rounds, sbox);
-        }
-        u128::from_le_bytes(s)
-    }
-
     /// Stochastic f32 → bf16 with ARS bits, in software: the oracle of the SIMD probes.
-    fn sr_software(x: f32, seed: u64, index: u64, rounds: usize, sbox: &[u8; 256]) -> u16 {
-        let block = ars(u128::from(index / 8), u128::from(seed), rounds, sbox);
+    fn sr_software(x: f32, seed: u64, index: u64, rounds: usize) -> u16 {
+        let block = ars(u128::from(index / 8), u128::from(seed), rounds);
         let r = (block >> (16 * (index % 8))) as u32 & 0xffff;
         let bits = x.to_bits();
         if x.is_nan() {
@@ -88,56 +33,6 @@ mod probe {
         } else {
             (bits.wrapping_add(r) >> 16) as u16
         }
-    }
-
-    fn check_aes(sbox: &[u8; 256]) {
-        // FIPS-197 appendix B: AES-128 of 3243f6a8... under 2b7e1516... (key expansion here).
-        let key: [u8; 16] = 0x2b7e151628aed2a6abf7158809cf4f3c_u128.to_be_bytes();
-        let mut w: Vec<[u8; 4]> = key.chunks(4).map(|c| c.try_into().unwrap()).collect();
-        let mut rcon = 1u8;
-        for i in 4..44 {
-            let mut t = w[i - 1];
-            if i % 4 == 0 {
-                t = [t[1], t[2], t[3], t[0]].map(|b| sbox[usize::from(b)]);
-                t[0] ^= rcon;
-                rcon = (rcon << 1) ^ if rcon & 0x80 != 0 { 0x1b } else { 0 };
-            }
-            w.push(core::array::from_fn(|j| w[i - 4][j] ^ t[j]));
-        }
-        let round_key =
-            |r: usize| -> [u8; 16] { core::array::from_fn(|i| w[4 * r + i / 4][i % 4]) };
-        let plain = 0x3243f6a8885a308d313198a2e0370734_u128.to_be_bytes();
-        let mut s: [u8; 16] = core::array::from_fn(|i| plain[i] ^ round_key(0)[i]);
-        for r in 1..=10 {
-            s = round(s, round_key(r), r == 10, sbox);
-        }
-        assert_eq!(u128::from_be_bytes(s), 0x3925841d02dc09fbdc118597196a0b32);
-        // The CPU's aesenc/aesenclast on a few states and keys.
-        for t in 0..64u128 {
-            let (s, k) = (
-                t.wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835),
-                !t << 3,
-            );
-            // SAFETY: `main` checked for AES-NI.
-            let hw = unsafe { aes_hw(s, k) };
-            let sw =
-                |last| u128::from_le_bytes(round(s.to_le_bytes(), k.to_le_bytes(), last, sbox));
-            assert_eq!(hw, (sw(false), sw(true)));
-        }
-    }
-
-    #[target_feature(enable = "aes")]
-    fn aes_hw(s: u128, k: u128) -> (u128, u128) {
-        let v = |x: u128| _mm_set_epi64x((x >> 64) as i64, x as i64);
-        let u = |x: __m128i| {
-            let lo = _mm_cvtsi128_si64(x) as u64;
-            let hi = _mm_cvtsi128_si64(_mm_unpackhi_epi64(x, x)) as u64;
-            u128::from(lo) | u128::from(hi) << 64
-        };
-        (
-            u(_mm_aesenc_si128(v(s), v(k))),
-            u(_mm_aesenclast_si128(v(s), v(k))),
-        )
     }
 
     /// lowp's add-and-truncate on 16 lanes (IEEE overflow), as in its AVX-512 kernel.
@@ -266,8 +161,6 @@ mod probe {
         }
         // The zmm probe needs the Avx512 tier's features (and VAES).
         let zmm = Backend::new(Isa::Avx512).is_some();
-        let sbox = sbox();
-        check_aes(&sbox);
 
         // 4096 f32 in, 4096 bf16 out (24 KiB: L1). Special values at the front check the
         // NaN path; the first element's index is 24 (block 3).
@@ -279,7 +172,7 @@ mod probe {
         let zmm_kernels = [ars_zmm::<5>, ars_zmm::<7>];
         for (k, rounds) in [5, 7].into_iter().enumerate() {
             let want: Vec<u16> = (0..n as u64)
-                .map(|i| sr_software(src[i as usize], seed, 8 * first + i, rounds, &sbox))
+                .map(|i| sr_software(src[i as usize], seed, 8 * first + i, rounds))
                 .collect();
             let mut dst = vec![bf16::ZERO; n];
             // SAFETY: AVX2 and VAES were detected above.
@@ -294,9 +187,7 @@ mod probe {
                 assert!(dst.iter().map(|b| b.to_bits()).eq(want), "zmm ARS-{rounds}");
             }
         }
-        println!(
-            "checked: the software AES round = FIPS-197 and aesenc; SIMD ARS-5/7 = software ARS"
-        );
+        println!("checked: SIMD ARS-5/7 = lowp's reference ARS");
 
         let src = &src;
         let mut rows: Vec<Row> = Vec::new();

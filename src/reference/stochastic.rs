@@ -167,6 +167,12 @@ fn update_with_bits(alpha: f32, g: f32, w: bf16, r: u16, overflow: Overflow) -> 
     }
 }
 
+/// The overflow mode, and the random values of elements `offset..` under `seed`.
+fn stream(seed: u64, offset: u64, options: SrOptions) -> (Overflow, Random16) {
+    let bits = Random16::with_generator(options.generator, seed, offset);
+    (options.overflow, bits)
+}
+
 /// Slice form of [`f32_to_bf16_stochastic`]: element `i` uses index `offset + i`.
 pub fn f32_to_bf16_stochastic_slice(
     src: &[f32],
@@ -175,11 +181,7 @@ pub fn f32_to_bf16_stochastic_slice(
     offset: u64,
     options: impl Into<SrOptions>,
 ) {
-    let SrOptions {
-        overflow,
-        generator,
-    } = options.into();
-    let bits = Random16::with_generator(generator, seed, offset);
+    let (overflow, bits) = stream(seed, offset, options.into());
     for ((d, &x), r) in dst.iter_mut().zip(src).zip(bits) {
         *d = f32_to_bf16_with_bits(x, r, overflow);
     }
@@ -193,11 +195,7 @@ pub fn f32_to_f16_stochastic_slice(
     offset: u64,
     options: impl Into<SrOptions>,
 ) {
-    let SrOptions {
-        overflow,
-        generator,
-    } = options.into();
-    let bits = Random16::with_generator(generator, seed, offset);
+    let (overflow, bits) = stream(seed, offset, options.into());
     for ((d, &x), r) in dst.iter_mut().zip(src).zip(bits) {
         *d = f32_to_f16_with_bits(x, r, overflow);
     }
@@ -213,11 +211,7 @@ pub fn axpy_bf16_stochastic_slice<G: Copy + Into<f32>>(
     offset: u64,
     options: impl Into<SrOptions>,
 ) {
-    let SrOptions {
-        overflow,
-        generator,
-    } = options.into();
-    let bits = Random16::with_generator(generator, seed, offset);
+    let (overflow, bits) = stream(seed, offset, options.into());
     for ((w, &g), r) in w.iter_mut().zip(g).zip(bits) {
         *w = update_with_bits(alpha, g.into(), *w, r, overflow);
     }
