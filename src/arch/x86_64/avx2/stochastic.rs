@@ -511,3 +511,86 @@ entries! {
     axpy_bf16, axpy_bf16_ars, axpy_bf16_vaes, axpy_bf16_with(alpha: f32, g: &[bf16], w: &mut [bf16]),
         r::axpy_bf16_stochastic_slice;
 }
+
+#[cfg(test)]
+mod tests {
+    //! Both ARS-5 kernels against the reference: a CPU with VAES runs only the ymm one by
+    //! default, one with AES-NI alone only the xmm one.
+
+    use half::{bf16, f16};
+
+    use super::super::super::{Aes, Vaes};
+    use super::*;
+    use crate::reference::stochastic::SrOptions;
+
+    #[test]
+    fn xmm_and_ymm_ars_kernels_match_the_reference() {
+        if !crate::Isa::Avx2.is_supported() {
+            return;
+        }
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let src: Vec<f32> = (0..700).map(|_| f32::from_bits(next() as u32)).collect();
+        let w0: Vec<bf16> = (0..700).map(|_| bf16::from_bits(next() as u16)).collect();
+        for (len, offset) in [
+            (0, 0),
+            (1, 5),
+            (63, 8),
+            (64, 0),
+            (300, 3),
+            (700, u64::MAX - 40),
+        ] {
+            for overflow in [Overflow::Infinity, Overflow::Saturate] {
+                let options = SrOptions {
+                    overflow,
+                    generator: Generator::Ars5,
+                };
+                let sr = Sr::new(0x5eed, offset, options);
+                let s = &src[..len];
+                let mut want = (
+                    vec![bf16::ZERO; len],
+                    vec![f16::ZERO; len],
+                    w0[..len].to_vec(),
+                );
+                r::f32_to_bf16_stochastic_slice(s, &mut want.0, 0x5eed, offset, options);
+                r::f32_to_f16_stochastic_slice(s, &mut want.1, 0x5eed, offset, options);
+                r::axpy_bf16_stochastic_slice(0.5, s, &mut want.2, 0x5eed, offset, options);
+                let mut got = (
+                    vec![bf16::ZERO; len],
+                    vec![f16::ZERO; len],
+                    w0[..len].to_vec(),
+                );
+                let bits = |v: &[bf16]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                let bits16 = |v: &[f16]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                if let Some(aes) = Aes::detect() {
+                    // SAFETY: the Avx2 tier is supported (checked above).
+                    unsafe {
+                        f32_to_bf16_ars(aes, s, &mut got.0, sr);
+                        f32_to_f16_ars(aes, s, &mut got.1, sr);
+                        axpy_f32_ars(aes, 0.5, s, &mut got.2, sr);
+                    }
+                    assert_eq!(bits(&got.0), bits(&want.0), "xmm bf16 {len} {offset}");
+                    assert_eq!(bits16(&got.1), bits16(&want.1), "xmm f16 {len} {offset}");
+                    assert_eq!(bits(&got.2), bits(&want.2), "xmm axpy {len} {offset}");
+                }
+                if let Some(vaes) = Vaes::detect() {
+                    got.2 = w0[..len].to_vec();
+                    // SAFETY: as above.
+                    unsafe {
+                        f32_to_bf16_vaes(vaes, s, &mut got.0, sr);
+                        f32_to_f16_vaes(vaes, s, &mut got.1, sr);
+                        axpy_f32_vaes(vaes, 0.5, s, &mut got.2, sr);
+                    }
+                    assert_eq!(bits(&got.0), bits(&want.0), "ymm bf16 {len} {offset}");
+                    assert_eq!(bits16(&got.1), bits16(&want.1), "ymm f16 {len} {offset}");
+                    assert_eq!(bits(&got.2), bits(&want.2), "ymm axpy {len} {offset}");
+                }
+            }
+        }
+    }
+}
