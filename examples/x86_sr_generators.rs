@@ -1,6 +1,6 @@
 //! What the random bits of stochastic rounding cost: f32 → bf16 at L1 size with lowp's
 //! Philox4x32-10 kernels, beside the same add-and-truncate body fed by ARS (Salmon et al.,
-//! SC11: AES rounds on a counter, keyed by a Weyl sequence; ARS-5 is MKL's `VSL_BRNG_ARS5`),
+//! SC11: AES rounds on a counter, keyed by a Weyl sequence; MKL's ARS5 has five rounds),
 //! and lowp's round-to-nearest on the same tier, sampled alternately in one run.
 //!
 //! A probe for choosing the generator (session 12), and since session 23 a check that lowp's

@@ -2,8 +2,8 @@
 //! kernels).
 //!
 //! ARS (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC'11; Random123's
-//! `ars`, MKL's `VSL_BRNG_ARS5`) encrypts a 128-bit counter with AES rounds whose round keys
-//! are a Weyl sequence instead of AES's key expansion:
+//! `ars`, whose known answers the tests below hold) encrypts a 128-bit counter with AES rounds
+//! whose round keys are a Weyl sequence instead of AES's key expansion:
 //!
 //! ```text
 //! k = key; v = counter ^ k
@@ -13,9 +13,9 @@
 //!
 //! `aesenc` is one AES encryption round (SubBytes, ShiftRows, MixColumns, then the key XORed);
 //! `aesenclast` leaves out MixColumns. 128-bit values are little-endian, as x86's `aesenc` and
-//! Arm's `AESE`/`AESMC` take them. With five rounds ARS passes TestU01's BigCrush (Random123
-//! calls seven its safe default, MKL ships five); it costs five instructions per 128 bits on
-//! a CPU with AES instructions, where Philox4x32-10 costs twenty 32-bit multiplies.
+//! Arm's `AESE`/`AESMC` take them. lowp uses five rounds, the count of MKL's ARS5 generator
+//! (Random123 defaults to seven): five instructions per 128 bits on a CPU with AES
+//! instructions, where Philox4x32-10 costs twenty 32-bit multiplies.
 
 /// The round-key increments: low and high 64-bit lanes.
 pub(crate) const WEYL: [u64; 2] = [0x9E37_79B9_7F4A_7C15, 0xBB67_AE85_84CA_A73B];
