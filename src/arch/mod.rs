@@ -136,10 +136,12 @@ pub(crate) fn for_each_block_chunk<S: Copy + Default, D: Copy + Default, const W
 ) {
     debug_assert_eq!(W as u64 % SR_BLOCK, 0);
     let n = src.len().min(dst.len());
-    let head = ((SR_BLOCK - offset % SR_BLOCK) % SR_BLOCK).min(n as u64) as usize;
+    let head = block_head(n, offset);
     let (src_head, src_rest) = src[..n].split_at(head);
     let (dst_head, dst_rest) = dst[..n].split_at_mut(head);
-    edge(src_head, dst_head, offset);
+    if head > 0 {
+        edge(src_head, dst_head, offset);
+    }
     let start = offset.wrapping_add(head as u64);
     let mut block = start / SR_BLOCK;
     let whole = src_rest.len() / W * W;
@@ -163,8 +165,23 @@ pub(crate) fn for_each_block_chunk<S: Copy + Default, D: Copy + Default, const W
     }
     match padded {
         Some((_, d)) => dst_tail.copy_from_slice(&d[..dst_tail.len()]),
-        None => edge(src_tail, dst_tail, start.wrapping_add(whole as u64)),
+        None if !src_tail.is_empty() => edge(src_tail, dst_tail, start.wrapping_add(whole as u64)),
+        None => {}
     }
+}
+
+/// The elements before the first block boundary: at most 7, and at most `n`.
+#[inline(always)]
+fn block_head(n: usize, offset: u64) -> usize {
+    ((SR_BLOCK - offset % SR_BLOCK) % SR_BLOCK).min(n as u64) as usize
+}
+
+/// How many chunks [`for_each_block_chunk`] passes to `body` for `n` elements from `offset`
+/// (a kernel that draws the next chunk's bits ahead knows when to stop).
+#[inline(always)]
+pub(crate) fn block_chunks<const W: usize>(n: usize, offset: u64) -> usize {
+    let rest = n - block_head(n, offset);
+    rest / W + usize::from(rest % W >= PADDED_TAIL_MIN)
 }
 
 /// Tails this long or longer go through the SIMD body on padded copies (a chunk of the
@@ -182,4 +199,36 @@ pub(crate) fn check_tile<B>(mr: usize, nr: usize, kc: usize, a: &[f32], b: &[B],
         b.len(),
         acc.len()
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `block_chunks` counts `for_each_block_chunk`'s chunks, and `edge` never gets an empty
+    /// slice.
+    #[test]
+    fn block_chunks_counts_the_chunks() {
+        const W: usize = 64;
+        let src = vec![0u8; 3 * W + 40];
+        for n in 0..=src.len() {
+            for offset in (0..20).chain([u64::MAX - 70, u64::MAX - 3, u64::MAX]) {
+                let mut dst = vec![0u8; n];
+                let (mut chunks, mut empty_edges) = (0, 0);
+                for_each_block_chunk::<_, _, W>(
+                    &src[..n],
+                    &mut dst,
+                    offset,
+                    |_, _, _| chunks += 1,
+                    |s, _, _| empty_edges += usize::from(s.is_empty()),
+                );
+                assert_eq!(
+                    chunks,
+                    block_chunks::<W>(n, offset),
+                    "n {n}, offset {offset}"
+                );
+                assert_eq!(empty_edges, 0, "n {n}, offset {offset}");
+            }
+        }
+    }
 }
