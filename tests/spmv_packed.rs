@@ -83,6 +83,41 @@ fn matrix<T: Input>(
     Csr::try_new(rows, cols, indptr, indices, values).unwrap()
 }
 
+/// Three chunks that `Hybrid` packs three ways whatever a gathered step costs against a
+/// windowed one (between 1 and 16), and an x for them (NaN at column 0, which no row uses):
+/// 16 rows on columns 1..=31 (31 windowed steps, or 31 gathered: all windowed); row `16 + i`
+/// on four columns of window `i` (64 windowed steps, or 4 gathered: all gathered); row
+/// `32 + i` on five columns of window `i` and the last column of every other (windows capped
+/// at one entry, 16 steps, and 4 gathered, against 80 windowed or 20 gathered).
+fn mixed_chunks(rng: &mut Rng) -> (Csr<f32>, Vec<f32>) {
+    let cols = 16 * 31;
+    let (mut indptr, mut indices) = (vec![0], Vec::new());
+    for row in 0..48u32 {
+        let lane = row % 16;
+        match row {
+            0..16 => indices.extend(1..=31),
+            16..32 => indices.extend((1..=4).map(|j| 31 * lane + j)),
+            _ => {
+                for w in 0..16 {
+                    match w == lane {
+                        true => indices.extend((1..=5).map(|j| 31 * w + j)),
+                        false => indices.push(31 * w + 30),
+                    }
+                }
+            }
+        }
+        indptr.push(indices.len());
+    }
+    let values = (0..indices.len())
+        .map(|_| (rng.next_u32() % 4001) as f32 / 1000.0 - 2.0)
+        .collect();
+    let mut x: Vec<f32> = (0..cols)
+        .map(|_| (rng.next_u32() % 20001) as f32 / 7000.0 - 1.4)
+        .collect();
+    x[0] = f32::NAN;
+    (Csr::try_new(48, cols, indptr, indices, values).unwrap(), x)
+}
+
 const LAYOUTS: [PackedLayout; 3] = [
     PackedLayout::Gather,
     PackedLayout::Windowed,
@@ -177,10 +212,20 @@ fn every_backend_gives_the_row_by_row_fma_bits() {
         .map(|_| (rng.next_u32() % 20001) as f32 / 7000.0 - 1.4)
         .collect();
     x[0] = f32::NAN;
-    let hybrid = check_all_backends(&matrix(&mut rng, 203, cols, zero, |v| v), &x, "f32");
+    check_all_backends(&matrix(&mut rng, 203, cols, zero, |v| v), &x, "f32");
+    // Whether the random matrices mix the two kinds of step depends on the CPU's cost of a
+    // gathered pair; this one mixes them on every CPU.
+    let (a, x_mixed) = mixed_chunks(&mut rng);
+    // Steps of 16 pairs: 31 windowed; 4 gathered; 16 windowed (capped at one) and 4 gathered.
+    let padded = PackedCsr::pack(a.view()).padded_len();
+    assert_eq!(
+        padded,
+        16 * (31 + 4 + 16 + 4),
+        "mixed chunks packed otherwise"
+    );
     assert!(
-        hybrid,
-        "rows of 0..=90 entries mix windowed and gathered steps"
+        check_all_backends(&a, &x_mixed, "f32, mixed chunks"),
+        "one chunk windowed, one gathered"
     );
     check_all_backends(
         &matrix(&mut rng, 203, cols, zero, bf16::from_f32),

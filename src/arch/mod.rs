@@ -45,6 +45,15 @@ pub(crate) fn prefers_hardware_bf16_gemm() -> bool {
     return true;
 }
 
+/// Whether `vgatherdps` outruns loading its lanes one by one on this CPU (see
+/// `x86_64::prefers_hardware_gather`); false off x86.
+pub(crate) fn gathers_are_fast() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return x86_64::prefers_hardware_gather();
+    #[cfg(not(target_arch = "x86_64"))]
+    return false;
+}
+
 /// The stochastic f16 kernels' fast path: `key = min(2|x| - F16_FAST_LOW, 2|x|)` (u32
 /// patterns, wrapping) is below [`F16_FAST_SPAN`] exactly for magnitudes 0x3880_0000..0x477f_e000
 /// (f16's normal range below its largest finite value: 13 bits drop, so adding the top 13
