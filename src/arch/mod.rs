@@ -193,6 +193,38 @@ pub(crate) fn block_chunks<const W: usize>(n: usize, offset: u64) -> usize {
     rest / W + usize::from(rest % W >= PADDED_TAIL_MIN)
 }
 
+/// A stochastic kernel's random bits for [`for_each_block_chunk`]'s chunks of `W` elements,
+/// drawn one chunk ahead: [`DrawAhead::take`] returns a chunk's bits and draws the next
+/// chunk's before the caller rounds this one, so the generator's long chains (AES rounds,
+/// Philox multiplies) run beside the rounding instead of before it. It draws nothing past the
+/// last chunk ([`block_chunks`]).
+pub(crate) struct DrawAhead<B, const W: usize> {
+    next: Option<B>,
+    left: usize,
+}
+
+impl<B, const W: usize> DrawAhead<B, W> {
+    /// For `n` elements from global index `offset`.
+    #[inline(always)]
+    pub(crate) fn new(n: usize, offset: u64) -> Self {
+        DrawAhead {
+            next: None,
+            left: block_chunks::<W>(n, offset),
+        }
+    }
+
+    /// The bits of the chunk at `block`, drawn by `random(first block)`.
+    #[inline(always)]
+    pub(crate) fn take(&mut self, block: u64, random: impl Fn(u64) -> B) -> B {
+        let bits = self.next.take().unwrap_or_else(|| random(block));
+        self.left = self.left.saturating_sub(1);
+        if self.left > 0 {
+            self.next = Some(random(sr_block(block, W as u64 / SR_BLOCK)));
+        }
+        bits
+    }
+}
+
 /// Tails this long or longer go through the SIMD body on padded copies (a chunk of the
 /// widest kernels, 256 elements, costs about as much as 16 elements of the reference).
 pub(crate) const PADDED_TAIL_MIN: usize = 16;

@@ -10,7 +10,7 @@ use half::{bf16, f16};
 use super::super::{prefetch_ahead, Aes, Vaes, STREAM_MIN_BYTES};
 use super::ars::{self, ArsKeys, ArsKeys2};
 use super::convert::quiet_nans;
-use crate::arch::{block_chunks, for_each_block_chunk, sr_block, F16_FAST_LOW, F16_FAST_SPAN};
+use crate::arch::{for_each_block_chunk, DrawAhead, F16_FAST_LOW, F16_FAST_SPAN};
 use crate::backend::Sr;
 use crate::reference::rng::{round_keys, Generator, M0, M1};
 use crate::reference::stochastic::{self as r, Overflow};
@@ -274,8 +274,7 @@ fn drive<S: Copy + Default, D: Copy + Default, const WRITE_ONLY: bool>(
     // Large arrays come from DRAM: fetch ahead, as the conversions do; stream a write-only
     // output from chunks that start on a 32-byte boundary (all of them or none).
     let large = size_of_val(dst) >= STREAM_MIN_BYTES;
-    let chunks = block_chunks::<STEP>(src.len().min(dst.len()), sr.offset);
-    let (mut next, mut drawn) = (None, 0);
+    let mut ahead = DrawAhead::<Bits, STEP>::new(src.len().min(dst.len()), sr.offset);
     for_each_block_chunk::<_, _, STEP>(
         src,
         dst,
@@ -288,13 +287,9 @@ fn drive<S: Copy + Default, D: Copy + Default, const WRITE_ONLY: bool>(
                 }
             }
             let stream = large && WRITE_ONLY && (d.as_ptr() as usize).is_multiple_of(32);
-            // The next chunk's bits are drawn before this one is rounded, as in the Avx512
-            // tier's driver.
-            let bits = next.take().unwrap_or_else(|| random(block));
-            drawn += 1;
-            if drawn < chunks {
-                next = Some(random(sr_block(block, BLOCKS as u64)));
-            }
+            // Drawn a chunk ahead (ARS-5 f32 -> bf16 of 4096 elements on a Zen 4 core: 1.18x
+            // faster).
+            let bits = ahead.take(block, &random);
             for k in (0..BLOCKS).step_by(2) {
                 // SAFETY: `drive` is inlined into the kernels below, which enable avx2; `load`
                 // reads elements 8k..8k+16 of the chunk.

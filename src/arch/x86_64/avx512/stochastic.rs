@@ -22,7 +22,7 @@ use half::{bf16, f16};
 use super::super::{avx2, prefetch_ahead, Vaes, STREAM_MIN_BYTES};
 use super::ars::{self, ArsKeys};
 use super::convert::widen_bf16;
-use crate::arch::{block_chunks, for_each_block_chunk, sr_block, F16_FAST_LOW, F16_FAST_SPAN};
+use crate::arch::{for_each_block_chunk, DrawAhead, F16_FAST_LOW, F16_FAST_SPAN};
 use crate::backend::Sr;
 use crate::reference::rng::{round_keys, Generator, M0, M1};
 use crate::reference::stochastic::{self as r, Overflow};
@@ -336,8 +336,7 @@ fn drive<S: Copy + Default, D: Copy + Default, const WRITE_ONLY: bool, const OPT
     // against 0.60-0.68, two alternated runs of `lowp bench --only dram`). The fused update
     // reads its output first, so it keeps cached stores and fetches `dst` ahead.
     let large = size_of_val(dst) >= STREAM_MIN_BYTES;
-    let chunks = block_chunks::<STEP>(src.len().min(dst.len()), sr.offset);
-    let (mut next, mut drawn) = (None, 0);
+    let mut ahead = DrawAhead::<Bits, STEP>::new(src.len().min(dst.len()), sr.offset);
     for_each_block_chunk::<_, _, STEP>(
         src,
         dst,
@@ -350,14 +349,9 @@ fn drive<S: Copy + Default, D: Copy + Default, const WRITE_ONLY: bool, const OPT
                 }
             }
             let stream = large && WRITE_ONLY && (d.as_ptr() as usize).is_multiple_of(64);
-            // The next chunk's bits are drawn before this one is rounded, so that the AES or
-            // Philox rounds run beside the rounding instead of before it (ARS-5 f32 -> bf16
-            // of 4096 elements on a Zen 4 core: 349 -> 326 ns).
-            let bits = next.take().unwrap_or_else(|| random(block));
-            drawn += 1;
-            if drawn < chunks {
-                next = Some(random(sr_block(block, BLOCKS as u64)));
-            }
+            // Drawn a chunk ahead (ARS-5 f32 -> bf16 of 4096 elements on a Zen 4 core:
+            // 349 -> 326 ns).
+            let bits = ahead.take(block, &random);
             let store = |d: &mut [D], k: usize, ys| {
                 let p: *mut __m512i = d[32 * k..].as_mut_ptr().cast();
                 // SAFETY: `d` holds STEP 16-bit elements; this writes 32 of them from 32k,
