@@ -188,7 +188,7 @@ fn block_head(n: usize, offset: u64) -> usize {
 /// How many chunks [`for_each_block_chunk`] passes to `body` for `n` elements from `offset`
 /// (a kernel that draws the next chunk's bits ahead knows when to stop).
 #[inline(always)]
-pub(crate) fn block_chunks<const W: usize>(n: usize, offset: u64) -> usize {
+fn block_chunks<const W: usize>(n: usize, offset: u64) -> usize {
     let rest = n - block_head(n, offset);
     rest / W + usize::from(rest % W >= PADDED_TAIL_MIN)
 }

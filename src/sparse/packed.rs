@@ -109,12 +109,12 @@ pub struct PackedCsr<T> {
 /// `vgatherdps` is slow (every CPU but those Intel cores, see `gathers_are_fast`) a gathered
 /// pair costs more: on an AMD Zen 4 core (`lowp bench --only sparse`, the bench's weights)
 /// `Windowed` took 0.37x `Gather`'s time at 2.03x its pairs (90 %), 0.63x at 2.56x (95 %) and
-/// 1.33x at 4.9x (99 %). There a cost of 3 took `Hybrid` from 1.26-1.36x to 1.52x lowp's CSR
-/// SpMV at 90 % and from 0.99-1.00x to 1.23x at 95 % (paired in each run), and packs 99 % as
-/// before; 4 windowed some of 99 %'s chunks, which then read 1.3x slower from DRAM. `Avx2` loads x element by element in both, so
-/// windows win there only by their fewer bytes: 0.70x `Gather`'s time at 1.20–1.31x its pairs
-/// (30–50 %), 1.29x at 1.39x. The others take `Avx2`'s figure: NEON's `tbl` kernel is untimed
-/// (no Arm hardware here).
+/// 1.33x at 4.9x (99 %). There a cost of 3 took `Hybrid` from 1.26–1.36x to 1.52x lowp's CSR
+/// SpMV at 90 % and from 0.99–1.00x to 1.23x at 95 % (paired in each run), and packs 99 % as
+/// before; 4 windowed some of 99 %'s chunks, which then read 1.3x slower from DRAM. `Avx2`
+/// loads x element by element in both, so windows win there only by their fewer bytes: 0.70x
+/// `Gather`'s time at 1.20–1.31x its pairs (30–50 %), 1.29x at 1.39x. The others take
+/// `Avx2`'s figure: NEON's `tbl` kernel is untimed (no Arm hardware here).
 fn gathered_pair_cost(isa: Isa) -> f64 {
     match isa {
         #[cfg(target_arch = "x86_64")]

@@ -335,6 +335,12 @@ fn drive<S: Copy + Default, D: Copy + Default, const WRITE_ONLY: bool, const OPT
     // at 256 MiB 1.2-1.4x faster on an Emerald Rapids core (0.72-0.78 of a copy's rate
     // against 0.60-0.68, two alternated runs of `lowp bench --only dram`). The fused update
     // reads its output first, so it keeps cached stores and fetches `dst` ahead.
+    const {
+        assert!(
+            WRITE_ONLY || !OPTIMISTIC,
+            "an optimistic chunk is written twice"
+        )
+    };
     let large = size_of_val(dst) >= STREAM_MIN_BYTES;
     let mut ahead = DrawAhead::<Bits, STEP>::new(src.len().min(dst.len()), sr.offset);
     for_each_block_chunk::<_, _, STEP>(
@@ -364,10 +370,10 @@ fn drive<S: Copy + Default, D: Copy + Default, const WRITE_ONLY: bool, const OPT
                     }
                 };
             };
-            if OPTIMISTIC {
-                // IEEE bf16 with no NaN in the chunk: one comparison per 32 lanes and one
-                // test per chunk, instead of a test and a branch per 32 lanes. A chunk with a
-                // NaN is rounded again below (its output is only written, never read).
+            // IEEE bf16 with no NaN in the chunk: one comparison per 32 lanes and one test
+            // per chunk, instead of a test and a branch per 32 lanes. A chunk with a NaN is
+            // rounded again below (its output is only written, never read).
+            let done = OPTIMISTIC && {
                 let mut no_nan = u16::MAX;
                 for (k, &r) in bits.iter().enumerate() {
                     let x = [load(s, d, 32 * k), load(s, d, 32 * k + 16)];
@@ -378,13 +384,9 @@ fn drive<S: Copy + Default, D: Copy + Default, const WRITE_ONLY: bool, const OPT
                         store(d, k, nan_free_bf16(x, r));
                     }
                 }
-                if no_nan != u16::MAX {
-                    for (k, &r) in bits.iter().enumerate() {
-                        let x = [load(s, d, 32 * k), load(s, d, 32 * k + 16)];
-                        store(d, k, round(x, r));
-                    }
-                }
-            } else {
+                no_nan == u16::MAX
+            };
+            if !done {
                 for (k, &r) in bits.iter().enumerate() {
                     let x = [load(s, d, 32 * k), load(s, d, 32 * k + 16)];
                     store(d, k, round(x, r));
