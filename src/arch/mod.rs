@@ -46,12 +46,10 @@ pub(crate) fn prefers_hardware_bf16_gemm() -> bool {
 }
 
 /// Whether `vgatherdps` outruns loading its lanes one by one on this CPU (see
-/// `x86_64::prefers_hardware_gather`); false off x86.
+/// `x86_64::prefers_hardware_gather`).
+#[cfg(target_arch = "x86_64")]
 pub(crate) fn gathers_are_fast() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    return x86_64::prefers_hardware_gather();
-    #[cfg(not(target_arch = "x86_64"))]
-    return false;
+    x86_64::prefers_hardware_gather()
 }
 
 /// The stochastic f16 kernels' fast path: `key = min(2|x| - F16_FAST_LOW, 2|x|)` (u32
@@ -187,6 +185,7 @@ fn block_head(n: usize, offset: u64) -> usize {
 
 /// How many chunks [`for_each_block_chunk`] passes to `body` for `n` elements from `offset`
 /// (a kernel that draws the next chunk's bits ahead knows when to stop).
+#[cfg(any(target_arch = "x86_64", test))]
 #[inline(always)]
 fn block_chunks<const W: usize>(n: usize, offset: u64) -> usize {
     let rest = n - block_head(n, offset);
@@ -197,12 +196,14 @@ fn block_chunks<const W: usize>(n: usize, offset: u64) -> usize {
 /// drawn one chunk ahead: [`DrawAhead::take`] returns a chunk's bits and draws the next
 /// chunk's before the caller rounds this one, so the generator's long chains (AES rounds,
 /// Philox multiplies) run beside the rounding instead of before it. It draws nothing past the
-/// last chunk ([`block_chunks`]).
+/// last chunk ([`block_chunks`]). The x86 drivers use it; NEON's, untimed, draws as before.
+#[cfg(target_arch = "x86_64")]
 pub(crate) struct DrawAhead<B, const W: usize> {
     next: Option<B>,
     left: usize,
 }
 
+#[cfg(target_arch = "x86_64")]
 impl<B, const W: usize> DrawAhead<B, W> {
     /// For `n` elements from global index `offset`.
     #[inline(always)]
