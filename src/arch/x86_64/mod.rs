@@ -46,11 +46,12 @@ impl Vaes {
 
 /// Bits of [`IDENTITY`]: the CPU's identity has been read; its vendor is AMD; its core is one
 /// whose `vgatherdps` beats lowp's broadcast loads; one whose AVX-512 sparse dots run faster
-/// prefetching nearer.
+/// prefetching nearer; AMD family 19h (Zen 3 and Zen 4, of which only Zen 4 has AVX-512).
 const KNOWN: u8 = 1;
 const AMD: u8 = 2;
 const FAST_GATHER: u8 = 4;
 const NEAR_SPARSE_PREFETCH: u8 = 8;
+const AMD_FAMILY_19H: u8 = 16;
 
 /// What lowp's kernel choices need of `cpuid`'s identification leaves, read once: in a VM each
 /// `cpuid` traps to the hypervisor (microseconds).
@@ -78,12 +79,22 @@ fn read_identity() -> u8 {
     let intel = vendor == [0x756e_6547, 0x4965_6e69, 0x6c65_746e]; // "GenuineIntel"
     let family = (signature >> 8) & 0xf;
     let model = ((signature >> 4) & 0xf) | ((signature >> 12) & 0xf0);
+    // A base family of 0xf adds the extended family.
+    let full_family = family
+        + if family == 0xf {
+            (signature >> 20) & 0xff
+        } else {
+            0
+        };
     // Sapphire Rapids (0x8f) and Emerald Rapids (0xcf): see `prefers_hardware_gather` and
     // `avx512_sparse_prefetch_nonzeros`.
     let server_golden_cove = intel && family == 6 && matches!(model, 0x8f | 0xcf);
     let mut id = KNOWN;
     if amd {
         id |= AMD;
+        if full_family == 0x19 {
+            id |= AMD_FAMILY_19H;
+        }
     }
     if server_golden_cove {
         id |= FAST_GATHER | NEAR_SPARSE_PREFETCH;
@@ -210,17 +221,40 @@ pub(crate) const SPARSE_PREFETCH_NONZEROS: usize = 8192;
 /// of this core's L1 or more with lines fetched too early, evicted before use.
 pub(crate) const PACKED_PREFETCH_PAIRS: usize = 2048;
 
-/// How many nonzeros ahead the AVX-512 tiers' sparse dots prefetch: 2048 (8 KiB of indices) on
-/// Sapphire and Emerald Rapids, [`SPARSE_PREFETCH_NONZEROS`] elsewhere. On an Emerald Rapids
-/// core (4096² bf16, the bench's weights, three alternated runs) 2048 ran 1.07-1.5x faster
-/// than 8192 cache-resident and 1.08-1.26x from DRAM at 50-95 % sparsity; the `Avx2` dots,
-/// forced there, ran 0.93-1.0x, so they keep 8192 everywhere. Zen 5 ran best at 8192 of the
-/// distances tried there (1024, 4096, 8192, 16384; not 2048).
-pub(crate) fn avx512_sparse_prefetch_nonzeros() -> usize {
-    if identity() & NEAR_SPARSE_PREFETCH != 0 {
-        2048
+/// How far ahead, in nonzeros, the AVX-512 tiers' sparse dots prefetch a row's indices and
+/// values: into L1 always, and also into L2 from further ahead on some cores.
+#[derive(Clone, Copy)]
+pub(crate) struct SparsePrefetch {
+    pub(crate) l1: usize,
+    pub(crate) l2: Option<usize>,
+}
+
+/// The AVX-512 sparse dots' [`SparsePrefetch`] for this CPU (4096² bf16, the bench's weights,
+/// alternated runs each time):
+/// - Sapphire and Emerald Rapids: 2048 into L1 (8 KiB of indices), which ran 1.07-1.5x faster
+///   than 8192 cache-resident and 1.08-1.26x from DRAM at 50-95 % sparsity on an Emerald
+///   Rapids core; the `Avx2` dots, forced there, ran 0.93-1.0x, so they keep 8192 everywhere.
+/// - Zen 4: 512 into L1 and 8192 into L2. Its L1 is 32 KiB, which 8192 nonzeros ahead of
+///   indices and values (48 KiB) overrun. Against 8192 into L1, in two alternated runs of
+///   `lowp bench --only sparse`: from DRAM 1.69-1.72x at 50 %, 1.36-1.37x at 70 %, 1.15-1.25x
+///   at 90-95 %; cache-resident 1.0-1.6x (the 50 % and 70 % matrices outgrow the L3 anyway).
+///   512 into L1 alone gave about two thirds of that in throwaway probes.
+/// - Elsewhere (Zen 5 measured): [`SPARSE_PREFETCH_NONZEROS`] into L1, the best of 1024, 4096,
+///   8192 and 16384 on Zen 5.
+pub(crate) fn avx512_sparse_prefetch() -> SparsePrefetch {
+    let id = identity();
+    if id & NEAR_SPARSE_PREFETCH != 0 {
+        SparsePrefetch { l1: 2048, l2: None }
+    } else if id & AMD_FAMILY_19H != 0 {
+        SparsePrefetch {
+            l1: 512,
+            l2: Some(SPARSE_PREFETCH_NONZEROS),
+        }
     } else {
-        SPARSE_PREFETCH_NONZEROS
+        SparsePrefetch {
+            l1: SPARSE_PREFETCH_NONZEROS,
+            l2: None,
+        }
     }
 }
 
@@ -231,6 +265,13 @@ pub(crate) fn prefetch_at<T>(p: *const T, ahead: usize) {
     // SAFETY: SSE is part of the x86_64 baseline; a prefetch never faults, even past the end
     // of an allocation, and `wrapping_add` keeps the address computation defined.
     unsafe { _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(ahead).cast::<i8>()) };
+}
+
+/// [`prefetch_at`] into L2 only (`prefetcht1`), for a line wanted well ahead of its use.
+#[inline(always)]
+pub(crate) fn prefetch_l2_at<T>(p: *const T, ahead: usize) {
+    // SAFETY: as `prefetch_at`'s.
+    unsafe { _mm_prefetch::<_MM_HINT_T1>(p.wrapping_add(ahead).cast::<i8>()) };
 }
 
 /// Prefetches the bytes [`PREFETCH_BYTES`] past each cache line of `chunk`, for a kernel that

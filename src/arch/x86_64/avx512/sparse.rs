@@ -14,7 +14,7 @@ use half::{bf16, f16};
 
 use super::super::avx2::fmac::Lanes;
 use super::super::avx2::sparse as avx2;
-use super::super::{avx512_sparse_prefetch_nonzeros, prefetch_at};
+use super::super::{avx512_sparse_prefetch, prefetch_at, prefetch_l2_at};
 use super::fmac::{hsum16, MaskedLanes16};
 use crate::arch::with_width;
 
@@ -103,10 +103,14 @@ fn dot<T: MaskedLanes16, const HARDWARE_GATHER: bool>(
     // because the row has a nonzero), and only its `n - whole` values (masked loads).
     unsafe {
         let mut acc = _mm512_setzero_ps();
-        let ahead = avx512_sparse_prefetch_nonzeros();
+        let ahead = avx512_sparse_prefetch();
         for p in (0..whole).step_by(16) {
-            prefetch_at(indices.as_ptr(), p + ahead);
-            prefetch_at(values.as_ptr(), p + ahead);
+            prefetch_at(indices.as_ptr(), p + ahead.l1);
+            prefetch_at(values.as_ptr(), p + ahead.l1);
+            if let Some(l2) = ahead.l2 {
+                prefetch_l2_at(indices.as_ptr(), p + l2);
+                prefetch_l2_at(values.as_ptr(), p + l2);
+            }
             let xs = x16::<HARDWARE_GATHER>(indices.as_ptr().add(p), x.as_ptr());
             acc = _mm512_fmadd_ps(T::lanes16(values.as_ptr().add(p)), xs, acc);
         }
