@@ -1,0 +1,209 @@
+//! What bounds stochastic f32 → bf16 with ARS-5 on an AVX-512 core: cycles per 32 values
+//! (one zmm of random bits) of lowp's kernels at L1 size, beside register-only loops of the
+//! instructions its AVX-512 step issues per 32 values, as LLVM compiles it:
+//! - ARS-5 alone: five AES rounds on four blocks (four `vaesenc`, one `vaesenclast`);
+//! - the whole step: those, two loads, the ordered comparison that collects a chunk's NaN
+//!   test, the two `vpermt2w` that split the patterns into high and low halves, the carry's
+//!   unsigned comparison (LLVM turns the masked add of one into `vpmovm2w` and a subtraction),
+//!   the store and the counter's XOR;
+//! - the step without its NaN test, and five AES rounds beside one comparison into a mask.
+//!
+//! On Zen 4 a zmm `vaesenc` issues once a cycle, and comparisons into a mask share its pipes:
+//! the loops show how near the issue's bar (60 % of round-to-nearest's rate on the same tier)
+//! any ordering of these instructions can come.
+//!
+//! `cargo run --release --example x86_ars_ops`
+
+#[cfg(target_arch = "x86_64")]
+#[path = "common/x86_clock.rs"]
+mod x86_clock;
+
+#[cfg(target_arch = "x86_64")]
+mod probe {
+    use std::arch::asm;
+    use std::time::Instant;
+
+    use half::bf16;
+    use lowp::{Backend, Generator, Isa};
+
+    const ITERATIONS: u64 = 50_000_000;
+
+    /// Seconds for [`ITERATIONS`] runs of `$step` (one step = 32 values), best of five.
+    /// zmm8 is the round key, zmm6/zmm7 the permutation indices, zmm11 the headroom; the
+    /// loads and the store use a 4 KiB buffer (L1).
+    macro_rules! step_seconds {
+        ($step:literal) => {{
+            let mut buffer = vec![0u8; 4096];
+            let mut best = f64::MAX;
+            for _ in 0..5 {
+                let start = Instant::now();
+                // SAFETY: register arithmetic, plus loads and stores inside `buffer` (offsets
+                // below 256 of its 4096 bytes); every register written is declared clobbered.
+                unsafe {
+                    asm!(
+                        "vpxord zmm0, zmm0, zmm0", "vpxord zmm1, zmm1, zmm1",
+                        "vpxord zmm2, zmm2, zmm2", "vpxord zmm3, zmm3, zmm3",
+                        "vpxord zmm4, zmm4, zmm4", "vpxord zmm5, zmm5, zmm5",
+                        "vpxord zmm6, zmm6, zmm6", "vpxord zmm7, zmm7, zmm7",
+                        "vpxord zmm8, zmm8, zmm8", "vpxord zmm11, zmm11, zmm11",
+                        "kxnorw k1, k1, k1",
+                        "prefetcht0 [{buf}]",
+                        "2:",
+                        $step,
+                        "dec {n}", "jnz 2b",
+                        n = inout(reg) ITERATIONS => _,
+                        buf = in(reg) buffer.as_mut_ptr(),
+                        out("zmm0") _, out("zmm1") _, out("zmm2") _, out("zmm3") _,
+                        out("zmm4") _, out("zmm5") _, out("zmm6") _, out("zmm7") _,
+                        out("zmm8") _, out("zmm9") _, out("zmm10") _, out("zmm11") _,
+                        out("zmm12") _, out("zmm13") _, out("k1") _, out("k2") _,
+                        options(nostack),
+                    );
+                }
+                best = best.min(start.elapsed().as_secs_f64());
+            }
+            std::hint::black_box(&buffer);
+            best
+        }};
+    }
+
+    /// Seconds per call of `a` and of `b`: medians of 31 samples of many calls each, the two
+    /// sampled alternately (this host's speed drifts).
+    fn per_call(mut a: impl FnMut(), mut b: impl FnMut()) -> (f64, f64) {
+        let calls = 20_000;
+        let time = |f: &mut dyn FnMut()| {
+            let start = Instant::now();
+            for _ in 0..calls {
+                f();
+            }
+            start.elapsed().as_secs_f64() / calls as f64
+        };
+        let (mut ta, mut tb): (Vec<f64>, Vec<f64>) =
+            (0..31).map(|_| (time(&mut a), time(&mut b))).unzip();
+        let median = |v: &mut Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        (median(&mut ta), median(&mut tb))
+    }
+
+    pub fn main() {
+        let Some(backend) = Backend::new(Isa::Avx512Bf16) else {
+            println!("this probe needs the Avx512Bf16 tier");
+            return;
+        };
+        if !std::arch::is_x86_feature_detected!("vaes") {
+            println!("this probe needs VAES");
+            return;
+        }
+        let hz = super::x86_clock::cycles_per_second(ITERATIONS);
+        println!("clock (dependent imuls): {:.2} GHz", hz / 1e9);
+        println!("cycles per 32 values (one zmm of random bits):");
+
+        let n = 4096;
+        let src: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin()).collect();
+        let mut dst = vec![bf16::ZERO; n];
+        let kernel_cycles = |t: f64| t * hz / (n / 32) as f64;
+        let mut dst2 = dst.clone();
+        let (nearest, ars5) = per_call(
+            || {
+                backend
+                    .f32_to_bf16(std::hint::black_box(&src), &mut dst)
+                    .expect("same lengths")
+            },
+            || {
+                backend
+                    .f32_to_bf16_stochastic_with(
+                        std::hint::black_box(&src),
+                        &mut dst2,
+                        7,
+                        0,
+                        Generator::Ars5,
+                    )
+                    .expect("same lengths")
+            },
+        );
+        let (nearest, ars5) = (kernel_cycles(nearest), kernel_cycles(ars5));
+        let row = |name: &str, cycles: f64| println!("  {name:<62} {cycles:5.2}");
+        row(
+            "lowp Avx512Bf16, round to nearest (4096 values, L1)",
+            nearest,
+        );
+        row("  60 % of its rate", nearest / 0.6);
+        row(
+            "lowp Avx512Bf16, ARS-5 (4096 values, L1; sampled alternately)",
+            ars5,
+        );
+
+        let loop_cycles = |seconds: f64| seconds * hz / ITERATIONS as f64;
+        row(
+            "loop: ARS-5 alone (5 zmm AES rounds)",
+            loop_cycles(step_seconds!(
+                "vaesenc zmm0, zmm0, zmm8
+                 vaesenc zmm1, zmm1, zmm8
+                 vaesenc zmm2, zmm2, zmm8
+                 vaesenc zmm3, zmm3, zmm8
+                 vaesenclast zmm4, zmm4, zmm8"
+            )),
+        );
+        row(
+            "loop: 5 AES rounds + 1 compare into a mask",
+            loop_cycles(step_seconds!(
+                "vaesenc zmm0, zmm0, zmm8
+                 vaesenc zmm1, zmm1, zmm8
+                 vaesenc zmm2, zmm2, zmm8
+                 vaesenc zmm3, zmm3, zmm8
+                 vaesenclast zmm4, zmm4, zmm8
+                 vpcmpnleuw k2, zmm9, zmm11"
+            )),
+        );
+        row(
+            "loop: the whole step, as compiled",
+            loop_cycles(step_seconds!(
+                "vaesenc zmm0, zmm0, zmm8
+                 vaesenc zmm1, zmm1, zmm8
+                 vaesenc zmm2, zmm2, zmm8
+                 vaesenc zmm3, zmm3, zmm8
+                 vaesenclast zmm4, zmm4, zmm8
+                 vmovups zmm9, [{buf}]
+                 vmovups zmm10, [{buf} + 64]
+                 vcmpordps k1 {{k1}}, zmm9, zmm10
+                 vmovaps zmm12, zmm9
+                 vpermt2w zmm12, zmm7, zmm10
+                 vpermt2w zmm9, zmm6, zmm10
+                 vpcmpnleuw k2, zmm9, zmm11
+                 vpmovm2w zmm13, k2
+                 vpsubw zmm13, zmm12, zmm13
+                 vmovdqu64 [{buf} + 128], zmm13
+                 vpxord zmm5, zmm5, zmm8"
+            )),
+        );
+        row(
+            "loop: the whole step without the NaN test",
+            loop_cycles(step_seconds!(
+                "vaesenc zmm0, zmm0, zmm8
+                 vaesenc zmm1, zmm1, zmm8
+                 vaesenc zmm2, zmm2, zmm8
+                 vaesenc zmm3, zmm3, zmm8
+                 vaesenclast zmm4, zmm4, zmm8
+                 vmovups zmm9, [{buf}]
+                 vmovups zmm10, [{buf} + 64]
+                 vmovaps zmm12, zmm9
+                 vpermt2w zmm12, zmm7, zmm10
+                 vpermt2w zmm9, zmm6, zmm10
+                 vpcmpnleuw k2, zmm9, zmm11
+                 vpmovm2w zmm13, k2
+                 vpsubw zmm13, zmm12, zmm13
+                 vmovdqu64 [{buf} + 128], zmm13
+                 vpxord zmm5, zmm5, zmm8"
+            )),
+        );
+    }
+}
+
+fn main() {
+    #[cfg(target_arch = "x86_64")]
+    probe::main();
+    #[cfg(not(target_arch = "x86_64"))]
+    println!("this probe is for x86_64");
+}
