@@ -221,6 +221,16 @@ pub(crate) const SPARSE_PREFETCH_NONZEROS: usize = 8192;
 /// of this core's L1 or more with lines fetched too early, evicted before use.
 pub(crate) const PACKED_PREFETCH_PAIRS: usize = 2048;
 
+/// How many pairs ahead the windowed packed kernel also prefetches into L2, if at all: 8192 on
+/// Zen 4, nowhere else. On Zen 4 (`Hybrid`, the bench's weights) it ran 1.07-1.12x, 1.10-1.25x,
+/// 1.26-1.47x and 1.23-1.56x faster from DRAM at 50/70/90/95 % sparsity in two alternated runs
+/// of `lowp bench --only sparse`, and 0.93-0.96x cache-resident at 90-95 % in throwaway probes,
+/// where 4096 and 16384 did as well as 8192. The gathered kernel, paced by this core's slow
+/// `vgatherdps`, ran 0.9-0.95x with it in the probes and goes without.
+pub(crate) fn windowed_prefetch_l2_pairs() -> Option<usize> {
+    (identity() & AMD_FAMILY_19H != 0).then_some(SPARSE_PREFETCH_NONZEROS)
+}
+
 /// How far ahead, in nonzeros, the AVX-512 tiers' sparse dots prefetch a row's indices and
 /// values: into L1 always, and also into L2 from further ahead on some cores.
 #[derive(Clone, Copy)]
