@@ -28,11 +28,46 @@ mod probe {
 
     const ITERATIONS: u64 = 50_000_000;
 
+    /// ARS-5's rounds on four blocks: one zmm of random bits.
+    macro_rules! ars5_rounds {
+        () => {
+            "vaesenc zmm0, zmm0, zmm8
+             vaesenc zmm1, zmm1, zmm8
+             vaesenc zmm2, zmm2, zmm8
+             vaesenc zmm3, zmm3, zmm8
+             vaesenclast zmm4, zmm4, zmm8"
+        };
+    }
+
+    /// The step's two loads of 16 f32 patterns.
+    macro_rules! loads {
+        () => {
+            "vmovups zmm9, [{buf}]
+             vmovups zmm10, [{buf} + 64]"
+        };
+    }
+
+    /// The rest of the step but for the NaN test, as LLVM compiles it: the high and low
+    /// halves, the carry, the store, the counter's XOR. The halves' second `vpermt2w`
+    /// overwrites the loaded zmm9, as in the kernel.
+    macro_rules! rounding {
+        () => {
+            "vmovaps zmm12, zmm9
+             vpermt2w zmm12, zmm7, zmm10
+             vpermt2w zmm9, zmm6, zmm10
+             vpcmpnleuw k2, zmm9, zmm11
+             vpmovm2w zmm13, k2
+             vpsubw zmm13, zmm12, zmm13
+             vmovdqu64 [{buf} + 128], zmm13
+             vpxord zmm5, zmm5, zmm8"
+        };
+    }
+
     /// Seconds for [`ITERATIONS`] runs of `$step` (one step = 32 values), best of five.
     /// zmm8 is the round key, zmm6/zmm7 the permutation indices, zmm11 the headroom; the
     /// loads and the store use a 4 KiB buffer (L1).
     macro_rules! step_seconds {
-        ($step:literal) => {{
+        ($($step:expr),+) => {{
             let mut buffer = vec![0u8; 4096];
             let mut best = f64::MAX;
             for _ in 0..5 {
@@ -49,7 +84,7 @@ mod probe {
                         "kxnorw k1, k1, k1",
                         "prefetcht0 [{buf}]",
                         "2:",
-                        $step,
+                        $($step,)+
                         "dec {n}", "jnz 2b",
                         n = inout(reg) ITERATIONS => _,
                         buf = in(reg) buffer.as_mut_ptr(),
@@ -138,65 +173,24 @@ mod probe {
         let loop_cycles = |seconds: f64| seconds * hz / ITERATIONS as f64;
         row(
             "loop: ARS-5 alone (5 zmm AES rounds)",
-            loop_cycles(step_seconds!(
-                "vaesenc zmm0, zmm0, zmm8
-                 vaesenc zmm1, zmm1, zmm8
-                 vaesenc zmm2, zmm2, zmm8
-                 vaesenc zmm3, zmm3, zmm8
-                 vaesenclast zmm4, zmm4, zmm8"
-            )),
+            loop_cycles(step_seconds!(ars5_rounds!())),
         );
         row(
             "loop: 5 AES rounds + 1 compare into a mask",
-            loop_cycles(step_seconds!(
-                "vaesenc zmm0, zmm0, zmm8
-                 vaesenc zmm1, zmm1, zmm8
-                 vaesenc zmm2, zmm2, zmm8
-                 vaesenc zmm3, zmm3, zmm8
-                 vaesenclast zmm4, zmm4, zmm8
-                 vpcmpnleuw k2, zmm9, zmm11"
-            )),
+            loop_cycles(step_seconds!(ars5_rounds!(), "vpcmpnleuw k2, zmm9, zmm11")),
         );
         row(
             "loop: the whole step, as compiled",
             loop_cycles(step_seconds!(
-                "vaesenc zmm0, zmm0, zmm8
-                 vaesenc zmm1, zmm1, zmm8
-                 vaesenc zmm2, zmm2, zmm8
-                 vaesenc zmm3, zmm3, zmm8
-                 vaesenclast zmm4, zmm4, zmm8
-                 vmovups zmm9, [{buf}]
-                 vmovups zmm10, [{buf} + 64]
-                 vcmpordps k1 {{k1}}, zmm9, zmm10
-                 vmovaps zmm12, zmm9
-                 vpermt2w zmm12, zmm7, zmm10
-                 vpermt2w zmm9, zmm6, zmm10
-                 vpcmpnleuw k2, zmm9, zmm11
-                 vpmovm2w zmm13, k2
-                 vpsubw zmm13, zmm12, zmm13
-                 vmovdqu64 [{buf} + 128], zmm13
-                 vpxord zmm5, zmm5, zmm8"
+                ars5_rounds!(),
+                loads!(),
+                "vcmpordps k1 {{k1}}, zmm9, zmm10",
+                rounding!()
             )),
         );
         row(
             "loop: the whole step without the NaN test",
-            loop_cycles(step_seconds!(
-                "vaesenc zmm0, zmm0, zmm8
-                 vaesenc zmm1, zmm1, zmm8
-                 vaesenc zmm2, zmm2, zmm8
-                 vaesenc zmm3, zmm3, zmm8
-                 vaesenclast zmm4, zmm4, zmm8
-                 vmovups zmm9, [{buf}]
-                 vmovups zmm10, [{buf} + 64]
-                 vmovaps zmm12, zmm9
-                 vpermt2w zmm12, zmm7, zmm10
-                 vpermt2w zmm9, zmm6, zmm10
-                 vpcmpnleuw k2, zmm9, zmm11
-                 vpmovm2w zmm13, k2
-                 vpsubw zmm13, zmm12, zmm13
-                 vmovdqu64 [{buf} + 128], zmm13
-                 vpxord zmm5, zmm5, zmm8"
-            )),
+            loop_cycles(step_seconds!(ars5_rounds!(), loads!(), rounding!())),
         );
     }
 }
