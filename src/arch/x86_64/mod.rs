@@ -79,15 +79,14 @@ fn read_identity() -> u8 {
     let intel = vendor == [0x756e_6547, 0x4965_6e69, 0x6c65_746e]; // "GenuineIntel"
     let family = (signature >> 8) & 0xf;
     let model = ((signature >> 4) & 0xf) | ((signature >> 12) & 0xf0);
-    // A base family of 0xf adds the extended family.
-    let full_family = family
-        + if family == 0xf {
-            (signature >> 20) & 0xff
-        } else {
-            0
-        };
+    // A base family of 0xf adds the extended family (AMD's 0x19 is 0xf + 0xa).
+    let full_family = if family == 0xf {
+        family + ((signature >> 20) & 0xff)
+    } else {
+        family
+    };
     // Sapphire Rapids (0x8f) and Emerald Rapids (0xcf): see `prefers_hardware_gather` and
-    // `avx512_sparse_prefetch_nonzeros`.
+    // `avx512_sparse_prefetch`.
     let server_golden_cove = intel && family == 6 && matches!(model, 0x8f | 0xcf);
     let mut id = KNOWN;
     if amd {
