@@ -46,12 +46,12 @@ impl Vaes {
 
 /// Bits of [`IDENTITY`]: the CPU's identity has been read; its vendor is AMD; its core is one
 /// whose `vgatherdps` beats lowp's broadcast loads; one whose AVX-512 sparse dots run faster
-/// prefetching nearer; AMD family 19h (Zen 3 and Zen 4, of which only Zen 4 has AVX-512).
+/// prefetching nearer; Zen 4 (AMD family 19h with AVX-512; Zen 3, the same family, has none).
 const KNOWN: u8 = 1;
 const AMD: u8 = 2;
 const FAST_GATHER: u8 = 4;
 const NEAR_SPARSE_PREFETCH: u8 = 8;
-const AMD_FAMILY_19H: u8 = 16;
+const ZEN4: u8 = 16;
 
 /// What lowp's kernel choices need of `cpuid`'s identification leaves, read once: in a VM each
 /// `cpuid` traps to the hypervisor (microseconds).
@@ -91,8 +91,8 @@ fn read_identity() -> u8 {
     let mut id = KNOWN;
     if amd {
         id |= AMD;
-        if full_family == 0x19 {
-            id |= AMD_FAMILY_19H;
+        if full_family == 0x19 && std::arch::is_x86_feature_detected!("avx512f") {
+            id |= ZEN4;
         }
     }
     if server_golden_cove {
@@ -220,50 +220,82 @@ pub(crate) const SPARSE_PREFETCH_NONZEROS: usize = 8192;
 /// of this core's L1 or more with lines fetched too early, evicted before use.
 pub(crate) const PACKED_PREFETCH_PAIRS: usize = 2048;
 
-/// How many pairs ahead the windowed packed kernel also prefetches into L2, if at all: 8192 on
-/// Zen 4, nowhere else. On Zen 4 (`Hybrid`, the bench's weights) it ran 1.07-1.12x, 1.10-1.25x,
-/// 1.26-1.47x and 1.23-1.56x faster from DRAM at 50/70/90/95 % sparsity in two alternated runs
-/// of `lowp bench --only sparse`, and 0.93-0.96x cache-resident at 90-95 % in throwaway probes,
-/// where 4096 and 16384 did as well as 8192. The gathered kernel, paced by this core's slow
-/// `vgatherdps`, ran 0.9-0.95x with it in the probes and goes without.
-pub(crate) fn windowed_prefetch_l2_pairs() -> Option<usize> {
-    (identity() & AMD_FAMILY_19H != 0).then_some(SPARSE_PREFETCH_NONZEROS)
-}
-
-/// How far ahead, in nonzeros, the AVX-512 tiers' sparse dots prefetch a row's indices and
-/// values: into L1 always, and also into L2 from further ahead on some cores.
+/// How far ahead the sparse kernels prefetch their matrix, in nonzeros (or packed pairs): into
+/// L1 always, and also into L2 from further ahead on some cores.
 #[derive(Clone, Copy)]
 pub(crate) struct SparsePrefetch {
     pub(crate) l1: usize,
     pub(crate) l2: Option<usize>,
 }
 
-/// The AVX-512 sparse dots' [`SparsePrefetch`] for this CPU (4096² bf16, the bench's weights,
-/// alternated runs each time):
-/// - Sapphire and Emerald Rapids: 2048 into L1 (8 KiB of indices), which ran 1.07-1.5x faster
-///   than 8192 cache-resident and 1.08-1.26x from DRAM at 50-95 % sparsity on an Emerald
-///   Rapids core; the `Avx2` dots, forced there, ran 0.93-1.0x, so they keep 8192 everywhere.
+impl SparsePrefetch {
+    /// Prefetches the entries `at` + the distances of two arrays walked side by side.
+    #[inline(always)]
+    pub(crate) fn fetch<I, V>(self, indices: *const I, values: *const V, at: usize) {
+        prefetch_at(indices, at + self.l1);
+        prefetch_at(values, at + self.l1);
+        if let Some(l2) = self.l2 {
+            prefetch_l2_at(indices, at + l2);
+            prefetch_l2_at(values, at + l2);
+        }
+    }
+}
+
+/// The `Avx2` tier's sparse dots' [`SparsePrefetch`]: [`SPARSE_PREFETCH_NONZEROS`] into L1, the
+/// best of 1024, 4096, 8192 and 16384 on Zen 5. (On Zen 4, where this tier is not the one
+/// picked, [`avx512_short_row_prefetch`]'s setting ran 0.79-1.02x from DRAM at 50-99 % in one
+/// run of `LOWP_ISA=avx2 lowp bench --only sparse` against this.)
+pub(crate) const AVX2_SPARSE_PREFETCH: SparsePrefetch = SparsePrefetch {
+    l1: SPARSE_PREFETCH_NONZEROS,
+    l2: None,
+};
+
+/// The [`SparsePrefetch`] of the AVX-512 tiers' rows under 64 nonzeros, which take the `Avx2`
+/// dot, and of their 16-lane dots but on Sapphire and Emerald Rapids (4096² bf16, the bench's
+/// weights, alternated runs each time):
 /// - Zen 4: 512 into L1 and 8192 into L2. Its L1 is 32 KiB, which 8192 nonzeros ahead of
-///   indices and values (48 KiB) overrun. Against 8192 into L1, in two alternated runs of
-///   `lowp bench --only sparse`: from DRAM 1.69-1.72x at 50 %, 1.36-1.37x at 70 %, 1.15-1.25x
-///   at 90-95 %; cache-resident 1.0-1.6x (the 50 % and 70 % matrices outgrow the L3 anyway).
-///   512 into L1 alone gave about two thirds of that in throwaway probes.
-/// - Elsewhere (Zen 5 measured): [`SPARSE_PREFETCH_NONZEROS`] into L1, the best of 1024, 4096,
-///   8192 and 16384 on Zen 5.
-pub(crate) fn avx512_sparse_prefetch() -> SparsePrefetch {
-    let id = identity();
-    if id & NEAR_SPARSE_PREFETCH != 0 {
-        SparsePrefetch { l1: 2048, l2: None }
-    } else if id & AMD_FAMILY_19H != 0 {
+///   indices and values (48 KiB) overrun. For the 16-lane dots against 8192 into L1, in two
+///   alternated runs of `lowp bench --only sparse`: from DRAM 1.69-1.72x at 50 %, 1.36-1.37x
+///   at 70 %, 1.15-1.25x at 90-95 %; cache-resident 1.0-1.6x (the 50 % and 70 % matrices
+///   outgrow the L3 anyway); 512 into L1 alone gave about two thirds of that in throwaway
+///   probes. For the short rows at 99 % (41 nonzeros), two more runs: from DRAM 1.24-1.31x,
+///   cache-resident 0.96-0.98x in probes.
+/// - Elsewhere: [`AVX2_SPARSE_PREFETCH`].
+pub(crate) fn avx512_short_row_prefetch() -> SparsePrefetch {
+    if identity() & ZEN4 != 0 {
         SparsePrefetch {
             l1: 512,
             l2: Some(SPARSE_PREFETCH_NONZEROS),
         }
     } else {
-        SparsePrefetch {
-            l1: SPARSE_PREFETCH_NONZEROS,
-            l2: None,
-        }
+        AVX2_SPARSE_PREFETCH
+    }
+}
+
+/// The AVX-512 tiers' 16-lane sparse dots' [`SparsePrefetch`]: 2048 into L1 (8 KiB of indices)
+/// on Sapphire and Emerald Rapids, [`avx512_short_row_prefetch`] elsewhere. On an Emerald Rapids core
+/// 2048 ran 1.07-1.5x faster than 8192 cache-resident and 1.08-1.26x from DRAM at 50-95 %
+/// sparsity (three alternated runs); the `Avx2` dots, forced there, ran 0.93-1.0x, so they
+/// keep 8192.
+pub(crate) fn avx512_sparse_prefetch() -> SparsePrefetch {
+    if identity() & NEAR_SPARSE_PREFETCH != 0 {
+        SparsePrefetch { l1: 2048, l2: None }
+    } else {
+        avx512_short_row_prefetch()
+    }
+}
+
+/// The windowed packed kernel's [`SparsePrefetch`], in pairs: [`PACKED_PREFETCH_PAIRS`] into
+/// L1, and on Zen 4 also 8192 into L2. On Zen 4 (`Hybrid`, the bench's weights) the L2
+/// prefetch ran 1.07-1.12x, 1.10-1.25x, 1.26-1.47x and 1.23-1.56x faster from DRAM at
+/// 50/70/90/95 % sparsity in two alternated runs of `lowp bench --only sparse`, and 0.93-0.96x
+/// cache-resident at 90-95 % in throwaway probes, where 4096 and 16384 did as well as 8192.
+/// The gathered kernel, paced by this core's slow `vgatherdps`, ran 0.9-0.95x with it in the
+/// probes and keeps [`PACKED_PREFETCH_PAIRS`] into L1 alone.
+pub(crate) fn windowed_prefetch() -> SparsePrefetch {
+    SparsePrefetch {
+        l1: PACKED_PREFETCH_PAIRS,
+        l2: (identity() & ZEN4 != 0).then_some(SPARSE_PREFETCH_NONZEROS),
     }
 }
 

@@ -11,7 +11,7 @@ use core::arch::x86_64::*;
 
 use half::{bf16, f16};
 
-use super::super::{prefers_hardware_gather, prefetch_at, SPARSE_PREFETCH_NONZEROS};
+use super::super::{prefers_hardware_gather, SparsePrefetch, AVX2_SPARSE_PREFETCH};
 use super::fmac::{hsum, Lanes};
 use crate::arch::with_width;
 
@@ -90,7 +90,7 @@ unsafe fn at(x: &[f32], i: u64) -> __m256 {
     unsafe { _mm256_broadcast_ss(x.get_unchecked(i as u32 as usize)) }
 }
 
-/// The dot of one row, prefetching the matrix [`SPARSE_PREFETCH_NONZEROS`] ahead; x loaded
+/// The dot of one row, prefetching the matrix `ahead`; x loaded
 /// by [`gather8_hardware`] when `HARDWARE_GATHER` (the caller checked [`hardware_gather_for`]),
 /// else by [`gather8`], with the same bits. The AVX-512 tiers take it for short rows.
 ///
@@ -102,6 +102,7 @@ pub(in crate::arch::x86_64) unsafe fn dot<T: Lanes, const HARDWARE_GATHER: bool>
     indices: &[u32],
     values: &[T],
     x: &[f32],
+    ahead: SparsePrefetch,
 ) -> f32 {
     let n = indices.len().min(values.len());
     let (pairs, whole) = (n / 16 * 16, n / 8 * 8);
@@ -111,8 +112,7 @@ pub(in crate::arch::x86_64) unsafe fn dot<T: Lanes, const HARDWARE_GATHER: bool>
         let (indices, values) = (indices.as_ptr(), values.as_ptr());
         let mut acc = [_mm256_setzero_ps(); 2];
         for p in (0..pairs).step_by(16) {
-            prefetch_at(indices, p + SPARSE_PREFETCH_NONZEROS);
-            prefetch_at(values, p + SPARSE_PREFETCH_NONZEROS);
+            ahead.fetch(indices, values, p);
             for (h, acc) in acc.iter_mut().enumerate() {
                 let at = p + 8 * h;
                 let xs = x8::<HARDWARE_GATHER>(indices.add(at), x);
@@ -157,7 +157,7 @@ fn rows<T: Lanes, const HARDWARE_GATHER: bool>(
         // SAFETY: only called from the kernels below, which enable avx2, fma and f16c; the
         // caller guarantees the indices are below `x.len()`, and `dots` checked x for
         // `vgatherdps`.
-        *o = unsafe { dot::<T, HARDWARE_GATHER>(indices, values, x) };
+        *o = unsafe { dot::<T, HARDWARE_GATHER>(indices, values, x, AVX2_SPARSE_PREFETCH) };
     }
 }
 

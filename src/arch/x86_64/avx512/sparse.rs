@@ -14,7 +14,7 @@ use half::{bf16, f16};
 
 use super::super::avx2::fmac::Lanes;
 use super::super::avx2::sparse as avx2;
-use super::super::{avx512_sparse_prefetch, prefetch_at, prefetch_l2_at};
+use super::super::{avx512_short_row_prefetch, avx512_sparse_prefetch};
 use super::fmac::{hsum16, MaskedLanes16};
 use crate::arch::with_width;
 
@@ -105,12 +105,7 @@ fn dot<T: MaskedLanes16, const HARDWARE_GATHER: bool>(
         let mut acc = _mm512_setzero_ps();
         let ahead = avx512_sparse_prefetch();
         for p in (0..whole).step_by(16) {
-            prefetch_at(indices.as_ptr(), p + ahead.l1);
-            prefetch_at(values.as_ptr(), p + ahead.l1);
-            if let Some(l2) = ahead.l2 {
-                prefetch_l2_at(indices.as_ptr(), p + l2);
-                prefetch_l2_at(values.as_ptr(), p + l2);
-            }
+            ahead.fetch(indices.as_ptr(), values.as_ptr(), p);
             let xs = x16::<HARDWARE_GATHER>(indices.as_ptr().add(p), x.as_ptr());
             acc = _mm512_fmadd_ps(T::lanes16(values.as_ptr().add(p)), xs, acc);
         }
@@ -157,12 +152,20 @@ fn rows<T: MaskedLanes16 + Lanes, const HARDWARE_GATHER: bool>(
     x: &[f32],
     out: &mut [f32],
 ) {
+    let short_ahead = avx512_short_row_prefetch();
     for (r, o) in out.iter_mut().enumerate() {
         let range = indptr[r]..indptr[r + 1];
         *o = if range.len() < SHORT_ROW {
             // SAFETY: this tier's CPUs have the `Avx2` tier's features; the caller guarantees
             // the indices are below `x.len()`, and `dots` checked x for `vgatherdps`.
-            unsafe { avx2::dot::<T, HARDWARE_GATHER>(&indices[range.clone()], &values[range], x) }
+            unsafe {
+                avx2::dot::<T, HARDWARE_GATHER>(
+                    &indices[range.clone()],
+                    &values[range],
+                    x,
+                    short_ahead,
+                )
+            }
         } else {
             dot::<T, HARDWARE_GATHER>(&indices[range.start..], &values[range], x)
         };

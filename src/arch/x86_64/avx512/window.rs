@@ -3,17 +3,15 @@
 //! registers, so a step is one load of 16 byte offsets, one of 16 values, one `vpermt2ps`
 //! and one FMA: no gather, and 3 bytes a stored pair instead of 6. The padding pairs (`-0`
 //! at offset 31, the zero) add `-0`, which leaves every sum as it was, so no masks.
-//! Values widen through the dot kernels' `Lanes16`. Offsets and values are prefetched
-//! [`PACKED_PREFETCH_PAIRS`] pairs ahead, as in the gathered kernel, and on Zen 4 also into
-//! L2 from further ahead ([`windowed_prefetch_l2_pairs`]).
+//! Values widen through the dot kernels' `Lanes16`. Offsets and values are prefetched as
+//! [`windowed_prefetch`] says: 2048 pairs ahead as in the gathered kernel, and on Zen 4 also
+//! into L2 from further ahead.
 
 use core::arch::x86_64::*;
 
 use half::{bf16, f16};
 
-use super::super::{
-    prefetch_at, prefetch_l2_at, windowed_prefetch_l2_pairs, PACKED_PREFETCH_PAIRS,
-};
+use super::super::windowed_prefetch;
 use super::fmac::Lanes16;
 use crate::backend::WINDOW_COLS;
 
@@ -33,7 +31,7 @@ fn chunk<T: Lanes16>(
     // dereferenced beyond them); `vpermt2ps` reads registers, whatever the offsets hold.
     unsafe {
         let mut sums = _mm512_loadu_ps(out.as_ptr());
-        let l2_ahead = windowed_prefetch_l2_pairs();
+        let ahead = windowed_prefetch();
         let mut at = 0;
         for &[col, steps] in windows {
             let col = col as usize;
@@ -53,12 +51,7 @@ fn chunk<T: Lanes16>(
             let x_low = _mm512_maskz_loadu_ps(low, window);
             let x_high = _mm512_maskz_loadu_ps(high, window.wrapping_add(16));
             for _ in 0..steps {
-                prefetch_at(offsets.as_ptr(), at + PACKED_PREFETCH_PAIRS);
-                prefetch_at(values.as_ptr(), at + PACKED_PREFETCH_PAIRS);
-                if let Some(l2) = l2_ahead {
-                    prefetch_l2_at(offsets.as_ptr(), at + l2);
-                    prefetch_l2_at(values.as_ptr(), at + l2);
-                }
+                ahead.fetch(offsets.as_ptr(), values.as_ptr(), at);
                 let offset = _mm512_cvtepu8_epi32(_mm_loadu_si128(offsets.as_ptr().add(at).cast()));
                 let xs = _mm512_permutex2var_ps(x_low, offset, x_high);
                 sums = _mm512_fmadd_ps(T::lanes16(values.as_ptr().add(at)), xs, sums);
