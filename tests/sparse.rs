@@ -455,7 +455,7 @@ fn spmv_is_the_same_bits_for_any_thread_count() {
         indptr.push(indices.len());
     }
     assert!(
-        indices.len() + rows > 1 << 20,
+        indices.len() + rows > 1 << 16,
         "above the threading threshold"
     );
     let a = Csr::try_new(rows, cols, indptr, indices, values).unwrap();
@@ -470,6 +470,42 @@ fn spmv_is_the_same_bits_for_any_thread_count() {
         };
         let seq = run(Par::Seq);
         for threads in [2, 3, 7] {
+            assert!(
+                seq == run(Par::Rayon(threads)),
+                "{backend:?} on {threads} threads"
+            );
+        }
+    }
+}
+
+/// Few rows, many nonzeros: over the SpMV threading threshold with fewer rows than tasks,
+/// so some tasks get no rows and one row's nonzeros all fall to one task.
+#[test]
+fn spmv_splits_a_few_long_rows_the_same_bits() {
+    let mut rng = Rng::new(68);
+    let (rows, cols) = (3, 40_000);
+    let indices: Vec<u32> = (0..rows).flat_map(|_| 0..cols as u32).collect();
+    let values: Vec<f32> = indices
+        .iter()
+        .map(|_| (rng.next_u32() % 2001) as f32 / 1000.0 - 1.0)
+        .collect();
+    let indptr: Vec<usize> = (0..=rows).map(|r| r * cols).collect();
+    assert!(
+        indices.len() + rows > 1 << 16,
+        "above the SpMV threading threshold"
+    );
+    let a = Csr::try_new(rows, cols, indptr, indices, values).unwrap();
+    let x: Vec<f32> = (0..cols)
+        .map(|_| (rng.next_u32() % 20001) as f32 / 7000.0 - 1.4)
+        .collect();
+    for backend in backends() {
+        let run = |par| {
+            let mut y = vec![f32::NAN; rows];
+            backend.spmv(1.0, a.view(), &x, 0.0, &mut y, par).unwrap();
+            bits(&y)
+        };
+        let seq = run(Par::Seq);
+        for threads in [2, 3, 7, 16] {
             assert!(
                 seq == run(Par::Rayon(threads)),
                 "{backend:?} on {threads} threads"

@@ -399,7 +399,7 @@ fn the_same_bits_for_any_thread_count() {
     let (rows, cols) = (30_000, 2000);
     let a = matrix(&mut rng, rows, cols, none, bf16::from_f32);
     assert!(
-        a.view().nnz() + rows > 1 << 20,
+        a.view().nnz() + rows > 1 << 16,
         "above the threading threshold"
     );
     let x: Vec<f32> = (0..cols).map(|j| (j % 23) as f32 * 0.1 - 1.0).collect();

@@ -11,7 +11,7 @@ use super::CsrRef;
 use crate::backend::WINDOW_COLS;
 use crate::error::check_len;
 use crate::fmac::gemm::scale_add;
-use crate::fmac::par::{for_each_task, same_type, tasks, Par};
+use crate::fmac::par::{for_each_task, same_type, spmv_tasks, Par};
 use crate::fmac::Input;
 use crate::{Backend, DType, Error, Isa};
 
@@ -441,7 +441,7 @@ impl Backend {
                 }
             }
         };
-        match tasks(par, a.padded_len() + y.len()) {
+        match spmv_tasks(par, a.padded_len() + y.len()) {
             // One task, run here: nothing to split, nothing allocated.
             1 => task((0, y)),
             n => {

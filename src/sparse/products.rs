@@ -4,7 +4,7 @@
 use super::{CscRef, CsrRef};
 use crate::error::check_len;
 use crate::fmac::gemm::scale_add;
-use crate::fmac::par::{for_each_task, same_type, tasks, Par};
+use crate::fmac::par::{for_each_task, same_type, spmv_tasks, tasks, Par};
 use crate::fmac::workspace::with_workspace;
 use crate::fmac::{Input, MatMut, MatRef, RowsMut};
 use crate::{Backend, DType, Error};
@@ -116,7 +116,7 @@ impl Backend {
                 }
             }
         };
-        match tasks(par, indices.len() + y.len()) {
+        match spmv_tasks(par, indices.len() + y.len()) {
             // One task, run here: nothing to split, nothing allocated.
             1 => task((0, y)),
             n => for_each_task(split_at_cuts(y, &balanced_split(indptr, n)), task),
