@@ -272,11 +272,11 @@ pub(crate) fn avx512_short_row_prefetch() -> SparsePrefetch {
     }
 }
 
-/// The AVX-512 tiers' 16-lane sparse dots' [`SparsePrefetch`]: 2048 into L1 (8 KiB of indices)
-/// on Sapphire and Emerald Rapids, [`avx512_short_row_prefetch`] elsewhere. On an Emerald Rapids core
-/// 2048 ran 1.07-1.5x faster than 8192 cache-resident and 1.08-1.26x from DRAM at 50-95 %
-/// sparsity (three alternated runs); the `Avx2` dots, forced there, ran 0.93-1.0x, so they
-/// keep 8192.
+/// The AVX-512 tiers' 16-lane sparse dots' [`SparsePrefetch`]: 2048 into L1 (8 KiB of
+/// indices) on Sapphire and Emerald Rapids, [`avx512_short_row_prefetch`] elsewhere. On an
+/// Emerald Rapids core 2048 ran 1.07-1.5x faster than 8192 cache-resident and 1.08-1.26x
+/// from DRAM at 50-95 % sparsity (three alternated runs); the `Avx2` dots, forced there, ran
+/// 0.93-1.0x, so they keep 8192.
 pub(crate) fn avx512_sparse_prefetch() -> SparsePrefetch {
     if identity() & NEAR_SPARSE_PREFETCH != 0 {
         SparsePrefetch { l1: 2048, l2: None }

@@ -4,8 +4,8 @@
 //! whose row goes on (the others keep their sum, `-0` included). Values widen through the
 //! tier's `Lanes`. Indices and values are prefetched [`PACKED_PREFETCH_PAIRS`] pairs ahead:
 //! with this tier forced on an Emerald Rapids (4096² bf16, `Gather`), 1.4–1.65x from DRAM at
-//! 90–99 % sparsity, cache-resident 0.93–1.6x (three runs). (The windowed kernel does not: there
-//! the same prefetch gained 1.04–1.15x from DRAM and cost up to 12 % cache-resident.)
+//! 90–99 % sparsity, cache-resident 0.93–1.6x (three runs). (The windowed kernel does not:
+//! there the same prefetch gained 1.04–1.15x from DRAM and cost up to 12 % cache-resident.)
 
 use core::arch::x86_64::*;
 

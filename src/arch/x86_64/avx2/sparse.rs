@@ -1,6 +1,6 @@
 //! Sparse kernels: the sparse dot builds x eight lanes at a time from broadcast loads and
-//! blends (no shuffle-port work, unlike `vinsertps`; `vgatherdps` measured slower still on
-//! Zen 5) into two FMA accumulators, a row block per call; on the Intel cores where
+//! blends, which LLVM compiles to `vinsertps` loads (`vgatherdps` measured slower on Zen 5),
+//! into two FMA accumulators, a row block per call; on the Intel cores where
 //! `vgatherdps` is the faster (see `prefers_hardware_gather`), it loads the same lanes with
 //! that instead, so the bits do not change. The row product runs 64 dense columns per pass,
 //! then one pass for the rest with a masked last vector, in as many accumulators with a
@@ -15,8 +15,11 @@ use super::super::{prefers_hardware_gather, SparsePrefetch, AVX2_SPARSE_PREFETCH
 use super::fmac::{hsum, Lanes};
 use crate::arch::with_width;
 
-/// Eight x values at `indices[..8]`: each lane's value broadcast from memory (a pure load),
-/// merged by a tree of blends; the indices are read two per 64-bit load.
+/// Eight x values at `indices[..8]`: each lane's value broadcast from memory, merged by a tree
+/// of blends; the indices are read two per 64-bit load. LLVM turns each broadcast and its
+/// one-lane blend into a `vinsertps` load. Real broadcasts and blends, kept by an empty `asm!`
+/// around each broadcast, ran no faster in the AVX-512 dot on Zen 4 (0.93-1.02x, session 26):
+/// that dot is bound by its instruction count and loads, not by the shuffles.
 ///
 /// # Safety
 /// `indices` is valid for reading 8 entries, each below `x.len()`; the CPU has avx.
