@@ -7,7 +7,7 @@ use core::arch::x86_64::*;
 
 use half::{bf16, f16};
 
-use super::super::{prefetch_ahead, prefetch_pair_ahead};
+use super::super::{prefetch_pair_ahead, prefetch_read_ahead};
 
 /// Eight elements from `p` as f32 lanes.
 pub(in crate::arch::x86_64) trait Lanes: Copy {
@@ -137,7 +137,7 @@ fn dot<A: Lanes, B: Lanes>(a: &[A], b: &[B]) -> f32 {
     unsafe {
         let mut acc = [_mm256_setzero_ps(); 4];
         for i in (0..whole).step_by(32) {
-            prefetch_ahead(&b[i..i + 32]);
+            prefetch_read_ahead(&b[i..i + 32]);
             for (j, acc) in acc.iter_mut().enumerate() {
                 let k = i + 8 * j;
                 *acc = _mm256_fmadd_ps(

@@ -8,7 +8,7 @@ use core::arch::x86_64::*;
 use half::{bf16, f16};
 
 use super::super::avx2::fmac::hsum;
-use super::super::{prefetch_ahead, prefetch_pair_ahead};
+use super::super::{prefetch_pair_ahead, prefetch_read_ahead};
 
 /// Sixteen elements from `p` as f32 lanes.
 pub(super) trait Lanes16: Copy {
@@ -131,7 +131,7 @@ fn dot<A: MaskedLanes16, B: MaskedLanes16>(a: &[A], b: &[B]) -> f32 {
     unsafe {
         let mut acc = [_mm512_setzero_ps(); 4];
         for i in (0..whole).step_by(64) {
-            prefetch_ahead(&b[i..i + 64]);
+            prefetch_read_ahead(&b[i..i + 64]);
             for (j, acc) in acc.iter_mut().enumerate() {
                 let k = i + 16 * j;
                 *acc = _mm512_fmadd_ps(
