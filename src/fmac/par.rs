@@ -43,10 +43,10 @@ const PARALLEL_MIN_WORK: usize = 1 << 20;
 /// [`PARALLEL_MIN_WORK`] for a sparse matrix-vector product, in nonzeros plus rows (the
 /// padded pairs plus rows of a `PackedCsr`). Each of its multiply-adds loads x through an
 /// index, many times a dense one's cost, so splitting pays much sooner. In
-/// `examples/thread_scaling` (4096² bf16 pruned per row, from DRAM, three runs on each
-/// machine), SpMV on all threads against one: at 95 % sparsity (840 K nonzeros) 5.0-5.9x on
-/// a 16-core Intel Xeon and 1.45-1.69x on a 2-vCPU Zen 4 guest; at 99 % (168 K) 2.8-3.2x and
-/// 1.60-1.79x; at 99.5 % (82 K) 2.0-2.1x and 1.29-1.41x. Under the dense threshold all three
+/// `examples/thread_scaling` (4096² bf16 pruned per row, from DRAM), SpMV on all threads
+/// against one: at 95 % sparsity (840 K nonzeros) 4.7-5.9x on a 16-core Intel Xeon (six
+/// runs) and 1.45-1.69x on a 2-vCPU Zen 4 guest (three runs); at 99 % (168 K) 2.8-3.2x and
+/// 1.60-1.79x; at 99.5 % (82 K) 1.8-2.1x and 1.29-1.41x. Under the dense threshold all three
 /// stayed on one thread.
 const SPMV_PARALLEL_MIN_WORK: usize = 1 << 16;
 
