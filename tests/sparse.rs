@@ -454,22 +454,28 @@ fn spmv_is_the_same_bits_for_any_thread_count() {
         }
         indptr.push(indices.len());
     }
-    assert!(
-        indices.len() + rows > 1 << 16,
-        "above the threading threshold"
-    );
     let a = Csr::try_new(rows, cols, indptr, indices, values).unwrap();
-    let x: Vec<f32> = (0..cols)
+    check_spmv_thread_counts(a.view(), &mut rng);
+}
+
+/// SpMV of `a` (above the SpMV threading threshold) on 2, 3, 7 and 16 threads gives the bits
+/// of one thread on every backend.
+fn check_spmv_thread_counts<T: Input>(a: CsrRef<'_, T>, rng: &mut Rng) {
+    assert!(
+        a.nnz() + a.rows() > 1 << 16,
+        "above the SpMV threading threshold"
+    );
+    let x: Vec<f32> = (0..a.cols())
         .map(|_| (rng.next_u32() % 20001) as f32 / 7000.0 - 1.4)
         .collect();
     for backend in backends() {
         let run = |par| {
-            let mut y = vec![f32::NAN; rows];
-            backend.spmv(1.0, a.view(), &x, 0.0, &mut y, par).unwrap();
+            let mut y = vec![f32::NAN; a.rows()];
+            backend.spmv(1.0, a, &x, 0.0, &mut y, par).unwrap();
             bits(&y)
         };
         let seq = run(Par::Seq);
-        for threads in [2, 3, 7] {
+        for threads in [2, 3, 7, 16] {
             assert!(
                 seq == run(Par::Rayon(threads)),
                 "{backend:?} on {threads} threads"
@@ -490,28 +496,8 @@ fn spmv_splits_a_few_long_rows_the_same_bits() {
         .map(|_| (rng.next_u32() % 2001) as f32 / 1000.0 - 1.0)
         .collect();
     let indptr: Vec<usize> = (0..=rows).map(|r| r * cols).collect();
-    assert!(
-        indices.len() + rows > 1 << 16,
-        "above the SpMV threading threshold"
-    );
     let a = Csr::try_new(rows, cols, indptr, indices, values).unwrap();
-    let x: Vec<f32> = (0..cols)
-        .map(|_| (rng.next_u32() % 20001) as f32 / 7000.0 - 1.4)
-        .collect();
-    for backend in backends() {
-        let run = |par| {
-            let mut y = vec![f32::NAN; rows];
-            backend.spmv(1.0, a.view(), &x, 0.0, &mut y, par).unwrap();
-            bits(&y)
-        };
-        let seq = run(Par::Seq);
-        for threads in [2, 3, 7, 16] {
-            assert!(
-                seq == run(Par::Rayon(threads)),
-                "{backend:?} on {threads} threads"
-            );
-        }
-    }
+    check_spmv_thread_counts(a.view(), &mut rng);
 }
 
 #[test]
