@@ -18,8 +18,8 @@ use crate::arch::with_width;
 /// Eight x values at `indices[..8]`: each lane's value broadcast from memory, merged by a tree
 /// of blends; the indices are read two per 64-bit load. LLVM turns each broadcast and its
 /// one-lane blend into a `vinsertps` load. Real broadcasts and blends, kept by an empty `asm!`
-/// around each broadcast, ran no faster in the AVX-512 dot on Zen 4 (0.93-1.02x, session 26):
-/// that dot is bound by its instruction count and loads, not by the shuffles.
+/// around each broadcast, ran no faster in the AVX-512 dot on Zen 4 (0.93-0.98x, session 26):
+/// that dot is bound by its instruction count, not by the shuffles.
 ///
 /// # Safety
 /// `indices` is valid for reading 8 entries, each below `x.len()`; the CPU has avx.
