@@ -6,7 +6,10 @@
 //!   W comes from DRAM as a model's layers do: GB/s of W;
 //! - CSR SpMV of that W magnitude-pruned per row at 50, 90, 95, 99 and 99.5 % (bf16 values),
 //!   copies cycled the same way: GB/s of values + indices + indptr;
-//! - SpMM with n = 32 at 90 %: GFLOP/s (2 · nnz · n).
+//! - SpMV on the same matrices packed (`PackedCsr::pack`), copies cycled the same way: GB/s
+//!   of the CSR's bytes, as `lowp bench` counts them;
+//! - SpMM with n = 32 at 90 %, in both layouts (`spmm`, and `spmm_xt` with the activations
+//!   as rows): GFLOP/s (2 · nnz · n).
 //!
 //! Every thread count must give the same bits as one thread (lowp splits rows by their
 //! work, and each row is summed the same way whatever thread runs it); the run stops if
@@ -22,7 +25,7 @@ use std::time::Instant;
 use half::bf16;
 use lowp::fmac::{MatMut, MatRef, Par};
 use lowp::sparse::prune::{magnitude, Scope};
-use lowp::sparse::Csr;
+use lowp::sparse::{Csr, PackedCsr};
 use lowp::Backend;
 
 const SAMPLES: usize = 11;
@@ -169,6 +172,19 @@ fn main() {
         let label = format!("SpMV {percent} % ({nnz} nnz), from DRAM, GB/s");
         let gb = (bytes * copies.len()) as f64 / 1e9;
         report(&label, &counts, gb, &secs);
+        drop(copies);
+        let packed = PackedCsr::pack(csr.view());
+        let copies = cold_copies(&packed, packed.size_bytes());
+        let secs = median_secs(&pools, "packed SpMV", &mut y, |y, par| {
+            for m in &copies {
+                backend
+                    .spmv_packed(1.0, m, black_box(&x), 0.0, y, par)
+                    .expect("shapes match");
+            }
+        });
+        let label = format!("PackedCsr SpMV {percent} %, CSR's GB/s");
+        let gb = (bytes * copies.len()) as f64 / 1e9;
+        report(&label, &counts, gb, &secs);
         if sparsity == 0.9 {
             let n = 32;
             let b = values(N * n, 5);
@@ -182,6 +198,16 @@ fn main() {
             });
             let gflop = 2.0 * nnz as f64 * n as f64 / 1e9;
             report("SpMM 90 %, n = 32, GFLOP/s", &counts, gflop, &secs);
+            // The linear-layer layout: Y = X Wᵀ with X's n rows.
+            let xt = values(n * N, 6);
+            let secs = median_secs(&pools, "spmm_xt", &mut out, |out, par| {
+                let xm = MatRef::new(&xt, n, N).expect("fits");
+                let om = MatMut::new(out, n, N).expect("fits");
+                backend
+                    .spmm_xt(1.0, xm, csr.view(), 0.0, om, par)
+                    .expect("shapes match");
+            });
+            report("spmm_xt 90 %, n = 32, GFLOP/s", &counts, gflop, &secs);
         }
     }
     println!("every thread count gave the same bits as one thread");
