@@ -14,7 +14,7 @@ use half::{bf16, f16};
 
 use super::super::avx2::fmac::Lanes;
 use super::super::avx2::sparse as avx2;
-use super::super::{avx512_short_row_prefetch, avx512_sparse_prefetch};
+use super::super::{avx512_short_row_prefetch, avx512_sparse_prefetch, SparsePrefetch};
 use super::fmac::{hsum16, MaskedLanes16};
 use crate::arch::with_width;
 
@@ -88,12 +88,13 @@ unsafe fn x16<const HARDWARE_GATHER: bool>(indices: *const u32, x: *const f32) -
 /// indices, and the matrix's indices that follow them pad the last, masked step (a copy
 /// padded with zeros when fewer than 16 follow). One accumulator: a step of 16 nonzeros
 /// takes about eight cycles of loads, longer than the FMA's latency, so more accumulators
-/// measured no faster. x is loaded by [`x16`].
+/// measured no faster. x is loaded by [`x16`]; the matrix is prefetched `ahead`.
 #[inline(always)]
 fn dot<T: MaskedLanes16, const HARDWARE_GATHER: bool>(
     indices: &[u32],
     values: &[T],
     x: &[f32],
+    ahead: SparsePrefetch,
 ) -> f32 {
     let n = indices.len().min(values.len());
     let whole = n / 16 * 16;
@@ -103,7 +104,6 @@ fn dot<T: MaskedLanes16, const HARDWARE_GATHER: bool>(
     // because the row has a nonzero), and only its `n - whole` values (masked loads).
     unsafe {
         let mut acc = _mm512_setzero_ps();
-        let ahead = avx512_sparse_prefetch();
         for p in (0..whole).step_by(16) {
             ahead.fetch(indices.as_ptr(), values.as_ptr(), p);
             let xs = x16::<HARDWARE_GATHER>(indices.as_ptr().add(p), x.as_ptr());
@@ -152,7 +152,8 @@ fn rows<T: MaskedLanes16 + Lanes, const HARDWARE_GATHER: bool>(
     x: &[f32],
     out: &mut [f32],
 ) {
-    let short_ahead = avx512_short_row_prefetch();
+    // Read once per block: both settings depend only on the CPU.
+    let (short_ahead, ahead) = (avx512_short_row_prefetch(), avx512_sparse_prefetch());
     for (r, o) in out.iter_mut().enumerate() {
         let range = indptr[r]..indptr[r + 1];
         *o = if range.len() < SHORT_ROW {
@@ -167,7 +168,7 @@ fn rows<T: MaskedLanes16 + Lanes, const HARDWARE_GATHER: bool>(
                 )
             }
         } else {
-            dot::<T, HARDWARE_GATHER>(&indices[range.start..], &values[range], x)
+            dot::<T, HARDWARE_GATHER>(&indices[range.start..], &values[range], x, ahead)
         };
     }
 }
