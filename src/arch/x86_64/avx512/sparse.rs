@@ -110,6 +110,8 @@ fn dot<T: MaskedLanes16, const HARDWARE_GATHER: bool>(
             acc = _mm512_fmadd_ps(T::lanes16(values.as_ptr().add(p)), xs, acc);
         }
         if whole < n {
+            // As the `Avx2` dot's tail: no line of the stream left unfetched.
+            ahead.fetch(indices.as_ptr(), values.as_ptr(), whole);
             let lanes = ((1u32 << (n - whole)) - 1) as __mmask16;
             let xs = if whole + 16 <= indices.len() {
                 x16::<HARDWARE_GATHER>(indices.as_ptr().add(whole), x.as_ptr())
