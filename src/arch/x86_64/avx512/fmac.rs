@@ -8,7 +8,7 @@ use core::arch::x86_64::*;
 use half::{bf16, f16};
 
 use super::super::avx2::fmac::hsum;
-use super::super::{prefetch_pair_ahead, prefetch_read_ahead};
+use super::super::{prefetch_pair_ahead, prefetch_read_ahead, prefetches_row_pairs};
 
 /// Sixteen elements from `p` as f32 lanes.
 pub(super) trait Lanes16: Copy {
@@ -156,6 +156,16 @@ fn dot<A: MaskedLanes16, B: MaskedLanes16>(a: &[A], b: &[B]) -> f32 {
 /// [`dot`]`(x, row)`, so each result has the same bits as the one-row kernel's.
 #[inline(always)]
 fn dot2<B: MaskedLanes16>(x: &[f32], r0: &[B], r1: &[B]) -> [f32; 2] {
+    if prefetches_row_pairs() {
+        dot2_fetching::<B, true>(x, r0, r1)
+    } else {
+        dot2_fetching::<B, false>(x, r0, r1)
+    }
+}
+
+/// [`dot2`], prefetching ahead when `FETCH`.
+#[inline(always)]
+fn dot2_fetching<B: MaskedLanes16, const FETCH: bool>(x: &[f32], r0: &[B], r1: &[B]) -> [f32; 2] {
     let n = x.len().min(r0.len()).min(r1.len());
     let whole = n / 64 * 64;
     let vectors = n / 16 * 16;
@@ -168,7 +178,9 @@ fn dot2<B: MaskedLanes16>(x: &[f32], r0: &[B], r1: &[B]) -> [f32; 2] {
             acc[1][j] = _mm512_fmadd_ps(xv, B::lanes16(r1.as_ptr().add(k)), acc[1][j]);
         };
         for i in (0..whole).step_by(64) {
-            prefetch_pair_ahead(r0, r1, i, 64);
+            if FETCH {
+                prefetch_pair_ahead(r0, r1, i, 64);
+            }
             for j in 0..4 {
                 step(&mut acc, j, i + 16 * j);
             }
