@@ -349,8 +349,8 @@ pub(crate) fn prefetch_read_ahead<T>(chunk: &[T]) {
 /// Zen 4. There the pairs, which GEMV takes for W under 16 MiB (cached), ran faster without
 /// it: bf16 1.16-1.17x at 256 KiB and 1.17-1.35x at 2-12 MiB, f16 1.13-1.36x, f32 1.08-1.11x at
 /// 4-8 MiB (W of 64 × 2048 to 1536 × 4096, the two kernels alternated, medians of 11 rounds):
-/// four prefetches per step took load slots the step needs, and the hardware prefetchers
-/// keep up with two streams from the cache. The `Avx2` tier's bf16 kernel, bound by its
+/// a prefetch per line of each row (four a step in bf16, eight in f32) took load slots the
+/// step needs, and the hardware prefetchers keep up with two streams from the cache. The `Avx2` tier's bf16 kernel, bound by its
 /// widening, ran at 0.93-1.16x without it there, so it keeps its prefetch.
 pub(crate) fn prefetches_row_pairs() -> bool {
     identity() & ZEN4 == 0
