@@ -26,12 +26,12 @@ impl Options {
                 "--only" => {
                     let size = args
                         .next()
-                        .ok_or("--only needs l1, l2, dram, gemv, gemm or sparse")?;
+                        .ok_or("--only needs l1, l2, dram, dot, gemv, gemm or sparse")?;
                     if !SIZES.iter().any(|s| s.key == size)
-                        && !["gemv", "gemm", "sparse"].contains(&size.as_str())
+                        && !["dot", "gemv", "gemm", "sparse"].contains(&size.as_str())
                     {
                         return Err(format!(
-                            "--only {size}: expected l1, l2, dram, gemv, gemm or sparse"
+                            "--only {size}: expected l1, l2, dram, dot, gemv, gemm or sparse"
                         ));
                     }
                     options.only = Some(size.clone());
@@ -148,6 +148,9 @@ copy = memcpy of the f32 array, sampled alternately with each row's kernel"
             .collect::<Vec<_>>()
             .join(" ")
     );
+    if options.only.as_deref().is_none_or(|k| k == "dot") {
+        crate::dot_bench::run(options.quick);
+    }
     if options.only.as_deref().is_none_or(|k| k == "gemv") {
         crate::gemv_bench::run(options.quick);
     }

@@ -62,7 +62,7 @@ pub fn run(quick: bool) {
 }
 
 /// A weight of the element type, rounded to nearest.
-trait Weight: Input + bytemuck::Pod {
+pub(crate) trait Weight: Input + bytemuck::Pod {
     fn weight(v: f32) -> Self;
 }
 
@@ -84,6 +84,14 @@ impl Weight for f16 {
     }
 }
 
+/// Values spread over [-1, 1) as a layer's weights are, from a hash of the index.
+pub(crate) fn fill_weights<W: Weight>(w: &mut [W]) {
+    for (i, w) in w.iter_mut().enumerate() {
+        let hash = (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 40;
+        *w = W::weight((hash % 20_011) as f32 / 10_005.5 - 1.0);
+    }
+}
+
 fn bench_dtype<W: Weight>(case: &Case, name: &str, quick: bool) {
     let elems = case.rows * case.cols;
     let bytes = elems * size_of::<W>();
@@ -93,13 +101,7 @@ fn bench_dtype<W: Weight>(case: &Case, name: &str, quick: bool) {
     // subnormal result takes a microcode assist on x86 (the FMA tiers take none), which
     // slowed the scalar and portable rows by up to 3.6x on earlier, exponent-uniform data.
     let mut words = vec![0u64; words_per_copy * case.copies];
-    for (i, w) in bytemuck::cast_slice_mut::<u64, W>(&mut words)
-        .iter_mut()
-        .enumerate()
-    {
-        let hash = (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 40;
-        *w = W::weight((hash % 20_011) as f32 / 10_005.5 - 1.0);
-    }
+    fill_weights::<W>(bytemuck::cast_slice_mut(&mut words));
     let x: Vec<f32> = (0..case.cols).map(|i| (i % 17) as f32 * 0.01).collect();
     let mut y = vec![0f32; case.rows];
     let (min_sample, samples) = match (case.copies > 1, quick) {

@@ -1,6 +1,7 @@
 //! `lowp`: what this CPU can run (`lowp info`) and how fast (`lowp bench`).
 
 mod bench;
+mod dot_bench;
 mod gemm_bench;
 mod gemv_bench;
 mod info;
@@ -10,18 +11,18 @@ mod sparse_weights;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: lowp info
-       lowp bench [--quick] [--only l1|l2|dram|gemv|gemm|sparse]
+       lowp bench [--quick] [--only l1|l2|dram|dot|gemv|gemm|sparse]
 
   info   the CPU, its features, the tiers lowp supports here and the active one
   bench  single-thread throughput of every conversion on every supported tier, at an L1-,
          an L2- and a DRAM-sized array (16 KiB, 256 KiB and 256 MiB of f32), beside `half`
-         and a plain copy measured in the same run
-         and GEMV (W 4096x4096 in bf16/f16/f32, in cache and cycled through DRAM) against a
+         and a plain copy measured in the same run, the dot products (L1 to DRAM) against a
+         plain read of their bytes, GEMV (W 4096x4096 in bf16/f16/f32, in cache and cycled through DRAM) against a
          plain read of W's bytes, and GEMM (m = n = k = 2048, B packed) per input type
          against the tier's register-only FMA peak, and sparse SpMV/SpMM of a pruned
          4096x4096 bf16 matrix against a plain read, sprs and lowp's dense products
          --quick      fewer samples (for smoke tests; numbers are noisier)
-         --only SIZE  one size class (or the GEMV, GEMM or sparse section) only
+         --only SIZE  one size class (or the dot, GEMV, GEMM or sparse section) only
 
 environment: LOWP_ISA=<tier> picks the active tier (an unsupported or unknown name is an error)";
 
