@@ -131,11 +131,16 @@ pub(crate) struct Kernels {
     pub(crate) axpy_bf16_sr: unsafe fn(f32, &[f32], &mut [bf16], Sr),
     /// `w = sr(w + alpha * g)`, g in bf16.
     pub(crate) axpy_bf16_sr_bf16: unsafe fn(f32, &[bf16], &mut [bf16], Sr),
+    /// The public dots, of vectors the caller holds (most often in cache).
     pub(crate) dot_bf16: unsafe fn(&[bf16], &[bf16]) -> f32,
     pub(crate) dot_f16: unsafe fn(&[f16], &[f16]) -> f32,
     pub(crate) dot_f32_bf16: unsafe fn(&[f32], &[bf16]) -> f32,
-    pub(crate) dot_f32_f16: unsafe fn(&[f32], &[f16]) -> f32,
-    pub(crate) dot_f32: unsafe fn(&[f32], &[f32]) -> f32,
+    /// One GEMV row, `dot(x, row)`, for W walked a row at a time (16 MiB and more, from
+    /// memory): the bits of the dot of the same types, but prefetching W ahead (past the
+    /// row, into the next) where the tier prefetches.
+    pub(crate) row_f32_bf16: unsafe fn(&[f32], &[bf16]) -> f32,
+    pub(crate) row_f32_f16: unsafe fn(&[f32], &[f16]) -> f32,
+    pub(crate) row_f32: unsafe fn(&[f32], &[f32]) -> f32,
     /// Two GEMV rows at once; each result bit-identical to the one-row kernel's.
     pub(crate) dot2_f32_bf16: TwoRows<bf16>,
     pub(crate) dot2_f32_f16: TwoRows<f16>,

@@ -86,9 +86,9 @@ impl Backend {
             let r = w.row(i);
             // SAFETY: as above.
             match W::DTYPE {
-                DType::F32 => unsafe { (self.kernels.dot_f32)(x, same_type(r)) },
-                DType::BF16 => unsafe { (self.kernels.dot_f32_bf16)(x, same_type(r)) },
-                DType::F16 => unsafe { (self.kernels.dot_f32_f16)(x, same_type(r)) },
+                DType::F32 => unsafe { (self.kernels.row_f32)(x, same_type(r)) },
+                DType::BF16 => unsafe { (self.kernels.row_f32_bf16)(x, same_type(r)) },
+                DType::F16 => unsafe { (self.kernels.row_f32_f16)(x, same_type(r)) },
             }
         };
         let finish = |d: f32, y: &mut f32| scale_add(alpha, beta, d, y);

@@ -356,6 +356,20 @@ pub(crate) fn prefetches_row_pairs() -> bool {
     identity() & ZEN4 == 0
 }
 
+/// Whether the public dot kernels (`fmac::dot_f16`, `fmac::dot_f32_bf16`; bf16 · bf16 never
+/// prefetches) prefetch their second operand, of `bytes`, ahead as a GEMV row does
+/// ([`prefetch_read_ahead`]): not when it is no longer than the distance (whatever that would
+/// fetch lies past it), and not on Zen 4. There the prefetch cost load slots wherever the vectors sat: f32 · bf16 ran
+/// 1.02-1.47x faster without it from 16 K elements on (in L2 and L3 1.1-1.47x, from DRAM
+/// 1.12-1.15x, where it fetched one of two streams) and 0.97-1.03x in L1, both the `Avx2`
+/// and the AVX-512 kernels; f16 · f16 1.0-1.05x (AVX-512, bound by its conversions) and
+/// 1.02-1.33x (`Avx2`); lengths of 2 K to 64 M elements, the two variants alternated in one
+/// process, medians of 7-9 rounds. GEMV's rows from memory (`row_*`) keep their prefetch:
+/// without it 4096² bf16 to 16384 × 8192 read at 0.44-0.78 of a plain read against 0.65-0.85.
+pub(crate) fn prefetches_dot(bytes: usize) -> bool {
+    bytes > PREFETCH_BYTES && identity() & ZEN4 == 0
+}
+
 /// Prefetches [`PREFETCH_BYTES`] ahead for a kernel that walks two rows of a matrix side by
 /// side (a GEMV row pair), `len` elements from `at`. Past a row's end it fetches the next
 /// pair's rows, found from the distance between `r0` and `r1`: the head of the next pair's

@@ -7,7 +7,7 @@ use core::arch::x86_64::*;
 
 use half::{bf16, f16};
 
-use super::super::{prefetch_pair_ahead, prefetch_read_ahead};
+use super::super::{prefetch_pair_ahead, prefetch_read_ahead, prefetches_dot};
 
 /// Eight elements from `p` as f32 lanes.
 pub(in crate::arch::x86_64) trait Lanes: Copy {
@@ -128,8 +128,20 @@ unsafe fn finish<A: Lanes, B: Lanes>(mut acc: [__m256; 4], a: &[A], b: &[B], who
     }
 }
 
+/// The dot of two vectors the caller holds: prefetching `b` as a GEMV row does only where
+/// [`prefetches_dot`] says so.
 #[inline(always)]
 fn dot<A: Lanes, B: Lanes>(a: &[A], b: &[B]) -> f32 {
+    if prefetches_dot(size_of_val(b)) {
+        dot_fetching::<A, B, true>(a, b)
+    } else {
+        dot_fetching::<A, B, false>(a, b)
+    }
+}
+
+/// The dot, prefetching `b` ahead (a GEMV row, and past it the next) when `FETCH`.
+#[inline(always)]
+fn dot_fetching<A: Lanes, B: Lanes, const FETCH: bool>(a: &[A], b: &[B]) -> f32 {
     let n = a.len().min(b.len());
     let whole = n / 32 * 32;
     // SAFETY: only called from the kernels below, which enable avx2, fma and f16c; every load
@@ -137,7 +149,9 @@ fn dot<A: Lanes, B: Lanes>(a: &[A], b: &[B]) -> f32 {
     unsafe {
         let mut acc = [_mm256_setzero_ps(); 4];
         for i in (0..whole).step_by(32) {
-            prefetch_read_ahead(&b[i..i + 32]);
+            if FETCH {
+                prefetch_read_ahead(&b[i..i + 32]);
+            }
             for (j, acc) in acc.iter_mut().enumerate() {
                 let k = i + 8 * j;
                 *acc = _mm256_fmadd_ps(
@@ -247,11 +261,16 @@ pub(in crate::arch::x86_64) unsafe fn dot_f32_bf16(a: &[f32], b: &[bf16]) -> f32
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
-pub(in crate::arch::x86_64) unsafe fn dot_f32_f16(a: &[f32], b: &[f16]) -> f32 {
-    dot(a, b)
+pub(in crate::arch::x86_64) unsafe fn row_f32_bf16(x: &[f32], row: &[bf16]) -> f32 {
+    dot_fetching::<_, _, true>(x, row)
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
-pub(in crate::arch::x86_64) unsafe fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
-    dot(a, b)
+pub(in crate::arch::x86_64) unsafe fn row_f32_f16(x: &[f32], row: &[f16]) -> f32 {
+    dot_fetching::<_, _, true>(x, row)
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(in crate::arch::x86_64) unsafe fn row_f32(x: &[f32], row: &[f32]) -> f32 {
+    dot_fetching::<_, _, true>(x, row)
 }

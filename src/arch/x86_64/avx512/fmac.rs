@@ -8,7 +8,9 @@ use core::arch::x86_64::*;
 use half::{bf16, f16};
 
 use super::super::avx2::fmac::hsum;
-use super::super::{prefetch_pair_ahead, prefetch_read_ahead, prefetches_row_pairs};
+use super::super::{
+    prefetch_pair_ahead, prefetch_read_ahead, prefetches_dot, prefetches_row_pairs,
+};
 
 /// Sixteen elements from `p` as f32 lanes.
 pub(super) trait Lanes16: Copy {
@@ -121,8 +123,20 @@ pub(super) unsafe fn finish16<A: MaskedLanes16, B: MaskedLanes16>(
     }
 }
 
+/// The dot of two vectors the caller holds: prefetching `b` as a GEMV row does only where
+/// [`prefetches_dot`] says so.
 #[inline(always)]
 fn dot<A: MaskedLanes16, B: MaskedLanes16>(a: &[A], b: &[B]) -> f32 {
+    if prefetches_dot(size_of_val(b)) {
+        dot_fetching::<A, B, true>(a, b)
+    } else {
+        dot_fetching::<A, B, false>(a, b)
+    }
+}
+
+/// The dot, prefetching `b` ahead (a GEMV row, and past it the next) when `FETCH`.
+#[inline(always)]
+fn dot_fetching<A: MaskedLanes16, B: MaskedLanes16, const FETCH: bool>(a: &[A], b: &[B]) -> f32 {
     let n = a.len().min(b.len());
     let whole = n / 64 * 64;
     let vectors = n / 16 * 16;
@@ -131,7 +145,9 @@ fn dot<A: MaskedLanes16, B: MaskedLanes16>(a: &[A], b: &[B]) -> f32 {
     unsafe {
         let mut acc = [_mm512_setzero_ps(); 4];
         for i in (0..whole).step_by(64) {
-            prefetch_read_ahead(&b[i..i + 64]);
+            if FETCH {
+                prefetch_read_ahead(&b[i..i + 64]);
+            }
             for (j, acc) in acc.iter_mut().enumerate() {
                 let k = i + 16 * j;
                 *acc = _mm512_fmadd_ps(
@@ -284,11 +300,16 @@ pub(in crate::arch::x86_64) unsafe fn dot_f32_bf16(a: &[f32], b: &[bf16]) -> f32
 }
 
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
-pub(in crate::arch::x86_64) unsafe fn dot_f32_f16(a: &[f32], b: &[f16]) -> f32 {
-    dot(a, b)
+pub(in crate::arch::x86_64) unsafe fn row_f32_bf16(x: &[f32], row: &[bf16]) -> f32 {
+    dot_fetching::<_, _, true>(x, row)
 }
 
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
-pub(in crate::arch::x86_64) unsafe fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
-    dot(a, b)
+pub(in crate::arch::x86_64) unsafe fn row_f32_f16(x: &[f32], row: &[f16]) -> f32 {
+    dot_fetching::<_, _, true>(x, row)
+}
+
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+pub(in crate::arch::x86_64) unsafe fn row_f32(x: &[f32], row: &[f32]) -> f32 {
+    dot_fetching::<_, _, true>(x, row)
 }
