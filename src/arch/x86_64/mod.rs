@@ -370,6 +370,13 @@ pub(crate) fn prefetches_dot(bytes: usize) -> bool {
     bytes > PREFETCH_BYTES && identity() & ZEN4 == 0
 }
 
+/// Whether the AVX-512 f16 · f16 dot widens its 64-element steps by 256-bit `vcvtph2ps`
+/// into accumulator halves (the same bits): on Zen 4, whose 512-bit `vcvtph2ps` ran that dot
+/// at 0.7x the `Avx2` tier's.
+pub(crate) fn widens_f16_in_halves() -> bool {
+    identity() & ZEN4 != 0
+}
+
 /// Prefetches [`PREFETCH_BYTES`] ahead for a kernel that walks two rows of a matrix side by
 /// side (a GEMV row pair), `len` elements from `at`. Past a row's end it fetches the next
 /// pair's rows, found from the distance between `r0` and `r1`: the head of the next pair's

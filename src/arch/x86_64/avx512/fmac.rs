@@ -10,6 +10,7 @@ use half::{bf16, f16};
 use super::super::avx2::fmac::hsum;
 use super::super::{
     prefetch_pair_ahead, prefetch_read_ahead, prefetches_dot, prefetches_row_pairs,
+    widens_f16_in_halves,
 };
 
 /// Sixteen elements from `p` as f32 lanes.
@@ -139,9 +140,8 @@ fn dot<A: MaskedLanes16, B: MaskedLanes16>(a: &[A], b: &[B]) -> f32 {
 fn dot_fetching<A: MaskedLanes16, B: MaskedLanes16, const FETCH: bool>(a: &[A], b: &[B]) -> f32 {
     let n = a.len().min(b.len());
     let whole = n / 64 * 64;
-    let vectors = n / 16 * 16;
     // SAFETY: only called from the kernels below, which enable avx512f/bw/dq/vl; every load
-    // reads 16 elements at `k + 16 <= vectors <= n`.
+    // reads 16 elements at `i + 16j + 16 <= whole <= n`.
     unsafe {
         let mut acc = [_mm512_setzero_ps(); 4];
         for i in (0..whole).step_by(64) {
@@ -157,14 +157,60 @@ fn dot_fetching<A: MaskedLanes16, B: MaskedLanes16, const FETCH: bool>(a: &[A], 
                 );
             }
         }
-        for k in (whole..vectors).step_by(16) {
+        rest16(acc, &a[whole..n], &b[whole..n])
+    }
+}
+
+/// What a dot's 64-element steps leave (`a` and `b` of equal length, under 64): whole
+/// vectors into `acc[0]`, then [`finish16`].
+///
+/// # Safety
+/// The CPU has avx512f, avx512bw and avx512vl.
+#[inline(always)]
+unsafe fn rest16<A: MaskedLanes16, B: MaskedLanes16>(
+    mut acc: [__m512; 4],
+    a: &[A],
+    b: &[B],
+) -> f32 {
+    let vectors = a.len() / 16 * 16;
+    // SAFETY: per the function's contract; every load reads 16 elements at `k + 16 <= vectors
+    // <= a.len() = b.len()`.
+    unsafe {
+        for k in (0..vectors).step_by(16) {
             acc[0] = _mm512_fmadd_ps(
                 A::lanes16(a.as_ptr().add(k)),
                 B::lanes16(b.as_ptr().add(k)),
                 acc[0],
             );
         }
-        finish16(acc, &a[vectors..n], &b[vectors..n])
+        finish16(acc, &a[vectors..], &b[vectors..])
+    }
+}
+
+/// [`dot`] of two f16 vectors with each 16-lane accumulator held as two 8-lane halves, so
+/// that the 64-element steps widen by 256-bit `vcvtph2ps`: the same lanes and operations, so
+/// the same bits. For Zen 4 ([`widens_f16_in_halves`]), where dots do not prefetch.
+#[inline(always)]
+fn dot_f16_halves(a: &[f16], b: &[f16]) -> f32 {
+    let n = a.len().min(b.len());
+    let whole = n / 64 * 64;
+    let (pa, pb) = (a.as_ptr().cast::<__m128i>(), b.as_ptr().cast::<__m128i>());
+    // SAFETY: only called from the kernel below, which enables avx512f/bw/dq/vl; every load
+    // reads 8 elements at `8h + 8 <= whole <= n`.
+    unsafe {
+        let mut halves = [_mm256_setzero_ps(); 8];
+        for i in (0..whole / 8).step_by(8) {
+            for (h, half) in halves.iter_mut().enumerate() {
+                let xa = _mm256_cvtph_ps(_mm_loadu_si128(pa.add(i + h)));
+                let xb = _mm256_cvtph_ps(_mm_loadu_si128(pb.add(i + h)));
+                *half = _mm256_fmadd_ps(xa, xb, *half);
+            }
+        }
+        let acc: [__m512; 4] = core::array::from_fn(|j| {
+            let low = _mm512_castps256_ps512(halves[2 * j]);
+            _mm512_insertf32x8::<1>(low, halves[2 * j + 1])
+        });
+        rest16(acc, &a[whole..n], &b[whole..n])
     }
 }
 
@@ -291,7 +337,11 @@ pub(in crate::arch::x86_64) unsafe fn dot_bf16(a: &[bf16], b: &[bf16]) -> f32 {
 
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
 pub(in crate::arch::x86_64) unsafe fn dot_f16(a: &[f16], b: &[f16]) -> f32 {
-    dot(a, b)
+    if widens_f16_in_halves() {
+        dot_f16_halves(a, b)
+    } else {
+        dot(a, b)
+    }
 }
 
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
@@ -312,4 +362,51 @@ pub(in crate::arch::x86_64) unsafe fn row_f32_f16(x: &[f32], row: &[f16]) -> f32
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
 pub(in crate::arch::x86_64) unsafe fn row_f32(x: &[f32], row: &[f32]) -> f32 {
     dot_fetching::<_, _, true>(x, row)
+}
+
+#[cfg(test)]
+mod tests {
+    //! The f16 · f16 dot's two ways of widening give the same bits (each CPU runs only one of
+    //! them).
+
+    use half::f16;
+
+    #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+    unsafe fn both(a: &[f16], b: &[f16]) -> [u32; 2] {
+        let halves = super::dot_f16_halves(a, b);
+        let whole = super::dot_fetching::<f16, f16, false>(a, b);
+        [halves.to_bits(), whole.to_bits()]
+    }
+
+    #[test]
+    fn f16_dot_halves_and_512_bit_widening_give_the_same_bits() {
+        if !crate::Isa::Avx512.is_supported() {
+            return;
+        }
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        // Every f16 bit pattern but NaN and infinity (whose sums are the same NaN either way):
+        // subnormals, zeros of both signs and the largest finite values among them.
+        let mut value = || loop {
+            let h = f16::from_bits(next() as u16);
+            if h.is_finite() {
+                break h;
+            }
+        };
+        let a: Vec<f16> = (0..400).map(|_| value()).collect();
+        let b: Vec<f16> = (0..400).map(|_| value()).collect();
+        for start in 0..4 {
+            for len in 0..=300 {
+                let (a, b) = (&a[start..start + len], &b[start + 7..start + 7 + len]);
+                // SAFETY: the CPU has the Avx512 tier's features (checked above).
+                let [halves, whole] = unsafe { both(a, b) };
+                assert_eq!(halves, whole, "length {len}, start {start}");
+            }
+        }
+    }
 }
