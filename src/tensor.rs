@@ -268,7 +268,7 @@ impl Tensor {
     /// The matrix product `self · rhs` in f32: `self` is `[..., k]` (leading dimensions are
     /// rows), `rhs` is `[k, n]`, the result `[..., n]`. Any mix of f32/bf16/f16 inputs; the
     /// semantics (f32 accumulation, error bound, same bits for any thread count) are
-    /// [`crate::fmac::gemm`]'s, on [`Backend::active`](crate::Backend::active) and the current
+    /// [`crate::fmac::gemm()`]'s, on [`Backend::active`](crate::Backend::active) and the current
     /// rayon pool.
     ///
     /// ```
