@@ -196,7 +196,7 @@ fn dot_f16_halves(a: &[f16], b: &[f16]) -> f32 {
     let whole = n / 64 * 64;
     let (pa, pb) = (a.as_ptr().cast::<__m128i>(), b.as_ptr().cast::<__m128i>());
     // SAFETY: only called from the kernel below, which enables avx512f/bw/dq/vl; every load
-    // reads 8 elements at `8h + 8 <= whole <= n`.
+    // reads the 8 elements from `8(i + h)`, and `8(i + h) + 8 <= whole <= n`.
     unsafe {
         let mut halves = [_mm256_setzero_ps(); 8];
         for i in (0..whole / 8).step_by(8) {
@@ -206,12 +206,35 @@ fn dot_f16_halves(a: &[f16], b: &[f16]) -> f32 {
                 *half = _mm256_fmadd_ps(xa, xb, *half);
             }
         }
-        let acc: [__m512; 4] = core::array::from_fn(|j| {
-            let low = _mm512_castps256_ps512(halves[2 * j]);
-            _mm512_insertf32x8::<1>(low, halves[2 * j + 1])
-        });
-        rest16(acc, &a[whole..n], &b[whole..n])
+        rest16(join_halves(halves), &a[whole..n], &b[whole..n])
     }
+}
+
+/// Four 16-lane accumulators from their eight 8-lane halves, low half first.
+///
+/// # Safety
+/// The CPU has avx512f and avx512dq.
+#[inline(always)]
+unsafe fn join_halves(halves: [__m256; 8]) -> [__m512; 4] {
+    // SAFETY: register-only, per the function's contract.
+    unsafe {
+        [
+            join(halves[0], halves[1]),
+            join(halves[2], halves[3]),
+            join(halves[4], halves[5]),
+            join(halves[6], halves[7]),
+        ]
+    }
+}
+
+/// `low` in lanes 0..8, `high` in lanes 8..16.
+///
+/// # Safety
+/// The CPU has avx512f and avx512dq.
+#[inline(always)]
+unsafe fn join(low: __m256, high: __m256) -> __m512 {
+    // SAFETY: register-only, per the function's contract.
+    unsafe { _mm512_insertf32x8::<1>(_mm512_castps256_ps512(low), high) }
 }
 
 /// Two rows against one `x`, sharing its loads: each row's operations are exactly those of
@@ -371,6 +394,7 @@ mod tests {
 
     use half::f16;
 
+    /// The bits of the f16 · f16 dot of `a` and `b`, by halves and by 512-bit widening.
     #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
     unsafe fn both(a: &[f16], b: &[f16]) -> [u32; 2] {
         let halves = super::dot_f16_halves(a, b);
