@@ -85,6 +85,26 @@ pub(super) unsafe fn f32_to_bf16(src: &[f32], dst: &mut [bf16]) {
     );
 }
 
+/// 32 bf16 patterns -> 32 f32 patterns in two vectors (elements 0..16, then 16..32), NaN
+/// quieted: [`widen_bf16`]'s results, by fewer operations. The NaNs are quieted in the 16-bit
+/// words; one 64-bit permute then puts each output vector's four 4-word groups in the low
+/// halves (`lo`) or the high halves (`hi`) of its 128-bit lanes, where the word unpacks with
+/// a zero below them place each word in the high half of its 32-bit lane.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+pub(super) fn widen_bf16_x32(h: __m512i) -> [__m512i; 2] {
+    let magnitude = _mm512_and_si512(h, _mm512_set1_epi16(0x7fff));
+    let is_nan = _mm512_cmpgt_epu16_mask(magnitude, _mm512_set1_epi16(0x7f80));
+    let quiet = _mm512_or_si512(h, _mm512_set1_epi16(0x0040));
+    let h = _mm512_mask_blend_epi16(is_nan, h, quiet);
+    let placed = _mm512_permutexvar_epi64(_mm512_set_epi64(7, 3, 6, 2, 5, 1, 4, 0), h);
+    let zero = _mm512_setzero_si512();
+    [
+        _mm512_unpacklo_epi16(zero, placed),
+        _mm512_unpackhi_epi16(zero, placed),
+    ]
+}
+
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
 pub(super) unsafe fn bf16_to_f32(src: &[bf16], dst: &mut [f32]) {
     for_each_chunk_streaming::<_, _, 32>(
@@ -94,10 +114,9 @@ pub(super) unsafe fn bf16_to_f32(src: &[bf16], dst: &mut [f32]) {
             // SAFETY: `s` holds 32 bf16 (two 32-byte loads), `d` 32 f32 (two 64-byte stores,
             // aligned when streaming).
             unsafe {
-                let a = _mm256_loadu_si256(s.as_ptr().cast());
-                let b = _mm256_loadu_si256(s.as_ptr().add(16).cast());
-                store.m512(d.as_mut_ptr().cast(), widen_bf16(a));
-                store.m512(d.as_mut_ptr().add(16).cast(), widen_bf16(b));
+                let [a, b] = widen_bf16_x32(_mm512_loadu_si512(s.as_ptr().cast()));
+                store.m512(d.as_mut_ptr().cast(), a);
+                store.m512(d.as_mut_ptr().add(16).cast(), b);
             }
         },
         |s, d| {
