@@ -406,3 +406,15 @@ pub(crate) fn prefetch_pair_ahead<T>(r0: &[T], r1: &[T], at: usize, len: usize) 
         }
     }
 }
+
+/// The x86 kernels' unit tests' random numbers: a xorshift64 from `seed` (not zero), so each
+/// test's inputs are fixed.
+#[cfg(test)]
+pub(crate) fn xorshift(mut state: u64) -> impl FnMut() -> u64 {
+    move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    }
+}

@@ -337,13 +337,7 @@ pub(in crate::arch::x86_64) mod tests {
     /// from a fixed xorshift; x[0] is NaN so that a lane loaded but not summed would show.
     pub(in crate::arch::x86_64) fn rows_of_every_length(
     ) -> (Vec<usize>, Vec<u32>, Vec<f32>, Vec<f32>) {
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::arch::x86_64::xorshift(0x9e37_79b9_7f4a_7c15u64);
         let (mut indptr, mut indices, mut values) = (vec![0], Vec::new(), Vec::new());
         for len in 0..=300usize {
             let mut row: Vec<u32> = (1..512).collect();

@@ -531,13 +531,7 @@ mod tests {
         if !crate::Isa::Avx2.is_supported() {
             return;
         }
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::arch::x86_64::xorshift(0x2545_f491_4f6c_dd1du64);
         let src: Vec<f32> = (0..700).map(|_| f32::from_bits(next() as u32)).collect();
         let w0: Vec<bf16> = (0..700).map(|_| bf16::from_bits(next() as u16)).collect();
         for (len, offset) in [

@@ -407,13 +407,7 @@ mod tests {
         if !crate::Isa::Avx512.is_supported() {
             return;
         }
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::arch::x86_64::xorshift(0x9e37_79b9_7f4a_7c15u64);
         // Every f16 bit pattern but NaN and infinity (whose sums are the same NaN either way):
         // subnormals, zeros of both signs and the largest finite values among them.
         let mut value = || loop {
