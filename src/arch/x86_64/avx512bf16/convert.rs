@@ -9,7 +9,7 @@ use core::arch::x86_64::*;
 
 use half::bf16;
 
-use super::super::avx512::convert::{masked_tail, round_bf16};
+use super::super::avx512::convert::{masked_tail, round_bf16, round_bf16_x32};
 use super::super::for_each_chunk_streaming;
 
 /// `vfpclassps` category: subnormal (of either sign; zeros are a separate category).
@@ -27,10 +27,7 @@ fn convert32(lo: __m512, hi: __m512) -> __m512i {
     if subnormal_lo | subnormal_hi == 0 {
         return hw;
     }
-    let exact = _mm512_inserti64x4::<1>(
-        _mm512_castsi256_si512(round_bf16(_mm512_castps_si512(lo))),
-        round_bf16(_mm512_castps_si512(hi)),
-    );
+    let exact = round_bf16_x32(_mm512_castps_si512(lo), _mm512_castps_si512(hi));
     let subnormal = u32::from(subnormal_lo) | (u32::from(subnormal_hi) << 16);
     _mm512_mask_mov_epi16(hw, subnormal, exact)
 }
