@@ -13,9 +13,16 @@ fn splat(v: u32) -> u32x8 {
     u32x8::splat(v)
 }
 
+/// `a > b` per lane for `a` below 2^31: the signed comparison, one instruction on SSE2
+/// (where the unsigned one takes an extra XOR).
+fn above(a: u32x8, b: u32) -> u32x8 {
+    let a: i32x8 = bytemuck::cast(a);
+    bytemuck::cast(a.simd_gt(i32x8::splat(b as i32)))
+}
+
 /// `|x| > +Inf` per lane: all ones where the f32 pattern is a NaN.
 fn nan_mask(x: u32x8) -> u32x8 {
-    (x & splat(0x7fff_ffff)).simd_gt(splat(0x7f80_0000))
+    above(x & splat(0x7fff_ffff), 0x7f80_0000)
 }
 
 pub(super) fn f32_to_bf16(src: &[f32], dst: &mut [bf16]) {
@@ -85,9 +92,9 @@ pub(super) fn f32_to_f16(src: &[f32], dst: &mut [f16]) {
             let sum = bytemuck::cast::<u32x8, f32x8>(a) + f32x8::splat(0.5);
             let subnormal = bytemuck::cast::<f32x8, u32x8>(sum) - splat(0x3f00_0000);
             let quiet_nan = splat(0x7e00) | ((a >> 13u32) & splat(0x03ff));
-            let out = a.simd_lt(splat(0x3880_0000)).select(subnormal, normal);
-            let out = a.simd_gt(splat(0x477f_efff)).select(splat(0x7c00), out);
-            let out = a.simd_gt(splat(0x7f80_0000)).select(quiet_nan, out);
+            let out = above(a, 0x387f_ffff).select(normal, subnormal);
+            let out = above(a, 0x477f_efff).select(splat(0x7c00), out);
+            let out = above(a, 0x7f80_0000).select(quiet_nan, out);
             *d = (out | sign).to_array().map(|v| f16::from_bits(v as u16));
         },
         r::f32_to_f16_slice,
@@ -97,20 +104,20 @@ pub(super) fn f32_to_f16(src: &[f32], dst: &mut [f16]) {
 /// 8 f16 -> 8 f32 patterns, exactly (NaN quieted, as `half`'s `to_f32`).
 pub(super) fn widen_f16(s: &[f16; 8]) -> u32x8 {
     let h = patterns(s);
-    let sign: u32x8 = (h & splat(0x8000)) << 16u32;
     let em = h & splat(0x7fff);
-    // Normal: shift into place and rebias (127 - 15); Inf/NaN: all-ones exponent, and
-    // NaN gets the quiet bit.
+    // Normal: shifted into place and rebiased (127 - 15).
     let normal = (em << 13u32) + splat(112 << 23);
-    let special = (em << 13u32) | splat(0x7f80_0000);
-    let special = special | (em.simd_gt(splat(0x7c00)) & splat(0x0040_0000));
-    // Subnormal (and zero): m * 2^-24 is exact in f32 arithmetic, and a normal f32.
-    let m: i32x8 = bytemuck::cast(em & splat(0x03ff));
-    let subnormal = m.round_float() * f32x8::splat(f32::from_bits(0x3380_0000)); // 2^-24
-    let subnormal: u32x8 = bytemuck::cast(subnormal);
-    let out = em.simd_lt(splat(0x0400)).select(subnormal, normal);
-    let out = em.simd_gt(splat(0x7bff)).select(special, out);
-    out | sign
+    // Subnormal (and zero): the same pattern one binade up is 2^-14 (1 + m/1024); less 2^-14
+    // that is m 2^-24, exactly (a difference of two normal floats that is itself a normal
+    // float or +0: neither flush-to-zero nor denormals-are-zero nor the rounding mode
+    // changes it).
+    let up: f32x8 = bytemuck::cast(normal + splat(1 << 23));
+    let subnormal = up - f32x8::splat(f32::from_bits(113 << 23));
+    let out = above(em, 0x03ff).select(normal, bytemuck::cast(subnormal));
+    // Inf and NaN: rebiased once more, to the all-ones exponent; NaN gets the quiet bit.
+    let out = out + (above(em, 0x7bff) & splat(112 << 23));
+    let out = out | (above(em, 0x7c00) & splat(0x0040_0000));
+    out | ((h & splat(0x8000)) << 16u32)
 }
 
 pub(super) fn f16_to_f32(src: &[f16], dst: &mut [f32]) {
