@@ -33,8 +33,14 @@ pub(super) fn f32_to_bf16(src: &[f32], dst: &mut [bf16]) {
             let x = u32x8::new(s.map(f32::to_bits));
             let lsb = (x >> 16u32) & splat(1);
             let rounded = (x + splat(0x7fff) + lsb) >> 16u32;
-            let quiet_nan = (x >> 16u32) | splat(0x40);
-            let out = nan_mask(x).select(quiet_nan, rounded).to_array();
+            // One test per step: the NaN lanes' own result is needed only where there are any.
+            let out = if f32x8::new(*s).is_nan().to_bitmask() == 0 {
+                rounded
+            } else {
+                let quiet_nan = (x >> 16u32) | splat(0x40);
+                nan_mask(x).select(quiet_nan, rounded)
+            }
+            .to_array();
             *d = out.map(|v| bf16::from_bits(v as u16));
         },
         r::f32_to_bf16_slice,

