@@ -13,15 +13,29 @@ const BLOCKS: usize = 8;
 #[derive(Clone, Copy)]
 pub(super) struct ArsKeys([__m128i; ROUNDS + 1]);
 
-/// A seed's round keys in both 128-bit lanes, for [`random_blocks_vaes`].
+/// A seed's round keys in both 128-bit lanes, for [`random_blocks_vaes`], and the first one
+/// XORed with each vector's block offsets from the step's first block (`2j` and `2j + 1`,
+/// in the low 64 bits of the two lanes).
 #[derive(Clone, Copy)]
-pub(super) struct ArsKeys2([__m256i; ROUNDS + 1]);
+pub(super) struct ArsKeys2 {
+    keys: [__m256i; ROUNDS + 1],
+    offset_keys: [__m256i; BLOCKS / 2],
+}
 
 impl ArsKeys2 {
     #[inline]
     #[target_feature(enable = "avx2")]
     pub(super) fn new(seed: u64) -> ArsKeys2 {
-        ArsKeys2(ArsKeys::new(seed).0.map(|k| _mm256_broadcastsi128_si256(k)))
+        let mut keys = [_mm256_setzero_si256(); ROUNDS + 1];
+        for (out, key) in keys.iter_mut().zip(ArsKeys::new(seed).0) {
+            *out = _mm256_broadcastsi128_si256(key);
+        }
+        let mut offset_keys = [_mm256_setzero_si256(); BLOCKS / 2];
+        for (j, out) in offset_keys.iter_mut().enumerate() {
+            let j = 2 * j as i64;
+            *out = _mm256_xor_si256(keys[0], _mm256_setr_epi64x(j, 0, j + 1, 0));
+        }
+        ArsKeys2 { keys, offset_keys }
     }
 }
 
@@ -56,11 +70,27 @@ pub(super) fn random_blocks(keys: &ArsKeys, first: u64) -> [__m128i; BLOCKS] {
 #[inline]
 #[target_feature(enable = "avx2,aes,vaes")]
 pub(super) fn random_blocks_vaes(keys: &ArsKeys2, first: u64) -> [__m128i; BLOCKS] {
-    let k = &keys.0;
-    let mut v: [__m256i; BLOCKS / 2] = core::array::from_fn(|j| {
-        let counter = |i: u64| (first.wrapping_add(2 * j as u64 + i) & (u64::MAX / 8)) as i64;
-        _mm256_xor_si256(_mm256_setr_epi64x(counter(0), 0, counter(1), 0), k[0])
-    });
+    let k = &keys.keys;
+    let mut v = [_mm256_setzero_si256(); BLOCKS / 2];
+    if first.is_multiple_of(BLOCKS as u64) {
+        // Every step of an array whose offset is a multiple of 64 elements: adding an offset
+        // below 8 sets low bits that are clear, so `(first + o) ^ k0 = first ^ (o ^ k0)`, one
+        // XOR per vector, with no wrap (2^61 is a multiple of 8). Building each counter
+        // vector from two 64-bit halves took five instructions (ARS-5 f32 -> bf16 of 4096
+        // elements on a Zen 4 core: 1.13-1.18x with this alone).
+        let start = _mm256_and_si256(
+            _mm256_set1_epi64x(first as i64),
+            _mm256_setr_epi64x(-1, 0, -1, 0),
+        );
+        for (v, offset_key) in v.iter_mut().zip(&keys.offset_keys) {
+            *v = _mm256_xor_si256(start, *offset_key);
+        }
+    } else {
+        for (j, v) in v.iter_mut().enumerate() {
+            let counter = |i: u64| (first.wrapping_add(2 * j as u64 + i) & (u64::MAX / 8)) as i64;
+            *v = _mm256_xor_si256(_mm256_setr_epi64x(counter(0), 0, counter(1), 0), k[0]);
+        }
+    }
     for key in &k[1..ROUNDS] {
         for v in &mut v {
             *v = _mm256_aesenc_epi128(*v, *key);

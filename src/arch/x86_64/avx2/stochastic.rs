@@ -1,7 +1,8 @@
 //! Stochastic rounding and the fused bf16 update: Philox4x32-10 (or ARS-5, with AES-NI:
 //! [`super::ars`]) on 8 blocks per step (64 elements), then add-and-truncate. Bit-identical to
 //! [`crate::reference::stochastic`]; chunks start on block boundaries
-//! ([`for_each_block_chunk`]), and the edges go through the reference.
+//! ([`for_each_block_chunk`]), and the edges go through the reference. IEEE bf16 rounding
+//! tests a chunk for NaNs once ([`drive`]'s `OPTIMISTIC`, as on the `Avx512` tier).
 
 use core::arch::x86_64::*;
 
@@ -197,15 +198,28 @@ fn narrow16(a: __m256i, b: __m256i) -> __m256i {
 }
 
 /// IEEE mode's bf16 rounding of 16 lanes, where none holds a NaN (one unordered comparison of
-/// the two vectors tells): the bare add-and-truncate, as ±Inf plus at most 0xffff stays ±Inf.
+/// the two vectors tells: [`unordered`]): the bare add-and-truncate, as ±Inf plus at most
+/// 0xffff stays ±Inf.
 #[inline]
 #[target_feature(enable = "avx2")]
 fn without_nan(x: [__m256i; 2], r: [__m256i; 2]) -> Option<__m256i> {
-    let unordered =
-        _mm256_cmp_ps::<_CMP_UNORD_Q>(_mm256_castsi256_ps(x[0]), _mm256_castsi256_ps(x[1]));
+    let unordered = unordered(x);
+    (_mm256_testz_ps(unordered, unordered) != 0).then(|| nan_free_bf16(x, r))
+}
+
+/// All-ones lanes where `x[0]` or `x[1]` holds a NaN (one `vcmpps`).
+#[inline]
+#[target_feature(enable = "avx2")]
+fn unordered(x: [__m256i; 2]) -> __m256 {
+    _mm256_cmp_ps::<_CMP_UNORD_Q>(_mm256_castsi256_ps(x[0]), _mm256_castsi256_ps(x[1]))
+}
+
+/// [`without_nan`]'s rounding, unchecked.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn nan_free_bf16(x: [__m256i; 2], r: [__m256i; 2]) -> __m256i {
     let truncate = |x, r| _mm256_srli_epi32::<16>(_mm256_add_epi32(x, r));
-    (_mm256_testz_ps(unordered, unordered) != 0)
-        .then(|| narrow16(truncate(x[0], r[0]), truncate(x[1], r[1])))
+    narrow16(truncate(x[0], r[0]), truncate(x[1], r[1]))
 }
 
 /// Two groups of 8 f32 patterns and their random values -> 16 bf16 patterns in order.
@@ -260,9 +274,10 @@ type Bits = [__m128i; BLOCKS];
 /// Shared driver: `round(x_bits, r)`, 16 lanes in two vectors to 16 16-bit results in order,
 /// over chunks of [`STEP`] elements, with the random values of `random`. `WRITE_ONLY`: `load`
 /// never reads `dst`, so a large output is streamed (as on the `Avx512` tier, whose driver
-/// says why).
+/// says why). `OPTIMISTIC` (IEEE bf16 only): each chunk is first rounded as if it held no
+/// NaN, as on the `Avx512` tier.
 #[inline(always)]
-fn drive<S: Copy + Default, D: Copy + Default, const WRITE_ONLY: bool>(
+fn drive<S: Copy + Default, D: Copy + Default, const WRITE_ONLY: bool, const OPTIMISTIC: bool>(
     src: &[S],
     dst: &mut [D],
     sr: Sr,
@@ -273,6 +288,12 @@ fn drive<S: Copy + Default, D: Copy + Default, const WRITE_ONLY: bool>(
 ) {
     // Large arrays come from DRAM: fetch ahead, as the conversions do; stream a write-only
     // output from chunks that start on a 32-byte boundary (all of them or none).
+    const {
+        assert!(
+            WRITE_ONLY || !OPTIMISTIC,
+            "an optimistic chunk is written twice"
+        )
+    };
     let large = size_of_val(dst) >= STREAM_MIN_BYTES;
     let mut ahead = DrawAhead::<Bits, STEP>::new(src.len().min(dst.len()), sr.offset);
     for_each_block_chunk::<_, _, STEP>(
@@ -290,17 +311,7 @@ fn drive<S: Copy + Default, D: Copy + Default, const WRITE_ONLY: bool>(
             // Drawn a chunk ahead (ARS-5 f32 -> bf16 of 4096 elements on a Zen 4 core: 1.18x
             // faster).
             let bits = ahead.take(block, &random);
-            for k in (0..BLOCKS).step_by(2) {
-                // SAFETY: `drive` is inlined into the kernels below, which enable avx2; `load`
-                // reads elements 8k..8k+16 of the chunk.
-                let ys = unsafe {
-                    let x = [load(s, d, 8 * k), load(s, d, 8 * k + 8)];
-                    let r = [
-                        _mm256_cvtepu16_epi32(bits[k]),
-                        _mm256_cvtepu16_epi32(bits[k + 1]),
-                    ];
-                    round(x, r)
-                };
+            let store = |d: &mut [D], k: usize, ys| {
                 let p: *mut __m256i = d[8 * k..].as_mut_ptr().cast();
                 // SAFETY: `d` holds STEP 16-bit elements; this writes 16 of them from 8k,
                 // streamed only where `p` is 32-byte aligned.
@@ -311,6 +322,39 @@ fn drive<S: Copy + Default, D: Copy + Default, const WRITE_ONLY: bool>(
                         _mm256_storeu_si256(p, ys)
                     }
                 };
+            };
+            // SAFETY (both): `drive` is inlined into the kernels below, which enable avx2;
+            // `load` reads elements 8k..8k+16 of the chunk.
+            let mut inputs = |d: &[D], k: usize| unsafe {
+                let x = [load(s, d, 8 * k), load(s, d, 8 * k + 8)];
+                let r = [
+                    _mm256_cvtepu16_epi32(bits[k]),
+                    _mm256_cvtepu16_epi32(bits[k + 1]),
+                ];
+                (x, r)
+            };
+            // IEEE bf16 with no NaN in the chunk: one comparison and one OR per 16 lanes and
+            // one test per chunk, instead of a test and a branch per 16 lanes. A chunk with a
+            // NaN is rounded again below (its output is only written, never read).
+            let done = OPTIMISTIC && {
+                // SAFETY: as above.
+                let mut nan = unsafe { _mm256_setzero_ps() };
+                for k in (0..BLOCKS).step_by(2) {
+                    let (x, r) = inputs(d, k);
+                    // SAFETY: as above.
+                    unsafe {
+                        nan = _mm256_or_ps(nan, unordered(x));
+                        store(d, k, nan_free_bf16(x, r));
+                    }
+                }
+                // SAFETY: as above.
+                unsafe { _mm256_testz_ps(nan, nan) != 0 }
+            };
+            if !done {
+                for k in (0..BLOCKS).step_by(2) {
+                    let (x, r) = inputs(d, k);
+                    store(d, k, round(x, r));
+                }
             }
         },
         edge,
@@ -349,7 +393,7 @@ fn f32_to_bf16_with(src: &[f32], dst: &mut [bf16], sr: Sr, random: impl Fn(u64) 
         r::f32_to_bf16_stochastic_slice(s, d, sr.seed, at, sr.options())
     };
     match sr.overflow {
-        Overflow::Infinity => drive::<_, _, true>(
+        Overflow::Infinity => drive::<_, _, true, true>(
             src,
             dst,
             sr,
@@ -358,7 +402,7 @@ fn f32_to_bf16_with(src: &[f32], dst: &mut [bf16], sr: Sr, random: impl Fn(u64) 
             |x, r| sr_bf16_pair::<false>(x, r),
             edge,
         ),
-        Overflow::Saturate => drive::<_, _, true>(
+        Overflow::Saturate => drive::<_, _, true, false>(
             src,
             dst,
             sr,
@@ -377,7 +421,7 @@ fn f32_to_f16_with(src: &[f32], dst: &mut [f16], sr: Sr, random: impl Fn(u64) ->
         r::f32_to_f16_stochastic_slice(s, d, sr.seed, at, sr.options())
     };
     match sr.overflow {
-        Overflow::Infinity => drive::<_, _, true>(
+        Overflow::Infinity => drive::<_, _, true, false>(
             src,
             dst,
             sr,
@@ -386,7 +430,7 @@ fn f32_to_f16_with(src: &[f32], dst: &mut [f16], sr: Sr, random: impl Fn(u64) ->
             |x, r| sr_f16_pair::<false>(x, r),
             edge,
         ),
-        Overflow::Saturate => drive::<_, _, true>(
+        Overflow::Saturate => drive::<_, _, true, false>(
             src,
             dst,
             sr,
@@ -441,8 +485,8 @@ fn axpy<G: Copy + Default + Into<f32>>(
     // SAFETY: as above.
     let saturating = |t, r| unsafe { update::<true>(t, r) };
     match sr.overflow {
-        Overflow::Infinity => drive::<_, _, false>(g, w, sr, random, sum, to_infinity, edge),
-        Overflow::Saturate => drive::<_, _, false>(g, w, sr, random, sum, saturating, edge),
+        Overflow::Infinity => drive::<_, _, false, false>(g, w, sr, random, sum, to_infinity, edge),
+        Overflow::Saturate => drive::<_, _, false, false>(g, w, sr, random, sum, saturating, edge),
     }
 }
 
