@@ -50,7 +50,7 @@ pub(super) fn f32_to_bf16(src: &[f32], dst: &mut [bf16]) {
 /// Eight 16-bit patterns, zero-extended. Written out: `array::map` was left out of line in
 /// the dot products.
 #[inline(always)]
-fn patterns<T: bytemuck::Pod>(h: &[T; 8]) -> u32x8 {
+pub(super) fn patterns<T: bytemuck::Pod>(h: &[T; 8]) -> u32x8 {
     let h: [u16; 8] = bytemuck::cast(*h);
     u32x8::new([
         h[0] as u32,

@@ -6,7 +6,7 @@
 use half::{bf16, f16};
 use wide::{f32x8, u32x8};
 
-use super::convert::widen_bf16;
+use super::convert::patterns;
 use crate::arch::{for_each_block_chunk, sr_block, F16_FAST_LOW, F16_FAST_SPAN};
 use crate::backend::Sr;
 use crate::reference::rng::{Generator, M0, M1, W0, W1};
@@ -175,9 +175,11 @@ pub(super) fn f32_to_f16(src: &[f32], dst: &mut [f16], sr: Sr) {
     );
 }
 
-/// bf16 widened to f32, NaN quieted (as `half`'s `to_f32`).
+/// bf16 widened to f32. Their NaNs are not quieted (`half`'s `to_f32`, the reference's,
+/// quiets them): the fused update only takes them into its sum, whose NaNs all become the
+/// canonical NaN, so no payload reaches a result.
 fn widen(h: &[bf16; 8]) -> f32x8 {
-    bytemuck::cast(widen_bf16(h))
+    bytemuck::cast(patterns(h) << 16u32)
 }
 
 fn axpy<G: Copy + Default + Into<f32>>(

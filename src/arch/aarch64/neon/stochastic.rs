@@ -10,7 +10,6 @@ use half::{bf16, f16};
 
 use super::super::Aes;
 use super::ars::{self, ArsKeys};
-use super::convert::widen_bf16;
 use crate::arch::{for_each_block_chunk, sr_block, F16_FAST_LOW, F16_FAST_SPAN};
 use crate::backend::Sr;
 use crate::reference::rng::{Generator, M0, M1, W0, W1};
@@ -229,13 +228,15 @@ fn load_f32(s: &[f32], i: usize) -> uint32x4_t {
     unsafe { vld1q_u32(s[i..].as_ptr().cast()) }
 }
 
-/// 4 bf16 from `s[i..]` widened to f32 patterns, NaN quieted (as `half`'s `to_f32`).
+/// 4 bf16 from `s[i..]` widened to f32 patterns. Their NaNs are not quieted (`half`'s
+/// `to_f32`, the reference's, quiets them): the fused update only takes them into its sum,
+/// whose NaNs all become the canonical NaN, so no payload reaches a result.
 #[inline]
 #[target_feature(enable = "neon")]
 fn load_bf16(s: &[bf16], i: usize) -> uint32x4_t {
     assert!(i + 4 <= s.len());
     // SAFETY: checked just above.
-    widen_bf16(unsafe { vld1_u16(s[i..].as_ptr().cast()) })
+    vshll_n_u16::<16>(unsafe { vld1_u16(s[i..].as_ptr().cast()) })
 }
 
 #[inline]

@@ -41,17 +41,8 @@ fn round_ordered_bf16(x: __m256i) -> __m256i {
     _mm256_add_epi32(_mm256_add_epi32(x, _mm256_set1_epi32(0x7fff)), lsb)
 }
 
-/// bf16 patterns already shifted into the high half -> f32 patterns, NaN quieted.
-#[inline]
-#[target_feature(enable = "avx2")]
-pub(super) fn quiet_nans(x: __m256i) -> __m256i {
-    let magnitude = _mm256_and_si256(x, _mm256_set1_epi32(0x7fff_ffff));
-    let is_nan = _mm256_cmpgt_epi32(magnitude, _mm256_set1_epi32(0x7f80_0000));
-    _mm256_or_si256(x, _mm256_and_si256(is_nan, _mm256_set1_epi32(0x0040_0000)))
-}
-
 /// 16 bf16 patterns -> 16 f32 patterns in two vectors (elements 0..8, then 8..16), NaN
-/// quieted: what widening and [`quiet_nans`] give, by fewer operations. The NaNs are quieted
+/// quieted (the quiet bit set where the magnitude is above Inf's). The NaNs are quieted
 /// in the 16-bit words (magnitudes are under 2^15, so the signed compare is the unsigned
 /// one); one 64-bit permute then puts each output vector's two 4-word groups in the low
 /// halves (`lo`) or the high halves (`hi`) of the 128-bit lanes, where the word unpacks with

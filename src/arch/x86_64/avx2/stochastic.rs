@@ -10,7 +10,6 @@ use half::{bf16, f16};
 
 use super::super::{prefetch_ahead, Aes, Vaes, STREAM_MIN_BYTES};
 use super::ars::{self, ArsKeys, ArsKeys2};
-use super::convert::quiet_nans;
 use crate::arch::{for_each_block_chunk, DrawAhead, F16_FAST_LOW, F16_FAST_SPAN};
 use crate::backend::Sr;
 use crate::reference::rng::{round_keys, Generator, M0, M1};
@@ -375,15 +374,16 @@ fn load_f32(s: &[f32], i: usize) -> __m256i {
     unsafe { _mm256_loadu_si256(s[i..].as_ptr().cast()) }
 }
 
-/// 8 bf16 from `s[i..]` widened to f32, NaN quieted (as `half`'s `to_f32`).
+/// 8 bf16 from `s[i..]` widened to f32. Their NaNs are not quieted (`half`'s `to_f32`, the
+/// reference's, quiets them): the fused update only takes them into its sum, whose NaNs all
+/// become the canonical NaN, so no payload reaches a result.
 #[inline]
 #[target_feature(enable = "avx2")]
 fn load_bf16(s: &[bf16], i: usize) -> __m256 {
     assert!(i + 8 <= s.len());
     // SAFETY: checked just above.
     let h = unsafe { _mm_loadu_si128(s[i..].as_ptr().cast()) };
-    let x = _mm256_slli_epi32::<16>(_mm256_cvtepu16_epi32(h));
-    _mm256_castsi256_ps(quiet_nans(x))
+    _mm256_castsi256_ps(_mm256_slli_epi32::<16>(_mm256_cvtepu16_epi32(h)))
 }
 
 #[inline]
