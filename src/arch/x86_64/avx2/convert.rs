@@ -2,7 +2,7 @@
 //! streamed (see [`for_each_chunk_streaming`]).
 //!
 //! bf16 uses integer ops only (bit-exact whatever MXCSR says), and skips the NaN handling in
-//! a step of 16 with no NaN (one comparison tells): 1.34-1.38x on a Zen 4 core. f16 uses
+//! a step of 16 with no NaN (one comparison tells): 1.36-1.39x on a Zen 4 core. f16 uses
 //! F16C, whose `vcvtps2ph` with an explicit round-to-nearest-even immediate ignores
 //! MXCSR.RC, and whose results agree with the reference on all 2^32 inputs (the exhaustive
 //! test checks it). Its results reach their stores through [`in_register_m128i`]: folded into

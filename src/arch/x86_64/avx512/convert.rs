@@ -5,7 +5,7 @@
 //! explicit round-to-nearest-even immediate for f16, kept out of its store (see
 //! [`in_register_m256i`]); 32 bf16 are packed by [`round_bf16_x32`]. A step of f32 -> bf16
 //! with no NaN, the common case (one comparison tells), takes half its operations
-//! ([`round_ordered_bf16_x32`]): 1.56-1.58x on a Zen 4 core.
+//! ([`round_ordered_bf16_x32`]): 1.52-1.60x on a Zen 4 core.
 
 use core::arch::x86_64::*;
 
