@@ -17,9 +17,7 @@ use crate::reference::convert as r;
 #[inline]
 #[target_feature(enable = "neon")]
 fn round_bf16(x: uint32x4_t) -> uint16x4_t {
-    let lsb = vandq_u32(vshrq_n_u32::<16>(x), vdupq_n_u32(1));
-    let biased = vaddq_u32(vaddq_u32(x, vdupq_n_u32(0x7fff)), lsb);
-    let rounded = vshrn_n_u32::<16>(biased);
+    let rounded = round_ordered_bf16(x);
     let quiet_nan = vorr_u16(vshrn_n_u32::<16>(x), vdup_n_u16(0x40));
     let magnitude = vandq_u32(x, vdupq_n_u32(0x7fff_ffff));
     let is_nan = vmovn_u32(vcgtq_u32(magnitude, vdupq_n_u32(0x7f80_0000)));

@@ -20,20 +20,17 @@ use crate::reference::convert as r;
 #[inline]
 #[target_feature(enable = "avx2")]
 fn round_bf16(x: __m256i) -> __m256i {
-    let high = _mm256_srli_epi32::<16>(x);
-    let lsb = _mm256_and_si256(high, _mm256_set1_epi32(1));
-    // NaN lanes get no rounding bias (which could carry into the sign) and the quiet bit.
-    let is_nan = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_UNORD_Q>(
-        _mm256_castsi256_ps(x),
-        _mm256_castsi256_ps(x),
-    ));
-    let bias = _mm256_andnot_si256(is_nan, _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7fff)));
-    let rounded = _mm256_srli_epi32::<16>(_mm256_add_epi32(x, bias));
-    _mm256_or_si256(rounded, _mm256_and_si256(is_nan, _mm256_set1_epi32(0x40)))
+    let rounded = _mm256_srli_epi32::<16>(round_ordered_bf16(x));
+    // NaN lanes take their high half with the quiet bit instead (the bias could carry into
+    // the sign).
+    let quiet_nan = _mm256_or_si256(_mm256_srli_epi32::<16>(x), _mm256_set1_epi32(0x40));
+    let xf = _mm256_castsi256_ps(x);
+    let is_nan = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_UNORD_Q>(xf, xf));
+    _mm256_blendv_epi8(rounded, quiet_nan, is_nan)
 }
 
 /// f32 patterns, none a NaN -> their bf16 patterns, round to nearest even, in the high 16
-/// bits of each lane (the low bits are junk): [`round_bf16`] less its NaN handling.
+/// bits of each lane (the low bits are junk): [`round_bf16`] without its NaN lanes.
 #[inline]
 #[target_feature(enable = "avx2")]
 fn round_ordered_bf16(x: __m256i) -> __m256i {

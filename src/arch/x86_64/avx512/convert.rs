@@ -42,9 +42,7 @@ pub(in crate::arch::x86_64) fn masked_tail<S, D>(
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
 fn round_bf16_lanes(x: __m512i) -> __m512i {
     let high = _mm512_srli_epi32::<16>(x);
-    let lsb = _mm512_and_si512(high, _mm512_set1_epi32(1));
-    let biased = _mm512_add_epi32(_mm512_add_epi32(x, _mm512_set1_epi32(0x7fff)), lsb);
-    let rounded = _mm512_srli_epi32::<16>(biased);
+    let rounded = _mm512_srli_epi32::<16>(biased_bf16(x));
     let magnitude = _mm512_and_si512(x, _mm512_set1_epi32(0x7fff_ffff));
     let is_nan = _mm512_cmpgt_epu32_mask(magnitude, _mm512_set1_epi32(0x7f80_0000));
     _mm512_mask_or_epi32(rounded, is_nan, high, _mm512_set1_epi32(0x40))
@@ -63,11 +61,16 @@ pub(in crate::arch::x86_64) fn round_bf16(x: __m512i) -> __m256i {
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw")]
 fn round_ordered_bf16_x32(a: __m512i, b: __m512i) -> __m512i {
-    let biased = |x| {
-        let lsb = _mm512_and_si512(_mm512_srli_epi32::<16>(x), _mm512_set1_epi32(1));
-        _mm512_add_epi32(_mm512_add_epi32(x, _mm512_set1_epi32(0x7fff)), lsb)
-    };
-    narrow32::<true>(biased(a), biased(b))
+    narrow32::<true>(biased_bf16(a), biased_bf16(b))
+}
+
+/// f32 patterns plus round-to-nearest-even's bias (0x7fff and the lowest kept bit): the
+/// rounded bf16 pattern in the high half of each lane where the pattern is not a NaN.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn biased_bf16(x: __m512i) -> __m512i {
+    let lsb = _mm512_and_si512(_mm512_srli_epi32::<16>(x), _mm512_set1_epi32(1));
+    _mm512_add_epi32(_mm512_add_epi32(x, _mm512_set1_epi32(0x7fff)), lsb)
 }
 
 /// 32 f32 patterns (`a`, then `b`) -> 32 bf16 patterns in order: [`round_bf16`]'s, packed by
