@@ -23,7 +23,7 @@ const SPARSITIES: [f64; 5] = [0.5, 0.7, 0.9, 0.95, 0.99];
 const COLD_BYTES: usize = 256 << 20;
 
 pub fn run(quick: bool) {
-    let backend = Backend::best();
+    let backend = Backend::active();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let (min_sample, samples) = if quick {
         (Duration::from_millis(5), 3)
