@@ -391,6 +391,78 @@ pub(in crate::arch::x86_64) mod tests {
         }
     }
 
+    /// A tier's dot of one row, x loaded through windows where they fit or never.
+    pub(in crate::arch::x86_64) type WindowedDot<T> = unsafe fn(&[u32], &[T], &[f32], bool) -> f32;
+
+    /// Checks that a tier's dot gives the same bits with windows as without, for f32, bf16
+    /// and f16 values, on [`rows_of_every_length`] (whose last steps come near the last
+    /// column: the window there starts at the last one that fits in x) and on rows built to
+    /// fit every window, none, or some, with x starting at each of 16 offsets from a 64-byte
+    /// line. x[0] is a NaN that the first windows load and no row may sum.
+    ///
+    /// # Safety
+    /// The CPU has the features of the tier the three functions belong to.
+    pub(in crate::arch::x86_64) unsafe fn check_windows(
+        f32s: WindowedDot<f32>,
+        bf16s: WindowedDot<bf16>,
+        f16s: WindowedDot<f16>,
+    ) {
+        let (mut indptr, mut indices, mut values, x) = rows_of_every_length();
+        let patterns: [fn(u32) -> u32; 5] = [
+            |i| 1 + i,                                    // consecutive
+            |i| 1 + 5 * i,                                // 5 apart: no step fits
+            |i| 7 + i + i / 16 * 40,                      // runs of 16, each on a new window
+            |i| 3 + i + i / 8 * 9,                        // runs of 8 with gaps
+            |i| if i < 32 { 1 + 5 * i } else { 200 + i }, // misses, then hits
+        ];
+        for pattern in patterns {
+            let row: Vec<u32> = (0..200).map(pattern).filter(|&c| c < 512).collect();
+            values.extend(row.iter().map(|&c| (c % 7) as f32 - 3.0));
+            indices.extend(row);
+            indptr.push(indices.len());
+        }
+        let b: Vec<bf16> = values.iter().map(|&v| bf16::from_f32(v)).collect();
+        let h: Vec<f16> = values.iter().map(|&v| f16::from_f32(v)).collect();
+        // SAFETY: the caller's contract; every index is below x.len() = 512.
+        unsafe {
+            windowed_and_not(f32s, &indptr, &indices, &values, &x);
+            windowed_and_not(bf16s, &indptr, &indices, &b, &x);
+            windowed_and_not(f16s, &indptr, &indices, &h, &x);
+        }
+    }
+
+    /// [`check_windows`] for one value type.
+    ///
+    /// # Safety
+    /// As [`check_windows`]'s.
+    unsafe fn windowed_and_not<T>(
+        dot: WindowedDot<T>,
+        indptr: &[usize],
+        indices: &[u32],
+        values: &[T],
+        x: &[f32],
+    ) {
+        let mut lines = vec![0f32; x.len() + 32];
+        let start = lines.as_ptr().align_offset(64);
+        for skew in 0..16 {
+            let x_at = &mut lines[start + skew..start + skew + x.len()];
+            x_at.copy_from_slice(x);
+            let x_at = &*x_at;
+            for r in 0..indptr.len() - 1 {
+                let range = indptr[r]..indptr[r + 1];
+                let (i, v) = (&indices[range.start..], &values[range]);
+                // SAFETY: the caller's contract.
+                let [windowed, broadcast] = [true, false].map(|w| unsafe { dot(i, v, x_at, w) });
+                assert_eq!(
+                    windowed.to_bits(),
+                    broadcast.to_bits(),
+                    "row {r}, skew {skew}"
+                );
+                assert!(!windowed.is_nan(), "row {r}, skew {skew}");
+            }
+        }
+    }
+
     #[target_feature(enable = "avx2,fma,f16c")]
     unsafe fn both<T: super::Lanes>(
         indptr: &[usize],
