@@ -285,27 +285,28 @@ impl SparsePrefetch {
     }
 }
 
-/// The `Avx2` tier's sparse dots' [`SparsePrefetch`]: [`SPARSE_PREFETCH_NONZEROS`] into L1, the
-/// best of 1024, 4096, 8192 and 16384 on Zen 5. (On Zen 4, where this tier is not the one
-/// picked, [`avx512_short_row_prefetch`]'s setting ran 0.79-1.02x from DRAM at 50-99 % in one
-/// run of `LOWP_ISA=avx2 lowp bench --only sparse` against this.)
+/// The `Avx2` dot's [`SparsePrefetch`] but on Zen 4 ([`avx2_dot_prefetch`]):
+/// [`SPARSE_PREFETCH_NONZEROS`] into L1, the best of 1024, 4096, 8192 and 16384 on Zen 5.
 pub(crate) const AVX2_SPARSE_PREFETCH: SparsePrefetch = SparsePrefetch {
     l1: SPARSE_PREFETCH_NONZEROS,
     l2: None,
 };
 
-/// The [`SparsePrefetch`] of the AVX-512 tiers' rows under 64 nonzeros, which take the `Avx2`
-/// dot, and of their 16-lane dots but on Sapphire and Emerald Rapids (4096² bf16, the bench's
-/// weights, alternated runs each time):
+/// The [`SparsePrefetch`] of the `Avx2` dot (the `Avx2` tier's, and the AVX-512 tiers' for
+/// rows under 64 nonzeros), and of the AVX-512 16-lane dots but on Sapphire and Emerald
+/// Rapids (4096² bf16, the bench's weights, alternated runs each time):
 /// - Zen 4: 512 into L1 and 8192 into L2. Its L1 is 32 KiB, which 8192 nonzeros ahead of
 ///   indices and values (48 KiB) overrun. For the 16-lane dots against 8192 into L1, in two
 ///   alternated runs of `lowp bench --only sparse`: from DRAM 1.69-1.72x at 50 %, 1.36-1.37x
 ///   at 70 %, 1.15-1.25x at 90-95 %; cache-resident 1.0-1.6x (the 50 % and 70 % matrices
 ///   outgrow the L3 anyway); 512 into L1 alone gave about two thirds of that in throwaway
 ///   probes. For the short rows at 99 % (41 nonzeros), two more runs: from DRAM 1.24-1.31x,
-///   cache-resident 0.96-0.98x in probes.
+///   cache-resident 0.96-0.98x in probes. The `Avx2` tier's dots, in two runs of
+///   `LOWP_ISA=avx2 lowp bench --only sparse` on each setting: from DRAM 1.43-1.58x at 50 %,
+///   1.25-1.33x at 70 %, 1.30-1.32x at 90 %, 1.06-1.29x at 95 %, 1.11-1.17x at 99 %;
+///   cache-resident about 0.9x at 90-99 %.
 /// - Elsewhere: [`AVX2_SPARSE_PREFETCH`].
-pub(crate) fn avx512_short_row_prefetch() -> SparsePrefetch {
+pub(crate) fn avx2_dot_prefetch() -> SparsePrefetch {
     if identity() & ZEN4 != 0 {
         SparsePrefetch {
             l1: 512,
@@ -317,7 +318,7 @@ pub(crate) fn avx512_short_row_prefetch() -> SparsePrefetch {
 }
 
 /// The AVX-512 tiers' 16-lane sparse dots' [`SparsePrefetch`]: 2048 into L1 (8 KiB of
-/// indices) on Sapphire and Emerald Rapids, [`avx512_short_row_prefetch`] elsewhere. On an
+/// indices) on Sapphire and Emerald Rapids, [`avx2_dot_prefetch`] elsewhere. On an
 /// Emerald Rapids core 2048 ran 1.07-1.5x faster than 8192 cache-resident and 1.08-1.26x
 /// from DRAM at 50-95 % sparsity (three alternated runs); the `Avx2` dots, forced there, ran
 /// 0.93-1.0x, so they keep 8192.
@@ -325,7 +326,7 @@ pub(crate) fn avx512_sparse_prefetch() -> SparsePrefetch {
     if identity() & NEAR_SPARSE_PREFETCH != 0 {
         SparsePrefetch { l1: 2048, l2: None }
     } else {
-        avx512_short_row_prefetch()
+        avx2_dot_prefetch()
     }
 }
 

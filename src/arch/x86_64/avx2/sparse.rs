@@ -11,7 +11,7 @@ use core::arch::x86_64::*;
 
 use half::{bf16, f16};
 
-use super::super::{prefers_hardware_gather, SparsePrefetch, AVX2_SPARSE_PREFETCH};
+use super::super::{avx2_dot_prefetch, prefers_hardware_gather, SparsePrefetch};
 use super::fmac::{hsum, Lanes};
 use crate::arch::with_width;
 
@@ -161,13 +161,15 @@ fn rows<T: Lanes, const HARDWARE_GATHER: bool>(
     x: &[f32],
     out: &mut [f32],
 ) {
+    // Read once per block: it depends only on the CPU.
+    let ahead = avx2_dot_prefetch();
     for (r, o) in out.iter_mut().enumerate() {
         let range = indptr[r]..indptr[r + 1];
         let (indices, values) = (&indices[range.clone()], &values[range]);
         // SAFETY: only called from the kernels below, which enable avx2, fma and f16c; the
         // caller guarantees the indices are below `x.len()`, and `dots` checked x for
         // `vgatherdps`.
-        *o = unsafe { dot::<T, HARDWARE_GATHER>(indices, values, x, AVX2_SPARSE_PREFETCH) };
+        *o = unsafe { dot::<T, HARDWARE_GATHER>(indices, values, x, ahead) };
     }
 }
 

@@ -16,7 +16,7 @@ use half::{bf16, f16};
 
 use super::super::avx2::fmac::Lanes;
 use super::super::avx2::sparse as avx2;
-use super::super::{avx512_short_row_prefetch, avx512_sparse_prefetch, SparsePrefetch};
+use super::super::{avx2_dot_prefetch, avx512_sparse_prefetch, SparsePrefetch};
 use super::fmac::{hsum16, MaskedLanes16};
 use crate::arch::with_width;
 
@@ -235,7 +235,7 @@ unsafe fn rows<T: MaskedLanes16 + Lanes, const HARDWARE_GATHER: bool>(
     out: &mut [f32],
 ) {
     // Read once per block: both settings depend only on the CPU.
-    let (short_ahead, ahead) = (avx512_short_row_prefetch(), avx512_sparse_prefetch());
+    let (short_ahead, ahead) = (avx2_dot_prefetch(), avx512_sparse_prefetch());
     for (r, o) in out.iter_mut().enumerate() {
         let range = indptr[r]..indptr[r + 1];
         *o = if range.len() < SHORT_ROW {
