@@ -219,9 +219,10 @@ fn dots<T: MaskedLanes16 + Lanes>(
 }
 
 /// The 16-lane [`dot`] of each row, or the `Avx2` tier's for a row shorter than
-/// [`SHORT_ROW`], with the way of loading x fixed.
-/// A target-feature function (inlined all the same), so that [`windowed_dot`] stays out of
-/// line: called from an `inline(always)` function without the features, it was inlined.
+/// [`SHORT_ROW`], with the way of loading x fixed; rows of [`WINDOWED_DENSITY`] or more by
+/// [`windowed_dot`]. A target-feature function (inlined all the same), so that `windowed_dot`
+/// stays out of line: called from an `inline(always)` function without the features, it was
+/// inlined in spite of `inline(never)`.
 ///
 /// # Safety
 /// The CPU has avx512f/bw/dq/vl; as [`dots`]'s callers.
@@ -252,7 +253,7 @@ unsafe fn rows<T: MaskedLanes16 + Lanes, const HARDWARE_GATHER: bool>(
         } else if range.len() * WINDOWED_DENSITY[1] >= x.len() * WINDOWED_DENSITY[0]
             && x.len() >= WINDOW
         {
-            // SAFETY: this function's callers enable the same features; `x.len() >= WINDOW`.
+            // SAFETY: this function has `windowed_dot`'s features; `x.len() >= WINDOW`.
             unsafe {
                 windowed_dot::<T, HARDWARE_GATHER>(
                     &indices[range.start..],
