@@ -9,9 +9,13 @@ use crate::reference::ars::{round_keys, ROUNDS};
 /// Blocks per call, as the Philox kernel's step.
 const BLOCKS: usize = 8;
 
-/// A seed's round keys, for [`random_blocks`].
+/// A seed's round keys, for [`random_blocks`], and the first one XORed with each block's
+/// offset from the step's first block (in the low 64 bits).
 #[derive(Clone, Copy)]
-pub(super) struct ArsKeys([__m128i; ROUNDS + 1]);
+pub(super) struct ArsKeys {
+    keys: [__m128i; ROUNDS + 1],
+    offset_keys: [__m128i; BLOCKS],
+}
 
 /// A seed's round keys in both 128-bit lanes, for [`random_blocks_vaes`], and the first one
 /// XORed with each vector's block offsets from the step's first block (`2j` and `2j + 1`,
@@ -27,7 +31,7 @@ impl ArsKeys2 {
     #[target_feature(enable = "avx2")]
     pub(super) fn new(seed: u64) -> ArsKeys2 {
         let mut keys = [_mm256_setzero_si256(); ROUNDS + 1];
-        for (out, key) in keys.iter_mut().zip(ArsKeys::new(seed).0) {
+        for (out, key) in keys.iter_mut().zip(ArsKeys::new(seed).keys) {
             *out = _mm256_broadcastsi128_si256(key);
         }
         let mut offset_keys = [_mm256_setzero_si256(); BLOCKS / 2];
@@ -44,7 +48,11 @@ impl ArsKeys {
     #[target_feature(enable = "sse2")]
     pub(super) fn new(seed: u64) -> ArsKeys {
         let keys = round_keys(seed).map(|key| _mm_set_epi64x((key >> 64) as i64, key as i64));
-        ArsKeys(keys)
+        let mut offset_keys = [_mm_setzero_si128(); BLOCKS];
+        for (j, out) in offset_keys.iter_mut().enumerate() {
+            *out = _mm_xor_si128(keys[0], _mm_set_epi64x(0, j as i64));
+        }
+        ArsKeys { keys, offset_keys }
     }
 }
 
@@ -53,11 +61,21 @@ impl ArsKeys {
 #[inline]
 #[target_feature(enable = "avx2,aes")]
 pub(super) fn random_blocks(keys: &ArsKeys, first: u64) -> [__m128i; BLOCKS] {
-    let k = &keys.0;
-    let mut v: [__m128i; BLOCKS] = core::array::from_fn(|j| {
-        let counter = first.wrapping_add(j as u64) & (u64::MAX / 8);
-        _mm_xor_si128(_mm_set_epi64x(0, counter as i64), k[0])
-    });
+    let k = &keys.keys;
+    let mut v = [_mm_setzero_si128(); BLOCKS];
+    if first.is_multiple_of(BLOCKS as u64) {
+        // As in [`random_blocks_vaes`]: one XOR per block where the step starts on 8 blocks,
+        // instead of an add, a mask and a move.
+        let start = _mm_cvtsi64_si128(first as i64);
+        for (v, offset_key) in v.iter_mut().zip(&keys.offset_keys) {
+            *v = _mm_xor_si128(start, *offset_key);
+        }
+    } else {
+        for (j, v) in v.iter_mut().enumerate() {
+            let counter = first.wrapping_add(j as u64) & (u64::MAX / 8);
+            *v = _mm_xor_si128(_mm_cvtsi64_si128(counter as i64), k[0]);
+        }
+    }
     for key in &k[1..ROUNDS] {
         for v in &mut v {
             *v = _mm_aesenc_si128(*v, *key);
