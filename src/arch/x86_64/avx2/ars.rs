@@ -31,7 +31,7 @@ impl ArsKeys2 {
     #[target_feature(enable = "avx2")]
     pub(super) fn new(seed: u64) -> ArsKeys2 {
         let mut keys = [_mm256_setzero_si256(); ROUNDS + 1];
-        for (out, key) in keys.iter_mut().zip(ArsKeys::new(seed).keys) {
+        for (out, key) in keys.iter_mut().zip(round_keys128(seed)) {
             *out = _mm256_broadcastsi128_si256(key);
         }
         let mut offset_keys = [_mm256_setzero_si256(); BLOCKS / 2];
@@ -47,13 +47,21 @@ impl ArsKeys {
     #[inline]
     #[target_feature(enable = "sse2")]
     pub(super) fn new(seed: u64) -> ArsKeys {
-        let keys = round_keys(seed).map(|key| _mm_set_epi64x((key >> 64) as i64, key as i64));
+        let keys = round_keys128(seed);
         let mut offset_keys = [_mm_setzero_si128(); BLOCKS];
         for (j, out) in offset_keys.iter_mut().enumerate() {
             *out = _mm_xor_si128(keys[0], _mm_set_epi64x(0, j as i64));
         }
         ArsKeys { keys, offset_keys }
     }
+}
+
+/// The reference's round keys of a seed, in xmm registers (shared by both key sets, so the
+/// VAES one builds no offset keys it does not use).
+#[inline]
+#[target_feature(enable = "sse2")]
+fn round_keys128(seed: u64) -> [__m128i; ROUNDS + 1] {
+    round_keys(seed).map(|key| _mm_set_epi64x((key >> 64) as i64, key as i64))
 }
 
 /// The random 16-bit values of blocks `first..first + 8` (block numbers wrapping modulo 2^61,
