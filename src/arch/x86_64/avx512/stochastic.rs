@@ -13,7 +13,8 @@
 //! `vpermt2w` (the patterns' high and low halves), one unsigned comparison and a masked add
 //! ([`nan_free_bf16`]), with one NaN test per chunk ([`drive`]'s `OPTIMISTIC`), and the next
 //! chunk's bits are drawn before this one is rounded. Together, on a Zen 4 core, ARS-5
-//! f32 -> bf16 of 4096 elements went from 407 to 283-300 ns a call (session 24).
+//! f32 -> bf16 of 4096 elements went from 407 to 283-300 ns a call (session 24). Since
+//! session 32 ARS-5 draws each vector of bits where it is used instead ([`ChunkBits`]).
 
 use core::arch::x86_64::*;
 
@@ -284,16 +285,52 @@ fn sr_f16_pair<const SATURATE: bool>(x: [__m512i; 2], headroom: __m512i) -> __m5
 /// ARS-5 gives it at no cost ([`super::ars`]).
 pub(super) type Bits = [__m512i; BLOCKS / 4];
 
+/// A chunk's random values, a vector of [`Bits`] at a time: drawn all at once (Philox, whose
+/// four chains of eight blocks give a chunk's bits together) or where each is used (ARS-5:
+/// [`super::ars::ArsChunk`]).
+pub(super) trait ChunkBits: Copy {
+    /// Whether the driver draws the next chunk's before rounding this one.
+    const DRAW_AHEAD: bool = true;
+
+    /// Vector `j` of the chunk's [`Bits`].
+    fn step(&self, j: usize) -> __m512i;
+}
+
+impl ChunkBits for Bits {
+    #[inline(always)]
+    fn step(&self, j: usize) -> __m512i {
+        self[j]
+    }
+}
+
+/// All of a chunk's bits at once, so that the driver draws them a chunk ahead: for f16, whose
+/// steps branch on their values' range. ARS-5 f32 -> f16 drawn inside each step ran at
+/// 0.77-0.81x on a Zen 5 core.
+#[inline(always)]
+fn eager(bits: impl ChunkBits) -> Bits {
+    let mut all = [bits.step(0); BLOCKS / 4];
+    for (j, out) in all.iter_mut().enumerate().skip(1) {
+        *out = bits.step(j);
+    }
+    all
+}
+
 /// Shared driver: `round(x_bits, headroom)`, 32 lanes in two vectors and their 32 headrooms
 /// ([`Bits`]) to 32 16-bit results in order, over chunks of [`STEP`] elements, with the bits
 /// of `random`. `WRITE_ONLY`: `load` never reads `dst`, so a large output is streamed (see
 /// below). `OPTIMISTIC` (IEEE bf16 only): each chunk is first rounded as if it held no NaN.
 #[inline(always)]
-fn drive<S: Copy + Default, D: Copy + Default, const WRITE_ONLY: bool, const OPTIMISTIC: bool>(
+fn drive<
+    S: Copy + Default,
+    D: Copy + Default,
+    B: ChunkBits,
+    const WRITE_ONLY: bool,
+    const OPTIMISTIC: bool,
+>(
     src: &[S],
     dst: &mut [D],
     sr: Sr,
-    random: impl Fn(u64) -> Bits,
+    random: impl Fn(u64) -> B,
     mut load: impl FnMut(&[S], &[D], usize) -> __m512i,
     mut round: impl FnMut([__m512i; 2], __m512i) -> __m512i,
     edge: impl FnMut(&[S], &mut [D], u64),
@@ -311,7 +348,7 @@ fn drive<S: Copy + Default, D: Copy + Default, const WRITE_ONLY: bool, const OPT
         )
     };
     let large = size_of_val(dst) >= STREAM_MIN_BYTES;
-    let mut ahead = DrawAhead::<Bits, STEP>::new(src.len().min(dst.len()), sr.offset);
+    let mut ahead = DrawAhead::<B, STEP>::new(src.len().min(dst.len()), sr.offset);
     for_each_block_chunk::<_, _, STEP>(
         src,
         dst,
@@ -324,9 +361,13 @@ fn drive<S: Copy + Default, D: Copy + Default, const WRITE_ONLY: bool, const OPT
                 }
             }
             let stream = large && WRITE_ONLY && (d.as_ptr() as usize).is_multiple_of(64);
-            // Drawn a chunk ahead (ARS-5 f32 -> bf16 of 4096 elements on a Zen 4 core:
-            // 349 -> 326 ns).
-            let bits = ahead.take(block, &random);
+            // Philox's bits drawn a chunk ahead (ARS-5's, then drawn the same way, f32 -> bf16
+            // of 4096 elements on a Zen 4 core: 349 -> 326 ns); ARS-5's where each is used.
+            let bits = if B::DRAW_AHEAD {
+                ahead.take(block, &random)
+            } else {
+                random(block)
+            };
             let store = |d: &mut [D], k: usize, ys| {
                 let p: *mut __m512i = d[32 * k..].as_mut_ptr().cast();
                 // SAFETY: `d` holds STEP 16-bit elements; this writes 32 of them from 32k,
@@ -344,7 +385,8 @@ fn drive<S: Copy + Default, D: Copy + Default, const WRITE_ONLY: bool, const OPT
             // rounded again below (its output is only written, never read).
             let done = OPTIMISTIC && {
                 let mut no_nan = u16::MAX;
-                for (k, &r) in bits.iter().enumerate() {
+                for k in 0..BLOCKS / 4 {
+                    let r = bits.step(k);
                     let x = [load(s, d, 32 * k), load(s, d, 32 * k + 16)];
                     // SAFETY: `drive` is inlined into the kernels below, which enable
                     // avx512f and avx512bw.
@@ -356,7 +398,8 @@ fn drive<S: Copy + Default, D: Copy + Default, const WRITE_ONLY: bool, const OPT
                 no_nan == u16::MAX
             };
             if !done {
-                for (k, &r) in bits.iter().enumerate() {
+                for k in 0..BLOCKS / 4 {
+                    let r = bits.step(k);
                     let x = [load(s, d, 32 * k), load(s, d, 32 * k + 16)];
                     store(d, k, round(x, r));
                 }
@@ -394,13 +437,18 @@ fn load_bf16(s: &[bf16], i: usize) -> __m512 {
 
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
-fn f32_to_bf16_with(src: &[f32], dst: &mut [bf16], sr: Sr, random: impl Fn(u64) -> Bits) {
+fn f32_to_bf16_with<B: ChunkBits>(
+    src: &[f32],
+    dst: &mut [bf16],
+    sr: Sr,
+    random: impl Fn(u64) -> B,
+) {
     let edge = |s: &[f32], d: &mut [bf16], at| {
         r::f32_to_bf16_stochastic_slice(s, d, sr.seed, at, sr.options())
     };
     let load = |s: &[f32], _: &[bf16], i| load_f32(s, i);
     match sr.overflow {
-        Overflow::Infinity => drive::<_, _, true, true>(
+        Overflow::Infinity => drive::<_, _, _, true, true>(
             src,
             dst,
             sr,
@@ -409,7 +457,7 @@ fn f32_to_bf16_with(src: &[f32], dst: &mut [bf16], sr: Sr, random: impl Fn(u64) 
             |x, r| sr_bf16_pair::<false>(x, r),
             edge,
         ),
-        Overflow::Saturate => drive::<_, _, true, false>(
+        Overflow::Saturate => drive::<_, _, _, true, false>(
             src,
             dst,
             sr,
@@ -423,13 +471,14 @@ fn f32_to_bf16_with(src: &[f32], dst: &mut [bf16], sr: Sr, random: impl Fn(u64) 
 
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
-fn f32_to_f16_with(src: &[f32], dst: &mut [f16], sr: Sr, random: impl Fn(u64) -> Bits) {
+fn f32_to_f16_with<B: ChunkBits>(src: &[f32], dst: &mut [f16], sr: Sr, random: impl Fn(u64) -> B) {
     let edge = |s: &[f32], d: &mut [f16], at| {
         r::f32_to_f16_stochastic_slice(s, d, sr.seed, at, sr.options())
     };
     let load = |s: &[f32], _: &[f16], i| load_f32(s, i);
+    let random = |first| eager(random(first));
     match sr.overflow {
-        Overflow::Infinity => drive::<_, _, true, false>(
+        Overflow::Infinity => drive::<_, _, _, true, false>(
             src,
             dst,
             sr,
@@ -438,7 +487,7 @@ fn f32_to_f16_with(src: &[f32], dst: &mut [f16], sr: Sr, random: impl Fn(u64) ->
             |x, r| sr_f16_pair::<false>(x, r),
             edge,
         ),
-        Overflow::Saturate => drive::<_, _, true, false>(
+        Overflow::Saturate => drive::<_, _, _, true, false>(
             src,
             dst,
             sr,
@@ -470,12 +519,12 @@ fn update<const SATURATE: bool>(t: [__m512i; 2], headroom: __m512i) -> __m512i {
 
 /// The fused update with gradients read by `grad(g, i)` (16 lanes from element `i`).
 #[inline(always)]
-fn axpy<G: Copy + Default + Into<f32>>(
+fn axpy<G: Copy + Default + Into<f32>, B: ChunkBits>(
     alpha: f32,
     g: &[G],
     w: &mut [bf16],
     sr: Sr,
-    random: impl Fn(u64) -> Bits,
+    random: impl Fn(u64) -> B,
     grad: impl Fn(&[G], usize) -> __m512,
 ) {
     let edge = |g: &[G], w: &mut [bf16], at| {
@@ -495,14 +544,24 @@ fn axpy<G: Copy + Default + Into<f32>>(
     // SAFETY: as above.
     let saturating = |t, r| unsafe { update::<true>(t, r) };
     match sr.overflow {
-        Overflow::Infinity => drive::<_, _, false, false>(g, w, sr, random, sum, to_infinity, edge),
-        Overflow::Saturate => drive::<_, _, false, false>(g, w, sr, random, sum, saturating, edge),
+        Overflow::Infinity => {
+            drive::<_, _, _, false, false>(g, w, sr, random, sum, to_infinity, edge)
+        }
+        Overflow::Saturate => {
+            drive::<_, _, _, false, false>(g, w, sr, random, sum, saturating, edge)
+        }
     }
 }
 
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
-fn axpy_f32_with(alpha: f32, g: &[f32], w: &mut [bf16], sr: Sr, random: impl Fn(u64) -> Bits) {
+fn axpy_f32_with<B: ChunkBits>(
+    alpha: f32,
+    g: &[f32],
+    w: &mut [bf16],
+    sr: Sr,
+    random: impl Fn(u64) -> B,
+) {
     axpy(alpha, g, w, sr, random, |g, i| {
         _mm512_castsi512_ps(load_f32(g, i))
     });
@@ -510,7 +569,13 @@ fn axpy_f32_with(alpha: f32, g: &[f32], w: &mut [bf16], sr: Sr, random: impl Fn(
 
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
-fn axpy_bf16_with(alpha: f32, g: &[bf16], w: &mut [bf16], sr: Sr, random: impl Fn(u64) -> Bits) {
+fn axpy_bf16_with<B: ChunkBits>(
+    alpha: f32,
+    g: &[bf16],
+    w: &mut [bf16],
+    sr: Sr,
+    random: impl Fn(u64) -> B,
+) {
     axpy(alpha, g, w, sr, random, |g, i| load_bf16(g, i));
 }
 
@@ -539,7 +604,8 @@ macro_rules! entries {
         /// The CPU supports the Avx512 tier.
         #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,aes,vaes")]
         unsafe fn $ars(_: Vaes, $($arg: $ty,)* sr: Sr) {
-            let keys = core::hint::black_box(ArsKeys::new(sr.seed));
+            // Not `black_box`ed as Philox's: the chunks hold the round keys in registers.
+            let keys = ArsKeys::new(sr.seed);
             $with($($arg,)* sr, |first| ars::random_blocks(&keys, first))
         }
     )*};
