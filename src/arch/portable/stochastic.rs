@@ -7,7 +7,7 @@ use half::{bf16, f16};
 use wide::{f32x8, u32x8};
 
 use super::convert::patterns;
-use crate::arch::{for_each_block_chunk, sr_block, F16_FAST_LOW, F16_FAST_SPAN};
+use crate::arch::{for_each_block_chunk, sr_block, F16_FAST_LOW, F16_FAST_SPAN, PADDED_TAIL_MIN};
 use crate::backend::Sr;
 use crate::reference::rng::{Generator, M0, M1, W0, W1};
 use crate::reference::stochastic::{self as r, Overflow};
@@ -118,6 +118,7 @@ fn drive<S: Copy + Default, D: Copy + Default>(
         src,
         dst,
         sr.offset,
+        PADDED_TAIL_MIN,
         |s, d, block| {
             let bits = random_values(sr.generator, sr.seed, block);
             for k in 0..STEP / 8 {

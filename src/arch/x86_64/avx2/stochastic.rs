@@ -8,7 +8,7 @@ use core::arch::x86_64::*;
 
 use half::{bf16, f16};
 
-use super::super::{prefetch_ahead, Aes, Vaes, STREAM_MIN_BYTES};
+use super::super::{padded_tail_min, prefetch_ahead, Aes, Vaes, STREAM_MIN_BYTES};
 use super::ars::{self, ArsKeys, ArsKeys2};
 use crate::arch::{for_each_block_chunk, DrawAhead, F16_FAST_LOW, F16_FAST_SPAN};
 use crate::backend::Sr;
@@ -294,11 +294,13 @@ fn drive<S: Copy + Default, D: Copy + Default, const WRITE_ONLY: bool, const OPT
         )
     };
     let large = size_of_val(dst) >= STREAM_MIN_BYTES;
-    let mut ahead = DrawAhead::<Bits, STEP>::new(src.len().min(dst.len()), sr.offset);
+    let mut ahead =
+        DrawAhead::<Bits, STEP>::new(src.len().min(dst.len()), sr.offset, padded_tail_min(sr));
     for_each_block_chunk::<_, _, STEP>(
         src,
         dst,
         sr.offset,
+        padded_tail_min(sr),
         |s, d, block| {
             if large {
                 prefetch_ahead(s);

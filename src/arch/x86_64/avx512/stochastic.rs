@@ -20,7 +20,7 @@ use core::arch::x86_64::*;
 
 use half::{bf16, f16};
 
-use super::super::{avx2, prefetch_ahead, Vaes, STREAM_MIN_BYTES};
+use super::super::{avx2, padded_tail_min, prefetch_ahead, Vaes, STREAM_MIN_BYTES};
 use super::ars::{self, ArsKeys};
 use super::convert::{narrow32, ordered};
 use crate::arch::{for_each_block_chunk, DrawAhead, F16_FAST_LOW, F16_FAST_SPAN};
@@ -348,11 +348,13 @@ fn drive<
         )
     };
     let large = size_of_val(dst) >= STREAM_MIN_BYTES;
-    let mut ahead = DrawAhead::<B, STEP>::new(src.len().min(dst.len()), sr.offset);
+    let mut ahead =
+        DrawAhead::<B, STEP>::new(src.len().min(dst.len()), sr.offset, padded_tail_min(sr));
     for_each_block_chunk::<_, _, STEP>(
         src,
         dst,
         sr.offset,
+        padded_tail_min(sr),
         |s, d, block| {
             if large {
                 prefetch_ahead(s);
