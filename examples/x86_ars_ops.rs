@@ -10,7 +10,10 @@
 //!
 //! On Zen 4 a zmm `vaesenc` issues once a cycle, and comparisons into a mask share its pipes:
 //! the loops show how near the issue's bar (60 % of round-to-nearest's rate on the same tier)
-//! any ordering of these instructions can come.
+//! any ordering of these instructions can come. On Zen 5 a zmm `vaesenc` issues twice a cycle.
+//! No register carries from one step to the next but the NaN test's mask (through `kandw`), so
+//! the loops time throughput: until session 32 each AES register and the masked comparison
+//! carried a chain, which on Zen 5 timed their latency instead.
 //!
 //! `cargo run --release --example x86_ars_ops`
 
@@ -28,14 +31,17 @@ mod probe {
 
     const ITERATIONS: u64 = 50_000_000;
 
-    /// ARS-5's rounds on four blocks: one zmm of random bits.
+    /// ARS-5's rounds on four blocks: one zmm of random bits, a chain of five rounds on a
+    /// fresh counter (zmm14) in each step, as the kernel draws them. Each step's chain is
+    /// independent of the last, so the loops time the rounds' throughput, not their latency
+    /// (chained from step to step, they ran at `vaesenc`'s latency on Zen 5: 4.1 cycles).
     macro_rules! ars5_rounds {
         () => {
-            "vaesenc zmm0, zmm0, zmm8
-             vaesenc zmm1, zmm1, zmm8
-             vaesenc zmm2, zmm2, zmm8
-             vaesenc zmm3, zmm3, zmm8
-             vaesenclast zmm4, zmm4, zmm8"
+            "vaesenc zmm0, zmm14, zmm8
+             vaesenc zmm0, zmm0, zmm8
+             vaesenc zmm0, zmm0, zmm8
+             vaesenc zmm0, zmm0, zmm8
+             vaesenclast zmm4, zmm0, zmm8"
         };
     }
 
@@ -65,15 +71,16 @@ mod probe {
 
     /// Seconds for [`ITERATIONS`] runs of `$step` (one step = 32 values), best of five.
     /// zmm8 is the round key, zmm6/zmm7 the permutation indices, zmm11 the headroom; the
-    /// loads and the store use a 4 KiB buffer (L1).
+    /// loads and the store use a 4 KiB buffer (L1), from its first 64-byte boundary.
     macro_rules! step_seconds {
         ($($step:expr),+) => {{
             let mut buffer = vec![0u8; 4096];
             let mut best = f64::MAX;
             for _ in 0..5 {
                 let start = Instant::now();
-                // SAFETY: register arithmetic, plus loads and stores inside `buffer` (offsets
-                // below 256 of its 4096 bytes); every register written is declared clobbered.
+                // SAFETY: register arithmetic, plus loads and stores inside `buffer` (from its
+                // first 64-byte boundary, under 64 bytes in, at offsets below 256 of its 4096
+                // bytes); every register written is declared clobbered.
                 unsafe {
                     asm!(
                         "vpxord zmm0, zmm0, zmm0", "vpxord zmm1, zmm1, zmm1",
@@ -81,17 +88,18 @@ mod probe {
                         "vpxord zmm4, zmm4, zmm4", "vpxord zmm5, zmm5, zmm5",
                         "vpxord zmm6, zmm6, zmm6", "vpxord zmm7, zmm7, zmm7",
                         "vpxord zmm8, zmm8, zmm8", "vpxord zmm11, zmm11, zmm11",
+                        "vpxord zmm14, zmm14, zmm14",
                         "kxnorw k1, k1, k1",
                         "prefetcht0 [{buf}]",
                         "2:",
                         $($step,)+
                         "dec {n}", "jnz 2b",
                         n = inout(reg) ITERATIONS => _,
-                        buf = in(reg) buffer.as_mut_ptr(),
+                        buf = in(reg) buffer.as_mut_ptr().add(buffer.as_ptr().align_offset(64)),
                         out("zmm0") _, out("zmm1") _, out("zmm2") _, out("zmm3") _,
                         out("zmm4") _, out("zmm5") _, out("zmm6") _, out("zmm7") _,
                         out("zmm8") _, out("zmm9") _, out("zmm10") _, out("zmm11") _,
-                        out("zmm12") _, out("zmm13") _, out("k1") _, out("k2") _,
+                        out("zmm12") _, out("zmm13") _, out("zmm14") _, out("k1") _, out("k2") _,
                         options(nostack),
                     );
                 }
@@ -184,7 +192,8 @@ mod probe {
             loop_cycles(step_seconds!(
                 ars5_rounds!(),
                 loads!(),
-                "vcmpordps k1 {{k1}}, zmm9, zmm10",
+                "vcmpordps k2, zmm9, zmm10",
+                "kandw k1, k1, k2",
                 rounding!()
             )),
         );
