@@ -1,8 +1,10 @@
 //! Stochastic rounding and the fused bf16 update: Philox4x32-10 (or ARS-5, with AES-NI:
 //! [`super::ars`]) on 8 blocks per step (64 elements), then add-and-truncate. Bit-identical to
 //! [`crate::reference::stochastic`]; chunks start on block boundaries
-//! ([`for_each_block_chunk`]), and the edges go through the reference. IEEE bf16 rounding
-//! tests a chunk for NaNs once ([`drive`]'s `OPTIMISTIC`, as on the `Avx512` tier).
+//! ([`for_each_block_chunk`]); the elements before the first one go through the reference,
+//! and so does a short tail with Philox (with ARS-5 any tail is padded: [`padded_tail_min`]).
+//! IEEE bf16 rounding tests a chunk for NaNs once ([`drive`]'s `OPTIMISTIC`, as on the
+//! `Avx512` tier).
 
 use core::arch::x86_64::*;
 

@@ -2,7 +2,8 @@
 //! VAES: [`super::ars`]) on 32 blocks per step (256 elements), then add-and-truncate.
 //! Bit-identical to
 //! [`crate::reference::stochastic`]; chunks start on block boundaries
-//! ([`for_each_block_chunk`]), and the edges go through the reference.
+//! ([`for_each_block_chunk`]); the elements before the first one go through the reference,
+//! and so does a short tail with Philox (with ARS-5 any tail is padded: [`padded_tail_min`]).
 //!
 //! The same computation as the `Avx2` tier's, with what AVX-512 adds: `vpternlogd` folds each
 //! round's two XORs into one instruction, mask registers replace the blends, and 32 vector
