@@ -158,7 +158,8 @@ pub fn axpy_bf16_stochastic(
 /// The canonical NaN of the fused update.
 pub const CANONICAL_NAN: bf16 = bf16::from_bits(0x7fc0);
 
-fn update_with_bits(alpha: f32, g: f32, w: bf16, r: u16, overflow: Overflow) -> bf16 {
+/// One element of [`axpy_bf16_stochastic`] with its random value `r` given.
+pub(crate) fn update_with_bits(alpha: f32, g: f32, w: bf16, r: u16, overflow: Overflow) -> bf16 {
     let t = w.to_f32() + alpha * g;
     if t.is_nan() {
         CANONICAL_NAN

@@ -4,6 +4,7 @@
 pub(crate) mod avx2;
 pub(crate) mod avx512;
 pub(crate) mod avx512bf16;
+mod edge;
 
 use core::arch::x86_64::*;
 use core::sync::atomic::{AtomicU8, Ordering};
@@ -46,11 +47,13 @@ impl Aes {
 }
 
 /// The shortest tail the x86 stochastic kernels round on a padded copy
-/// ([`crate::arch::for_each_block_chunk`]) rather than through the reference: any tail with
-/// ARS-5, whose bits they draw with AES instructions while the reference runs AES in software
-/// (on a Zen 5 core, ARS-5 f32 -> bf16 of 8 elements took 96 ns through the reference and
-/// 34 ns on a padded chunk; 257 elements 94 and 35 ns, where 256 take 16 ns), else
-/// [`PADDED_TAIL_MIN`].
+/// ([`crate::arch::for_each_block_chunk`]) rather than one element at a time ([`edge`]): any
+/// tail with ARS-5, whose bits they draw with AES instructions while the reference runs AES
+/// in software (on a Zen 5 core, ARS-5 f32 -> bf16 of 8 elements took 96 ns through the
+/// reference and 34 ns on a padded chunk; 257 elements 94 and 35 ns, where 256 take 16 ns),
+/// else [`PADDED_TAIL_MIN`]. The edges' own AES-NI blocks (session 33) did not change this:
+/// their rounding, an element at a time, costs about 1.6 ns an element, so only a tail of
+/// one element ran faster there (24 against 34 ns; 8 elements tied).
 #[inline(always)]
 pub(crate) fn padded_tail_min(sr: Sr) -> usize {
     if sr.generator == Generator::Ars5 {

@@ -4,6 +4,7 @@
 
 use core::arch::x86_64::*;
 
+use super::super::Aes;
 use crate::reference::ars::{round_keys, ROUNDS};
 
 /// Blocks per call, as the Philox kernel's step.
@@ -57,10 +58,10 @@ impl ArsKeys {
 }
 
 /// The reference's round keys of a seed, in xmm registers (shared by both key sets, so the
-/// VAES one builds no offset keys it does not use).
+/// VAES one builds no offset keys it does not use, and by [`block_values`]).
 #[inline]
 #[target_feature(enable = "sse2")]
-fn round_keys128(seed: u64) -> [__m128i; ROUNDS + 1] {
+pub(in crate::arch::x86_64) fn round_keys128(seed: u64) -> [__m128i; ROUNDS + 1] {
     round_keys(seed).map(|key| _mm_set_epi64x((key >> 64) as i64, key as i64))
 }
 
@@ -90,6 +91,30 @@ pub(super) fn random_blocks(keys: &ArsKeys, first: u64) -> [__m128i; BLOCKS] {
         }
     }
     v.map(|v| _mm_aesenclast_si128(v, k[ROUNDS]))
+}
+
+/// The eight random values of block `block` (below 2^61) under the round keys `keys`
+/// ([`round_keys128`]), in element order: the reference's `block_words` as 16-bit values, by
+/// one AES-NI chain instead of software AES. For the kernels' edges, a block at a time.
+pub(in crate::arch::x86_64) fn block_values(
+    _: Aes,
+    keys: &[__m128i; ROUNDS + 1],
+    block: u64,
+) -> [u16; 8] {
+    #[target_feature(enable = "sse2,aes")]
+    fn encrypt(keys: &[__m128i; ROUNDS + 1], block: u64) -> [u16; 8] {
+        let mut v = _mm_xor_si128(_mm_cvtsi64_si128(block as i64), keys[0]);
+        for key in &keys[1..ROUNDS] {
+            v = _mm_aesenc_si128(v, *key);
+        }
+        let v = _mm_aesenclast_si128(v, keys[ROUNDS]);
+        let mut values = [0u16; 8];
+        // SAFETY: a 16-byte store into the 16 bytes of `values`.
+        unsafe { _mm_storeu_si128(values.as_mut_ptr().cast(), v) };
+        values
+    }
+    // SAFETY: the `Aes` token proves the CPU has AES-NI (and SSE2 is x86_64's baseline).
+    unsafe { encrypt(keys, block) }
 }
 
 /// [`random_blocks`] with two blocks per `vaesenc` (ymm, VAES).

@@ -1,6 +1,6 @@
 //! The `Avx2` tier: AVX2 + FMA + F16C.
 
-mod ars;
+pub(super) mod ars;
 mod convert;
 pub(super) mod fmac;
 pub(super) mod gemm;

@@ -1,8 +1,9 @@
 //! Stochastic rounding and the fused bf16 update: Philox4x32-10 (or ARS-5, with AES-NI:
 //! [`super::ars`]) on 8 blocks per step (64 elements), then add-and-truncate. Bit-identical to
 //! [`crate::reference::stochastic`]; chunks start on block boundaries
-//! ([`for_each_block_chunk`]); the elements before the first one go through the reference,
-//! and so does a short tail with Philox (with ARS-5 any tail is padded: [`padded_tail_min`]).
+//! ([`for_each_block_chunk`]); the elements before the first one are rounded one at a time
+//! as the reference rounds them ([`edge`]: ARS-5's blocks by AES-NI), and so is a short tail
+//! with Philox (with ARS-5 any tail is padded: [`padded_tail_min`]).
 //! IEEE bf16 rounding tests a chunk for NaNs once ([`drive`]'s `OPTIMISTIC`, as on the
 //! `Avx512` tier).
 
@@ -10,7 +11,7 @@ use core::arch::x86_64::*;
 
 use half::{bf16, f16};
 
-use super::super::{padded_tail_min, prefetch_ahead, Aes, Vaes, STREAM_MIN_BYTES};
+use super::super::{edge, padded_tail_min, prefetch_ahead, Aes, Vaes, STREAM_MIN_BYTES};
 use super::ars::{self, ArsKeys, ArsKeys2};
 use crate::arch::{for_each_block_chunk, DrawAhead, F16_FAST_LOW, F16_FAST_SPAN};
 use crate::backend::Sr;
@@ -393,9 +394,7 @@ fn load_bf16(s: &[bf16], i: usize) -> __m256 {
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
 fn f32_to_bf16_with(src: &[f32], dst: &mut [bf16], sr: Sr, random: impl Fn(u64) -> Bits) {
-    let edge = |s: &[f32], d: &mut [bf16], at| {
-        r::f32_to_bf16_stochastic_slice(s, d, sr.seed, at, sr.options())
-    };
+    let edge = |s: &[f32], d: &mut [bf16], at| edge::f32_to_bf16(s, d, at, sr);
     match sr.overflow {
         Overflow::Infinity => drive::<_, _, true, true>(
             src,
@@ -421,9 +420,7 @@ fn f32_to_bf16_with(src: &[f32], dst: &mut [bf16], sr: Sr, random: impl Fn(u64) 
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
 fn f32_to_f16_with(src: &[f32], dst: &mut [f16], sr: Sr, random: impl Fn(u64) -> Bits) {
-    let edge = |s: &[f32], d: &mut [f16], at| {
-        r::f32_to_f16_stochastic_slice(s, d, sr.seed, at, sr.options())
-    };
+    let edge = |s: &[f32], d: &mut [f16], at| edge::f32_to_f16(s, d, at, sr);
     match sr.overflow {
         Overflow::Infinity => drive::<_, _, true, false>(
             src,
@@ -473,9 +470,7 @@ fn axpy<G: Copy + Default + Into<f32>>(
     random: impl Fn(u64) -> Bits,
     grad: impl Fn(&[G], usize) -> __m256,
 ) {
-    let edge = |g: &[G], w: &mut [bf16], at| {
-        r::axpy_bf16_stochastic_slice(alpha, g, w, sr.seed, at, sr.options())
-    };
+    let edge = |g: &[G], w: &mut [bf16], at| edge::axpy(alpha, g, w, at, sr);
     // SAFETY (all three): these closures run inside the kernels below, which enable avx2.
     let sum = |g: &[G], w: &[bf16], i| unsafe {
         let t = _mm256_add_ps(

@@ -2,8 +2,9 @@
 //! VAES: [`super::ars`]) on 32 blocks per step (256 elements), then add-and-truncate.
 //! Bit-identical to
 //! [`crate::reference::stochastic`]; chunks start on block boundaries
-//! ([`for_each_block_chunk`]); the elements before the first one go through the reference,
-//! and so does a short tail with Philox (with ARS-5 any tail is padded: [`padded_tail_min`]).
+//! ([`for_each_block_chunk`]); the elements before the first one are rounded one at a time
+//! as the reference rounds them ([`edge`]: ARS-5's blocks by AES-NI), and so is a short tail
+//! with Philox (with ARS-5 any tail is padded: [`padded_tail_min`]).
 //!
 //! The same computation as the `Avx2` tier's, with what AVX-512 adds: `vpternlogd` folds each
 //! round's two XORs into one instruction, mask registers replace the blends, and 32 vector
@@ -21,7 +22,7 @@ use core::arch::x86_64::*;
 
 use half::{bf16, f16};
 
-use super::super::{avx2, padded_tail_min, prefetch_ahead, Vaes, STREAM_MIN_BYTES};
+use super::super::{avx2, edge, padded_tail_min, prefetch_ahead, Vaes, STREAM_MIN_BYTES};
 use super::ars::{self, ArsKeys};
 use super::convert::{narrow32, ordered};
 use crate::arch::{for_each_block_chunk, DrawAhead, F16_FAST_LOW, F16_FAST_SPAN};
@@ -446,9 +447,7 @@ fn f32_to_bf16_with<B: ChunkBits>(
     sr: Sr,
     random: impl Fn(u64) -> B,
 ) {
-    let edge = |s: &[f32], d: &mut [bf16], at| {
-        r::f32_to_bf16_stochastic_slice(s, d, sr.seed, at, sr.options())
-    };
+    let edge = |s: &[f32], d: &mut [bf16], at| edge::f32_to_bf16(s, d, at, sr);
     let load = |s: &[f32], _: &[bf16], i| load_f32(s, i);
     match sr.overflow {
         Overflow::Infinity => drive::<_, _, _, true, true>(
@@ -475,9 +474,7 @@ fn f32_to_bf16_with<B: ChunkBits>(
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
 fn f32_to_f16_with<B: ChunkBits>(src: &[f32], dst: &mut [f16], sr: Sr, random: impl Fn(u64) -> B) {
-    let edge = |s: &[f32], d: &mut [f16], at| {
-        r::f32_to_f16_stochastic_slice(s, d, sr.seed, at, sr.options())
-    };
+    let edge = |s: &[f32], d: &mut [f16], at| edge::f32_to_f16(s, d, at, sr);
     let load = |s: &[f32], _: &[f16], i| load_f32(s, i);
     let random = |first| eager(random(first));
     match sr.overflow {
@@ -530,9 +527,7 @@ fn axpy<G: Copy + Default + Into<f32>, B: ChunkBits>(
     random: impl Fn(u64) -> B,
     grad: impl Fn(&[G], usize) -> __m512,
 ) {
-    let edge = |g: &[G], w: &mut [bf16], at| {
-        r::axpy_bf16_stochastic_slice(alpha, g, w, sr.seed, at, sr.options())
-    };
+    let edge = |g: &[G], w: &mut [bf16], at| edge::axpy(alpha, g, w, at, sr);
     // SAFETY (all three): these closures run inside the kernels below, which enable avx512f.
     // The product and the sum round separately, as the reference's `w + alpha * g` does.
     let sum = |g: &[G], w: &[bf16], i| unsafe {
