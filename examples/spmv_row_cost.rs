@@ -17,6 +17,10 @@ use lowp::fmac::Par;
 use lowp::sparse::Csr;
 use lowp::Backend;
 
+#[path = "../src/bin/lowp/gather_sum.rs"]
+mod gather_sum;
+use gather_sum::gather_sum;
+
 const N: usize = 4096;
 const SAMPLES: usize = 15;
 const CALLS: usize = 200;
@@ -34,22 +38,6 @@ fn median(mut run: impl FnMut()) -> f64 {
         .collect();
     times.sort_by(f64::total_cmp);
     times[SAMPLES / 2]
-}
-
-/// x summed at `indices`, in eight chains.
-fn gather_sum(indices: &[u32], x: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let chunks = indices.chunks_exact(8);
-    let rest = chunks.remainder();
-    for chunk in chunks {
-        for (a, &i) in acc.iter_mut().zip(chunk) {
-            *a += x[i as usize];
-        }
-    }
-    for &i in rest {
-        acc[0] += x[i as usize];
-    }
-    acc.iter().sum()
 }
 
 /// 4096 rows of `len` distinct random columns each, sorted, from xorshift state `state`.

@@ -96,6 +96,7 @@ pub(super) fn axpy<G: Copy + Into<f32>>(alpha: f32, g: &[G], w: &mut [bf16], at:
 
 #[cfg(test)]
 mod tests {
+    use super::super::check_sr_against_reference;
     use super::*;
     use crate::reference::stochastic::{Overflow, SrOptions};
 
@@ -133,26 +134,11 @@ mod tests {
                     };
                     let sr = Sr::new(0x5eed, offset, options);
                     let s = &src[..len];
-                    let (mut want, mut got) = ((vec![], vec![], vec![]), (vec![], vec![], vec![]));
-                    for out in [&mut want, &mut got] {
-                        *out = (
-                            vec![bf16::ZERO; len],
-                            vec![f16::ZERO; len],
-                            w0[..len].to_vec(),
-                        );
-                    }
-                    r::f32_to_bf16_stochastic_slice(s, &mut want.0, 0x5eed, offset, options);
-                    r::f32_to_f16_stochastic_slice(s, &mut want.1, 0x5eed, offset, options);
-                    r::axpy_bf16_stochastic_slice(0.5, s, &mut want.2, 0x5eed, offset, options);
-                    f32_to_bf16(s, &mut got.0, offset, sr);
-                    f32_to_f16(s, &mut got.1, offset, sr);
-                    axpy(0.5, s, &mut got.2, offset, sr);
-                    let case = format!("{generator:?} {overflow:?}, offset {offset}, {len}");
-                    let bits = |v: &[bf16]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-                    assert_eq!(bits(&got.0), bits(&want.0), "bf16 {case}");
-                    let bits16 = |v: &[f16]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-                    assert_eq!(bits16(&got.1), bits16(&want.1), "f16 {case}");
-                    assert_eq!(bits(&got.2), bits(&want.2), "axpy {case}");
+                    check_sr_against_reference(s, &w0, sr, "edges", |out| {
+                        f32_to_bf16(s, &mut out.bf16, offset, sr);
+                        f32_to_f16(s, &mut out.f16, offset, sr);
+                        axpy(0.5, s, &mut out.axpy, offset, sr);
+                    });
                 }
             }
         }

@@ -2,6 +2,7 @@
 
 mod bench;
 mod dot_bench;
+mod gather_sum;
 mod gemm_bench;
 mod gemv_bench;
 mod info;

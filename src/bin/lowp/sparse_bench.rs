@@ -14,6 +14,7 @@ use lowp::sparse::{Csr, PackedCsr, PackedLayout};
 use lowp::Backend;
 
 use crate::bench::paired_medians;
+use crate::gather_sum::gather_sum;
 use crate::gemv_bench::read_all;
 
 const N: usize = 4096;
@@ -317,24 +318,6 @@ pub fn run(quick: bool) {
     for row in packed_rows {
         println!("{row}");
     }
-}
-
-/// The loads of x that SpMV cannot avoid, alone: x summed at every index, in eight
-/// independent chains, with no values and no multiplies. A yardstick for SpMV with the
-/// matrix cache-resident, where those loads, not the bytes, set the pace.
-fn gather_sum(indices: &[u32], x: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let chunks = indices.chunks_exact(8);
-    let rest = chunks.remainder();
-    for chunk in chunks {
-        for (a, &i) in acc.iter_mut().zip(chunk) {
-            *a += x[i as usize];
-        }
-    }
-    for &i in rest {
-        acc[0] += x[i as usize];
-    }
-    acc.iter().sum()
 }
 
 /// Median seconds per plain read of `bytes` and per `run` on a matrix holding them, when

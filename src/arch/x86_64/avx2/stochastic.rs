@@ -563,9 +563,9 @@ mod tests {
     //! Both ARS-5 kernels against the reference: a CPU with VAES runs only the ymm one by
     //! default, one with AES-NI alone only the xmm one.
 
-    use half::{bf16, f16};
+    use half::bf16;
 
-    use super::super::super::{Aes, Vaes};
+    use super::super::super::{check_sr_against_reference, Aes, Vaes};
     use super::*;
     use crate::reference::stochastic::SrOptions;
 
@@ -592,43 +592,25 @@ mod tests {
                 };
                 let sr = Sr::new(0x5eed, offset, options);
                 let s = &src[..len];
-                let mut want = (
-                    vec![bf16::ZERO; len],
-                    vec![f16::ZERO; len],
-                    w0[..len].to_vec(),
-                );
-                r::f32_to_bf16_stochastic_slice(s, &mut want.0, 0x5eed, offset, options);
-                r::f32_to_f16_stochastic_slice(s, &mut want.1, 0x5eed, offset, options);
-                r::axpy_bf16_stochastic_slice(0.5, s, &mut want.2, 0x5eed, offset, options);
-                let mut got = (
-                    vec![bf16::ZERO; len],
-                    vec![f16::ZERO; len],
-                    w0[..len].to_vec(),
-                );
-                let bits = |v: &[bf16]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-                let bits16 = |v: &[f16]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
                 if let Some(aes) = Aes::detect() {
-                    // SAFETY: the Avx2 tier is supported (checked above).
-                    unsafe {
-                        f32_to_bf16_ars(aes, s, &mut got.0, sr);
-                        f32_to_f16_ars(aes, s, &mut got.1, sr);
-                        axpy_f32_ars(aes, 0.5, s, &mut got.2, sr);
-                    }
-                    assert_eq!(bits(&got.0), bits(&want.0), "xmm bf16 {len} {offset}");
-                    assert_eq!(bits16(&got.1), bits16(&want.1), "xmm f16 {len} {offset}");
-                    assert_eq!(bits(&got.2), bits(&want.2), "xmm axpy {len} {offset}");
+                    check_sr_against_reference(s, &w0, sr, "xmm", |out| {
+                        // SAFETY: the Avx2 tier is supported (checked above).
+                        unsafe {
+                            f32_to_bf16_ars(aes, s, &mut out.bf16, sr);
+                            f32_to_f16_ars(aes, s, &mut out.f16, sr);
+                            axpy_f32_ars(aes, 0.5, s, &mut out.axpy, sr);
+                        }
+                    });
                 }
                 if let Some(vaes) = Vaes::detect() {
-                    got.2 = w0[..len].to_vec();
-                    // SAFETY: as above.
-                    unsafe {
-                        f32_to_bf16_vaes(vaes, s, &mut got.0, sr);
-                        f32_to_f16_vaes(vaes, s, &mut got.1, sr);
-                        axpy_f32_vaes(vaes, 0.5, s, &mut got.2, sr);
-                    }
-                    assert_eq!(bits(&got.0), bits(&want.0), "ymm bf16 {len} {offset}");
-                    assert_eq!(bits16(&got.1), bits16(&want.1), "ymm f16 {len} {offset}");
-                    assert_eq!(bits(&got.2), bits(&want.2), "ymm axpy {len} {offset}");
+                    check_sr_against_reference(s, &w0, sr, "ymm", |out| {
+                        // SAFETY: as above.
+                        unsafe {
+                            f32_to_bf16_vaes(vaes, s, &mut out.bf16, sr);
+                            f32_to_f16_vaes(vaes, s, &mut out.f16, sr);
+                            axpy_f32_vaes(vaes, 0.5, s, &mut out.axpy, sr);
+                        }
+                    });
                 }
             }
         }
