@@ -557,6 +557,8 @@ fn f16_fast_path_edges_match_the_reference() {
         0x3880_0000u32, // f16's smallest normal: inside
         0x387f_ffff,    // outside, 14 bits dropped
         0x387f_e000,
+        0x477e_ffff, // the AVX-512 test reads top halves: inside there
+        0x477f_0000, // outside there, inside elsewhere
         0x477f_e000, // f16's largest finite: inside
         0x477f_e001, // outside: can carry to infinity
         0x477f_ffff,
@@ -566,6 +568,8 @@ fn f16_fast_path_edges_match_the_reference() {
         0x7fff_e001,
         0x0000_0000, // zero: inside, as are all magnitudes below 0x0eff_e000 (under 2^-97)
         0x0000_0001,
+        0x0efe_ffff, // inside the AVX-512 test
+        0x0eff_0000, // outside it
         0x0eff_dfff,
         0x0eff_e000, // outside
         0x2b00_0000, // 2^-41: always rounds to zero
