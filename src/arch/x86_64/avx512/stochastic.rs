@@ -222,8 +222,7 @@ fn random_values(headroom: __m512i) -> [__m512i; 2] {
 /// carries).
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw")]
-fn without_nan(x: [__m512i; 2], headroom: __m512i) -> Option<__m512i> {
-    let one = _mm512_set1_epi16(1);
+fn without_nan(x: [__m512i; 2], headroom: __m512i, one: __m512i) -> Option<__m512i> {
     (ordered(u16::MAX, x) == u16::MAX).then(|| nan_free_bf16(x, headroom, one))
 }
 
@@ -242,7 +241,8 @@ fn nan_free_bf16(x: [__m512i; 2], headroom: __m512i, one: __m512i) -> __m512i {
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512dq")]
 fn sr_bf16_pair<const SATURATE: bool>(x: [__m512i; 2], headroom: __m512i) -> __m512i {
-    if let (false, Some(y)) = (SATURATE, without_nan(x, headroom)) {
+    let one = _mm512_set1_epi16(1);
+    if let (false, Some(y)) = (SATURATE, without_nan(x, headroom, one)) {
         return y;
     }
     let r = random_values(headroom);
@@ -424,8 +424,9 @@ fn drive<
                 // carry's masked `vpaddw` into `vpmovm2w` and a `vpsubw`, one more
                 // instruction on the pipes the step is short of (ARS-5 f32 -> bf16 of 4096
                 // elements 1.07-1.13x faster on a Zen 5 core without it, three alternated
-                // runs of `lowp bench --only l1`). Not in the other paths: hidden there too,
-                // it took the registers that held a chunk's ARS-5 counters (0.94-0.97x).
+                // runs of `lowp bench --only l1`). The conversions' other paths keep the
+                // constant: hidden there too, it took the registers that held a chunk's ARS-5
+                // counters (0.94-0.97x).
                 let one = core::hint::black_box(unsafe { _mm512_set1_epi16(1) });
                 let mut no_nan = u16::MAX;
                 for k in 0..BLOCKS / 4 {
@@ -542,8 +543,8 @@ fn f32_to_f16_with<B: ChunkBits>(src: &[f32], dst: &mut [f16], sr: Sr, random: i
 /// 32 headrooms, to 32 bf16 in order; NaN sums become the canonical NaN.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512dq")]
-fn update<const SATURATE: bool>(t: [__m512i; 2], headroom: __m512i) -> __m512i {
-    if let (false, Some(y)) = (SATURATE, without_nan(t, headroom)) {
+fn update<const SATURATE: bool>(t: [__m512i; 2], headroom: __m512i, one: __m512i) -> __m512i {
+    if let (false, Some(y)) = (SATURATE, without_nan(t, headroom, one)) {
         return y;
     }
     let r = random_values(headroom);
@@ -576,10 +577,15 @@ fn axpy<G: Copy + Default + Into<f32>, B: ChunkBits>(
         );
         _mm512_castps_si512(t)
     };
+    // 1 in every 16-bit lane, hidden from LLVM as in `drive`'s first pass: ARS-5 with bf16
+    // gradients ran 1.12-1.13x faster (f32 gradients 1.00-1.04x) in two alternated runs of
+    // `lowp bench --only l1`.
     // SAFETY: as above.
-    let to_infinity = |t, r| unsafe { update::<false>(t, r) };
+    let one = core::hint::black_box(unsafe { _mm512_set1_epi16(1) });
     // SAFETY: as above.
-    let saturating = |t, r| unsafe { update::<true>(t, r) };
+    let to_infinity = |t, r| unsafe { update::<false>(t, r, one) };
+    // SAFETY: as above.
+    let saturating = |t, r| unsafe { update::<true>(t, r, one) };
     match sr.overflow {
         Overflow::Infinity => {
             drive::<_, _, _, false, false>(g, w, sr, random, sum, to_infinity, edge)
