@@ -578,7 +578,7 @@ fn axpy<G: Copy + Default + Into<f32>, B: ChunkBits>(
         _mm512_castps_si512(t)
     };
     // 1 in every 16-bit lane, hidden from LLVM as in `drive`'s first pass: ARS-5 with bf16
-    // gradients ran 1.12-1.13x faster (f32 gradients 1.00-1.04x) in two alternated runs of
+    // gradients ran 1.12-1.13x faster (f32 gradients 1.01-1.05x) in two alternated runs of
     // `lowp bench --only l1`.
     // SAFETY: as above.
     let one = core::hint::black_box(unsafe { _mm512_set1_epi16(1) });
