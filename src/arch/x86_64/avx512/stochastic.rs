@@ -427,6 +427,7 @@ fn drive<
                 // runs of `lowp bench --only l1`). The conversions' other paths keep the
                 // constant: hidden there too, it took the registers that held a chunk's ARS-5
                 // counters (0.94-0.97x).
+                // SAFETY: `drive` is inlined into the kernels below, which enable avx512f.
                 let one = core::hint::black_box(unsafe { _mm512_set1_epi16(1) });
                 let mut no_nan = u16::MAX;
                 for k in 0..BLOCKS / 4 {
