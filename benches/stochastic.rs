@@ -11,6 +11,10 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use half::{bf16, f16};
 use lowp::{Backend, Generator};
 
+/// Both generators, and the suffix of their benchmarks' names.
+const GENERATORS: [(Generator, &str); 2] =
+    [(Generator::Philox4x32_10, ""), (Generator::Ars5, "_ars5")];
+
 /// (label, elements): 16 KiB and 64 MiB of f32.
 const SIZES: [(&str, usize); 2] = [("L1", 4 << 10), ("DRAM", 16 << 20)];
 
@@ -45,31 +49,29 @@ fn stochastic(c: &mut Criterion) {
             group.bench_function(BenchmarkId::new("f32_to_bf16_nearest", isa), |bench| {
                 bench.iter(|| be.f32_to_bf16(black_box(&src), black_box(&mut b)).unwrap())
             });
-            group.bench_function(BenchmarkId::new("f32_to_bf16_stochastic", isa), |bench| {
-                bench.iter(|| {
-                    be.f32_to_bf16_stochastic(black_box(&src), black_box(&mut b), 7, 0)
-                        .unwrap()
-                })
-            });
-            group.bench_function(
-                BenchmarkId::new("f32_to_bf16_stochastic_ars5", isa),
-                |bench| {
+            for (generator, suffix) in GENERATORS {
+                let id = BenchmarkId::new(format!("f32_to_bf16_stochastic{suffix}"), isa);
+                group.bench_function(id, |bench| {
                     bench.iter(|| {
                         let (s, d) = (black_box(&src), black_box(&mut b));
-                        be.f32_to_bf16_stochastic_with(s, d, 7, 0, Generator::Ars5)
+                        be.f32_to_bf16_stochastic_with(s, d, 7, 0, generator)
                             .unwrap()
                     })
-                },
-            );
+                });
+            }
             group.bench_function(BenchmarkId::new("f32_to_f16_nearest", isa), |bench| {
                 bench.iter(|| be.f32_to_f16(black_box(&src), black_box(&mut h)).unwrap())
             });
-            group.bench_function(BenchmarkId::new("f32_to_f16_stochastic", isa), |bench| {
-                bench.iter(|| {
-                    be.f32_to_f16_stochastic(black_box(&src), black_box(&mut h), 7, 0)
-                        .unwrap()
-                })
-            });
+            for (generator, suffix) in GENERATORS {
+                let id = BenchmarkId::new(format!("f32_to_f16_stochastic{suffix}"), isa);
+                group.bench_function(id, |bench| {
+                    bench.iter(|| {
+                        let (s, d) = (black_box(&src), black_box(&mut h));
+                        be.f32_to_f16_stochastic_with(s, d, 7, 0, generator)
+                            .unwrap()
+                    })
+                });
+            }
             if label == "L1" {
                 let id = BenchmarkId::new("f32_to_f16_stochastic_relu", isa);
                 group.bench_function(id, |bench| {
@@ -88,20 +90,27 @@ fn stochastic(c: &mut Criterion) {
         let mut w = g16.clone();
         for be in Backend::all_supported() {
             let isa = be.isa().name();
-            group.throughput(Throughput::Bytes(8 * n as u64)); // g (4) + w read (2) + w written (2)
-            group.bench_function(BenchmarkId::new("f32_grad", isa), |bench| {
-                bench.iter(|| {
-                    be.axpy_bf16_stochastic(1e-3, black_box(&src), black_box(&mut w), 7, 0)
-                        .unwrap()
-                })
-            });
-            group.throughput(Throughput::Bytes(6 * n as u64));
-            group.bench_function(BenchmarkId::new("bf16_grad", isa), |bench| {
-                bench.iter(|| {
-                    be.axpy_bf16_stochastic(1e-3, black_box(&g16), black_box(&mut w), 7, 0)
-                        .unwrap()
-                })
-            });
+            for (generator, suffix) in GENERATORS {
+                // g (4) + w read (2) + w written (2)
+                group.throughput(Throughput::Bytes(8 * n as u64));
+                let id = BenchmarkId::new(format!("f32_grad{suffix}"), isa);
+                group.bench_function(id, |bench| {
+                    bench.iter(|| {
+                        let (g, w) = (black_box(&src), black_box(&mut w));
+                        be.axpy_bf16_stochastic_with(1e-3, g, w, 7, 0, generator)
+                            .unwrap()
+                    })
+                });
+                group.throughput(Throughput::Bytes(6 * n as u64));
+                let id = BenchmarkId::new(format!("bf16_grad{suffix}"), isa);
+                group.bench_function(id, |bench| {
+                    bench.iter(|| {
+                        let (g, w) = (black_box(&g16), black_box(&mut w));
+                        be.axpy_bf16_stochastic_with(1e-3, g, w, 7, 0, generator)
+                            .unwrap()
+                    })
+                });
+            }
         }
         group.finish();
     }
@@ -119,13 +128,16 @@ fn short_arrays(c: &mut Criterion) {
         let mut b = vec![bf16::ZERO; n];
         group.throughput(Throughput::Bytes(6 * n as u64));
         for be in Backend::all_supported() {
-            let id = BenchmarkId::new(format!("f32_to_bf16_stochastic_{n}"), be.isa().name());
-            group.bench_function(id, |bench| {
-                bench.iter(|| {
-                    be.f32_to_bf16_stochastic(black_box(&src), black_box(&mut b), 7, 0)
-                        .unwrap()
-                })
-            });
+            for (generator, suffix) in GENERATORS {
+                let name = format!("f32_to_bf16_stochastic_{n}{suffix}");
+                group.bench_function(BenchmarkId::new(name, be.isa().name()), |bench| {
+                    bench.iter(|| {
+                        let (s, d) = (black_box(&src), black_box(&mut b));
+                        be.f32_to_bf16_stochastic_with(s, d, 7, 0, generator)
+                            .unwrap()
+                    })
+                });
+            }
         }
     }
     group.finish();
