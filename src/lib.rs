@@ -10,7 +10,7 @@
 //! | family | Scalar | Portable (`wide`) | Avx2 | Avx512 | Avx512Bf16 | Neon | NeonBf16 |
 //! |---|---|---|---|---|---|---|---|
 //! | [`convert`]: f32 <-> bf16, f32 <-> f16 | reference | u32x8 integer ops | integer ops / F16C | integer ops / `vcvtps2ph` | `vcvtne2ps2bf16` + subnormal fix-up | integer ops / `fcvtn`,`fcvtl` | (Neon's) |
-//! | [`convert`] `_stochastic`, [`update`]: stochastic rounding, fused bf16 update | reference | Philox on u32x8 (ARS-5: reference's AES) | Philox in 64-bit lanes; ARS-5 with `aesenc` | same, 16 lanes, `vpternlogd`; ARS-5 with VAES | (Avx512's) | Philox on 4 lanes; ARS-5 with `AESE` | (Neon's) |
+//! | [`convert`] `_stochastic`, [`update`]: stochastic rounding, fused bf16 update | reference | Philox on u32x8 (ARS-5: software AES by tables) | Philox in 64-bit lanes; ARS-5 with `aesenc` | same, 16 lanes, `vpternlogd`; ARS-5 with VAES | (Avx512's) | Philox on 4 lanes; ARS-5 with `AESE` | (Neon's) |
 //! | [`fmac`]: dot products, GEMV (bf16/f16/f32 × f32 → f32) | one accumulator | f32x8 | widen + FMA | widen + FMA, 16 lanes | (Avx512's) | widen + FMA | (Neon's) |
 //! | [`fmac`]: GEMM micro-kernel (the driver is shared) | 4×4 | 4×8 f32x8 | 6×16 FMA, bf16/f16 widened in registers | 12×32 FMA, same | 12×32 `vdpbf16ps` for bf16 × bf16 where [`fmac::Bf16Gemm`] says (AMD), else (Avx512's) | 8×8 by-lane FMA | 8×8 `BFMMLA` for bf16 × bf16, else (Neon's) |
 //! | [`sparse`]: SpMV (sparse dot) | in order | indexed reads into f32x8, 2 accumulators | broadcast loads + blends, FMA | one-lane masked broadcasts, masked last step (rows under 64 nonzeros: Avx2's) | (Avx512's) | lane loads, 4 FMA accumulators | (Neon's) |

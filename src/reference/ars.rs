@@ -37,7 +37,7 @@ const fn gf_mul(mut a: u8, mut b: u8) -> u8 {
 }
 
 /// `2 · b` in GF(2^8).
-const fn xtime(b: u8) -> u8 {
+pub(crate) const fn xtime(b: u8) -> u8 {
     (b << 1) ^ if b & 0x80 != 0 { 0x1b } else { 0 }
 }
 
@@ -65,7 +65,8 @@ const fn sbox() -> [u8; 256] {
     table
 }
 
-const SBOX: [u8; 256] = sbox();
+/// AES's S-box.
+pub(crate) const SBOX: [u8; 256] = sbox();
 
 /// One AES encryption round on a little-endian state (byte `i` is row `i % 4`, column
 /// `i / 4`): SubBytes, ShiftRows, MixColumns unless `last`, then `key` XORed in.

@@ -1,11 +1,13 @@
 //! The `Portable` tier: `wide`'s compile-time SIMD (SSE2 on x86_64, NEON on aarch64), safe code
 //! but for the sparse dot's unchecked reads of x (at indices a validated structure guarantees).
 
+mod ars;
 mod convert;
 mod fmac;
 mod gemm;
 mod sparse;
-mod stochastic;
+/// Also Neon's stochastic kernels where the CPU has no AES instructions.
+pub(super) mod stochastic;
 
 use half::{bf16, f16};
 

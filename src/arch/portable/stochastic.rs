@@ -1,11 +1,12 @@
 //! Stochastic rounding and the fused bf16 update on `u32x8` lanes: Philox4x32-10 on 8 blocks
 //! at once (64 elements per step), then add-and-truncate, as in
-//! [`crate::reference::stochastic`]. ARS-5's bits come from the software AES of the
-//! reference: `wide` has no AES instructions to offer.
+//! [`crate::reference::stochastic`]. ARS-5's bits come from software AES by tables
+//! ([`super::ars`]): `wide` has no AES instructions to offer.
 
 use half::{bf16, f16};
 use wide::{f32x8, u32x8};
 
+use super::ars::ArsKeys;
 use super::convert::patterns;
 use crate::arch::{for_each_block_chunk, sr_block, F16_FAST_LOW, F16_FAST_SPAN, PADDED_TAIL_MIN};
 use crate::backend::Sr;
@@ -19,11 +20,11 @@ fn splat(v: u32) -> u32x8 {
 }
 
 /// The random 16-bit values of the 64 elements of blocks `first..first + 8`, each
-/// zero-extended, in element order.
-fn random_values(generator: Generator, seed: u64, first: u64) -> [u32; STEP] {
-    if generator != Generator::Philox4x32_10 {
+/// zero-extended, in element order: ARS-5's where `ars` holds its keys, else Philox's.
+fn random_values(ars: Option<&ArsKeys>, seed: u64, first: u64) -> [u32; STEP] {
+    if let Some(keys) = ars {
         let words: [[u32; 4]; 8] =
-            core::array::from_fn(|j| generator.block_words(seed, sr_block(first, j as u64)));
+            core::array::from_fn(|j| keys.block_words(sr_block(first, j as u64)));
         return core::array::from_fn(|e| (words[e / 8][e % 8 / 2] >> (16 * (e % 2))) & 0xffff);
     }
     let blocks: [u64; 8] = core::array::from_fn(|j| sr_block(first, j as u64));
@@ -114,13 +115,14 @@ fn drive<S: Copy + Default, D: Copy + Default>(
     store: impl Fn(u32x8) -> [D; 8],
     edge: impl FnMut(&[S], &mut [D], u64),
 ) {
+    let ars = (sr.generator == Generator::Ars5).then(|| ArsKeys::new(sr.seed));
     for_each_block_chunk::<_, _, STEP>(
         src,
         dst,
         sr.offset,
         PADDED_TAIL_MIN,
         |s, d, block| {
-            let bits = random_values(sr.generator, sr.seed, block);
+            let bits = random_values(ars.as_ref(), sr.seed, block);
             for k in 0..STEP / 8 {
                 let range = 8 * k..8 * k + 8;
                 let x = load(
@@ -143,7 +145,7 @@ fn bits_of(s: &[f32; 8]) -> u32x8 {
     u32x8::new(s.map(f32::to_bits))
 }
 
-pub(super) fn f32_to_bf16(src: &[f32], dst: &mut [bf16], sr: Sr) {
+pub(in crate::arch) fn f32_to_bf16(src: &[f32], dst: &mut [bf16], sr: Sr) {
     let saturate = sr.overflow == Overflow::Saturate;
     let edge = |s: &[f32], d: &mut [bf16], at| {
         r::f32_to_bf16_stochastic_slice(s, d, sr.seed, at, sr.options())
@@ -159,7 +161,7 @@ pub(super) fn f32_to_bf16(src: &[f32], dst: &mut [bf16], sr: Sr) {
     );
 }
 
-pub(super) fn f32_to_f16(src: &[f32], dst: &mut [f16], sr: Sr) {
+pub(in crate::arch) fn f32_to_f16(src: &[f32], dst: &mut [f16], sr: Sr) {
     let saturate = sr.overflow == Overflow::Saturate;
     let edge = |s: &[f32], d: &mut [f16], at| {
         r::f32_to_f16_stochastic_slice(s, d, sr.seed, at, sr.options())
@@ -209,10 +211,10 @@ fn axpy<G: Copy + Default + Into<f32>>(
     drive(g, w, sr, sum, round, to_bf16, edge);
 }
 
-pub(super) fn axpy_f32(alpha: f32, g: &[f32], w: &mut [bf16], sr: Sr) {
+pub(in crate::arch) fn axpy_f32(alpha: f32, g: &[f32], w: &mut [bf16], sr: Sr) {
     axpy(alpha, g, w, sr, |g| f32x8::new(*g));
 }
 
-pub(super) fn axpy_bf16(alpha: f32, g: &[bf16], w: &mut [bf16], sr: Sr) {
+pub(in crate::arch) fn axpy_bf16(alpha: f32, g: &[bf16], w: &mut [bf16], sr: Sr) {
     axpy(alpha, g, w, sr, widen);
 }

@@ -10,6 +10,7 @@ use half::{bf16, f16};
 
 use super::super::Aes;
 use super::ars::{self, ArsKeys};
+use crate::arch::portable::stochastic as portable;
 use crate::arch::{for_each_block_chunk, sr_block, F16_FAST_LOW, F16_FAST_SPAN, PADDED_TAIL_MIN};
 use crate::backend::Sr;
 use crate::reference::rng::{Generator, M0, M1, W0, W1};
@@ -354,16 +355,16 @@ fn axpy_bf16_with(alpha: f32, g: &[bf16], w: &mut [bf16], sr: Sr, random: impl F
 
 /// The kernel table's entries, one per operation, and their ARS-5 twins: `$name` draws the
 /// bits `sr.generator` names, ARS-5 through `$ars` where the CPU has the AES instructions and
-/// through the reference (software AES) where it does not.
+/// through the `Portable` tier's kernel (software AES by tables) where it does not.
 macro_rules! entries {
-    ($($name:ident, $ars:ident, $with:ident($($arg:ident: $ty:ty),*), $reference:expr;)*) => {$(
+    ($($name:ident, $ars:ident, $with:ident($($arg:ident: $ty:ty),*);)*) => {$(
         #[target_feature(enable = "neon")]
         pub(super) unsafe fn $name($($arg: $ty,)* sr: Sr) {
             if sr.generator == Generator::Ars5 {
                 return match Aes::detect() {
                     // SAFETY: this tier's features, and `aes` proves the one `$ars` adds.
                     Some(aes) => unsafe { $ars(aes, $($arg,)* sr) },
-                    None => $reference($($arg,)* sr.seed, sr.offset, sr.options()),
+                    None => portable::$name($($arg,)* sr),
                 };
             }
             $with($($arg,)* sr, |first| random_blocks(sr.seed, first))
@@ -380,12 +381,8 @@ macro_rules! entries {
 }
 
 entries! {
-    f32_to_bf16, f32_to_bf16_ars, f32_to_bf16_with(src: &[f32], dst: &mut [bf16]),
-        r::f32_to_bf16_stochastic_slice;
-    f32_to_f16, f32_to_f16_ars, f32_to_f16_with(src: &[f32], dst: &mut [f16]),
-        r::f32_to_f16_stochastic_slice;
-    axpy_f32, axpy_f32_ars, axpy_f32_with(alpha: f32, g: &[f32], w: &mut [bf16]),
-        r::axpy_bf16_stochastic_slice;
-    axpy_bf16, axpy_bf16_ars, axpy_bf16_with(alpha: f32, g: &[bf16], w: &mut [bf16]),
-        r::axpy_bf16_stochastic_slice;
+    f32_to_bf16, f32_to_bf16_ars, f32_to_bf16_with(src: &[f32], dst: &mut [bf16]);
+    f32_to_f16, f32_to_f16_ars, f32_to_f16_with(src: &[f32], dst: &mut [f16]);
+    axpy_f32, axpy_f32_ars, axpy_f32_with(alpha: f32, g: &[f32], w: &mut [bf16]);
+    axpy_bf16, axpy_bf16_ars, axpy_bf16_with(alpha: f32, g: &[bf16], w: &mut [bf16]);
 }

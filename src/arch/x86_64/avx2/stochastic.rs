@@ -13,6 +13,7 @@ use half::{bf16, f16};
 
 use super::super::{edge, padded_tail_min, prefetch_ahead, Aes, Vaes, STREAM_MIN_BYTES};
 use super::ars::{self, ArsKeys, ArsKeys2};
+use crate::arch::portable::stochastic as portable;
 use crate::arch::{for_each_block_chunk, DrawAhead, F16_FAST_LOW, F16_FAST_SPAN};
 use crate::backend::Sr;
 use crate::reference::rng::{round_keys, Generator, M0, M1};
@@ -505,9 +506,10 @@ fn axpy_bf16_with(alpha: f32, g: &[bf16], w: &mut [bf16], sr: Sr, random: impl F
 
 /// The kernel table's entries, one per operation, and their ARS-5 twins: `$name` draws the
 /// bits `sr.generator` names, ARS-5 through `$vaes` where the CPU has VAES, through `$ars`
-/// where it has AES-NI only, and through the reference (software AES) where it has neither.
+/// where it has AES-NI only, and through the `Portable` tier's kernel (software AES by tables)
+/// where it has neither.
 macro_rules! entries {
-    ($($name:ident, $ars:ident, $vaes:ident, $with:ident($($arg:ident: $ty:ty),*), $reference:expr;)*) => {$(
+    ($($name:ident, $ars:ident, $vaes:ident, $with:ident($($arg:ident: $ty:ty),*);)*) => {$(
         #[target_feature(enable = "avx2,fma,f16c")]
         pub(in crate::arch::x86_64) unsafe fn $name($($arg: $ty,)* sr: Sr) {
             if sr.generator == Generator::Ars5 {
@@ -518,7 +520,7 @@ macro_rules! entries {
                 return match Aes::detect() {
                     // SAFETY: this tier's features, and `aes` proves the one `$ars` adds.
                     Some(aes) => unsafe { $ars(aes, $($arg,)* sr) },
-                    None => $reference($($arg,)* sr.seed, sr.offset, sr.options()),
+                    None => portable::$name($($arg,)* sr),
                 };
             }
             // Opaque to the optimiser, so the loop reads the keys from memory instead of
@@ -548,14 +550,10 @@ macro_rules! entries {
 }
 
 entries! {
-    f32_to_bf16, f32_to_bf16_ars, f32_to_bf16_vaes, f32_to_bf16_with(src: &[f32], dst: &mut [bf16]),
-        r::f32_to_bf16_stochastic_slice;
-    f32_to_f16, f32_to_f16_ars, f32_to_f16_vaes, f32_to_f16_with(src: &[f32], dst: &mut [f16]),
-        r::f32_to_f16_stochastic_slice;
-    axpy_f32, axpy_f32_ars, axpy_f32_vaes, axpy_f32_with(alpha: f32, g: &[f32], w: &mut [bf16]),
-        r::axpy_bf16_stochastic_slice;
-    axpy_bf16, axpy_bf16_ars, axpy_bf16_vaes, axpy_bf16_with(alpha: f32, g: &[bf16], w: &mut [bf16]),
-        r::axpy_bf16_stochastic_slice;
+    f32_to_bf16, f32_to_bf16_ars, f32_to_bf16_vaes, f32_to_bf16_with(src: &[f32], dst: &mut [bf16]);
+    f32_to_f16, f32_to_f16_ars, f32_to_f16_vaes, f32_to_f16_with(src: &[f32], dst: &mut [f16]);
+    axpy_f32, axpy_f32_ars, axpy_f32_vaes, axpy_f32_with(alpha: f32, g: &[f32], w: &mut [bf16]);
+    axpy_bf16, axpy_bf16_ars, axpy_bf16_vaes, axpy_bf16_with(alpha: f32, g: &[bf16], w: &mut [bf16]);
 }
 
 #[cfg(test)]
