@@ -1,7 +1,7 @@
 //! Stochastic rounding and the fused bf16 update on `u32x8` lanes: Philox4x32-10 on 8 blocks
 //! at once (64 elements per step), then add-and-truncate, as in
 //! [`crate::reference::stochastic`]. ARS-5's bits come from software AES by tables
-//! ([`super::ars`]): `wide` has no AES instructions to offer.
+//! ([`ars`](crate::arch::portable::ars)): `wide` has no AES instructions to offer.
 
 use half::{bf16, f16};
 use wide::{f32x8, u32x8};
