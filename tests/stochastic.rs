@@ -598,8 +598,9 @@ fn f16_fast_path_edges_match_the_reference() {
 }
 
 /// Outputs past 16 MiB take the x86 kernels' large-array path (reads fetched ahead, outputs
-/// streamed from line boundaries); it must give the scalar backend's bits, with and without
-/// streaming, misaligned start and unaligned global offset included.
+/// streamed from line boundaries, reached by whole blocks through the edge); it must give the
+/// scalar backend's bits, with and without streaming, misaligned start and unaligned global
+/// offset included.
 #[cfg(target_arch = "x86_64")]
 #[test]
 fn large_arrays_match_the_scalar_backend() {
@@ -610,25 +611,25 @@ fn large_arrays_match_the_scalar_backend() {
         .map(|_| bf16::from_bits(rng.u16_bits()))
         .collect();
     let (src, w0) = (&src[1..], &w0[1..]);
-    // `dst` from its first 64-byte boundary with global offset 0 (so the x86 kernels stream
-    // every chunk's stores), or from the element after it with global offset 3 (so no chunk
-    // starts on a boundary).
-    fn placed<T: Default + Clone>(buf: &mut Vec<T>, n: usize, aligned: bool) -> &mut [T] {
+    // `dst` from `shift` elements past a 64-byte boundary, with global offset `global`:
+    // (0, 0) streams every chunk; (3, 3) streams after 5 + 24 elements through the edge (the
+    // first block boundary, then three blocks to the line: a `Vec` 16 bytes past a line, as
+    // glibc's large ones are); (1, 3) starts no block on a 16-byte boundary, so never streams.
+    fn placed<T: Default + Clone>(buf: &mut Vec<T>, n: usize, shift: usize) -> &mut [T] {
         *buf = vec![T::default(); n + 64];
-        let at = buf.as_ptr().align_offset(64) + usize::from(!aligned);
+        let at = buf.as_ptr().align_offset(64) + shift;
         &mut buf[at..at + n]
     }
-    let run = |backend: Backend, aligned: bool| {
-        let global = if aligned { 0 } else { 3 };
+    let run = |backend: Backend, (shift, global): (usize, u64)| {
         let (mut b, mut h) = (Vec::new(), Vec::new());
-        let b = placed(&mut b, n, aligned);
-        let h = placed(&mut h, n, aligned);
+        let b = placed(&mut b, n, shift);
+        let h = placed(&mut h, n, shift);
         backend
             .f32_to_bf16_stochastic(src, b, SEED, global)
             .unwrap();
         backend.f32_to_f16_stochastic(src, h, SEED, global).unwrap();
         let mut w = w0.to_vec();
-        if !aligned {
+        if global != 0 {
             backend
                 .axpy_bf16_stochastic(-1e-2, src, &mut w, SEED, global)
                 .unwrap();
@@ -640,16 +641,13 @@ fn large_arrays_match_the_scalar_backend() {
         )
     };
     let scalar = Backend::new(lowp::Isa::Scalar).unwrap();
-    for aligned in [false, true] {
-        let want = run(scalar, aligned);
+    for case in [(1, 3), (0, 0), (3, 3)] {
+        let want = run(scalar, case);
         for backend in backends() {
-            let got = run(backend, aligned);
-            assert!(
-                got.0 == want.0,
-                "{backend:?} aligned {aligned}: f32 -> bf16"
-            );
-            assert!(got.1 == want.1, "{backend:?} aligned {aligned}: f32 -> f16");
-            assert!(got.2 == want.2, "{backend:?}: fused update");
+            let got = run(backend, case);
+            assert!(got.0 == want.0, "{backend:?} {case:?}: f32 -> bf16");
+            assert!(got.1 == want.1, "{backend:?} {case:?}: f32 -> f16");
+            assert!(got.2 == want.2, "{backend:?} {case:?}: fused update");
         }
     }
 }

@@ -183,7 +183,7 @@ pub(crate) fn for_each_block_chunk<S: Copy + Default, D: Copy + Default, const W
 
 /// The elements before the first block boundary: at most 7, and at most `n`.
 #[inline(always)]
-fn block_head(n: usize, offset: u64) -> usize {
+pub(crate) fn block_head(n: usize, offset: u64) -> usize {
     ((SR_BLOCK - offset % SR_BLOCK) % SR_BLOCK).min(n as u64) as usize
 }
 

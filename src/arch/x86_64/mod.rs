@@ -9,16 +9,33 @@ mod edge;
 use core::arch::x86_64::*;
 use core::sync::atomic::{AtomicU8, Ordering};
 
-use crate::arch::{for_each_chunk, PADDED_TAIL_MIN};
+use crate::arch::{block_head, for_each_chunk, PADDED_TAIL_MIN, SR_BLOCK};
 use crate::backend::Sr;
 use crate::reference::rng::Generator;
 
 /// Outputs at least this large are written with non-temporal stores. They cannot stay in
 /// cache anyway, and skipping the read-for-ownership of every written line saves a quarter of
 /// a conversion's memory traffic. Below it the output stays cached for whoever reads it next.
-/// The stochastic kernels, whose chunks cannot be aligned for streaming, use it as the size
-/// from which they fetch ahead.
+/// The stochastic kernels also fetch ahead from this size on, and stream where their chunks
+/// start on lines ([`stream_head`]).
 pub(crate) const STREAM_MIN_BYTES: usize = 16 << 20;
+
+/// The elements of `dst` (`n` of them from global index `offset`) that a stochastic kernel
+/// streaming its output hands to its edge first: up to the first block boundary, then whole
+/// blocks until `dst` reaches a multiple of `align` bytes, so that every chunk after them
+/// stores whole lines (just the first boundary where no block gets there). A large `Vec`
+/// starts 16 bytes past a page on glibc, and without the extra blocks none of its chunks
+/// streamed.
+pub(crate) fn stream_head<D>(dst: &[D], n: usize, offset: u64, align: usize) -> usize {
+    let first = block_head(n, offset);
+    let block = SR_BLOCK as usize;
+    let at = |h: usize| dst.as_ptr() as usize + h * size_of::<D>();
+    (0..align / (block * size_of::<D>()))
+        .map(|k| first + k * block)
+        .find(|&h| at(h).is_multiple_of(align))
+        .unwrap_or(first)
+        .min(n)
+}
 
 /// How far ahead of the current chunk a streaming kernel prefetches its source. One core's
 /// hardware prefetchers alone leave DRAM idle between misses; measured on the development CPU

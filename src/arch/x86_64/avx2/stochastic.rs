@@ -11,7 +11,9 @@ use core::arch::x86_64::*;
 
 use half::{bf16, f16};
 
-use super::super::{edge, padded_tail_min, prefetch_ahead, Aes, Vaes, STREAM_MIN_BYTES};
+use super::super::{
+    edge, padded_tail_min, prefetch_ahead, stream_head, Aes, Vaes, STREAM_MIN_BYTES,
+};
 use super::ars::{self, ArsKeys, ArsKeys2};
 use crate::arch::portable::stochastic as portable;
 use crate::arch::{for_each_block_chunk, DrawAhead, F16_FAST_LOW, F16_FAST_SPAN};
@@ -287,10 +289,11 @@ fn drive<S: Copy + Default, D: Copy + Default, const WRITE_ONLY: bool, const OPT
     random: impl Fn(u64) -> Bits,
     mut load: impl FnMut(&[S], &[D], usize) -> __m256i,
     mut round: impl FnMut([__m256i; 2], [__m256i; 2]) -> __m256i,
-    edge: impl FnMut(&[S], &mut [D], u64),
+    mut edge: impl FnMut(&[S], &mut [D], u64),
 ) {
     // Large arrays come from DRAM: fetch ahead, as the conversions do; stream a write-only
-    // output from chunks that start on a 32-byte boundary (all of them or none).
+    // output from chunks that start on a 32-byte boundary (all of them or none; the edge takes
+    // a block more where that gets there).
     const {
         assert!(
             WRITE_ONLY || !OPTIMISTIC,
@@ -298,6 +301,21 @@ fn drive<S: Copy + Default, D: Copy + Default, const WRITE_ONLY: bool, const OPT
         )
     };
     let large = size_of_val(dst) >= STREAM_MIN_BYTES;
+    let n = src.len().min(dst.len());
+    let head = if large && WRITE_ONLY {
+        stream_head(dst, n, sr.offset, 32)
+    } else {
+        0
+    };
+    let (src_head, src) = src[..n].split_at(head);
+    let (dst_head, dst) = dst[..n].split_at_mut(head);
+    if head > 0 {
+        edge(src_head, dst_head, sr.offset);
+    }
+    let sr = Sr {
+        offset: sr.offset.wrapping_add(head as u64),
+        ..sr
+    };
     let mut ahead =
         DrawAhead::<Bits, STEP>::new(src.len().min(dst.len()), sr.offset, padded_tail_min(sr));
     for_each_block_chunk::<_, _, STEP>(
