@@ -17,24 +17,37 @@ use crate::reference::rng::Generator;
 /// cache anyway, and skipping the read-for-ownership of every written line saves a quarter of
 /// a conversion's memory traffic. Below it the output stays cached for whoever reads it next.
 /// The stochastic kernels also fetch ahead from this size on, and stream where their chunks
-/// start on lines ([`stream_head`]).
+/// start on lines ([`to_line`]).
 pub(crate) const STREAM_MIN_BYTES: usize = 16 << 20;
 
-/// The elements of `dst` (`n` of them from global index `offset`) that a stochastic kernel
-/// streaming its output hands to its edge first: up to the first block boundary, then whole
-/// blocks until `dst` reaches a multiple of `align` bytes, so that every chunk after them
-/// stores whole lines (just the first boundary where no block gets there). A large `Vec`
-/// starts 16 bytes past a page on glibc, and without the extra blocks none of its chunks
-/// streamed.
-pub(crate) fn stream_head<D>(dst: &[D], n: usize, offset: u64, align: usize) -> usize {
-    let first = block_head(n, offset);
+/// For a stochastic kernel streaming a large output: rounds through `edge` the elements up to
+/// the first block boundary, then whole blocks until `dst` reaches a multiple of `align` bytes
+/// (just the first boundary where no block gets there), and returns the rest with its
+/// parameters, so that every chunk after them stores whole lines. A large `Vec` starts 16
+/// bytes past a page on glibc, and without the extra blocks none of its chunks streamed.
+pub(crate) fn to_line<'a, S, D>(
+    src: &'a [S],
+    dst: &'a mut [D],
+    sr: Sr,
+    align: usize,
+    mut edge: impl FnMut(&[S], &mut [D], u64),
+) -> (&'a [S], &'a mut [D], Sr) {
+    let n = src.len().min(dst.len());
+    let first = block_head(n, sr.offset);
     let block = SR_BLOCK as usize;
     let at = |h: usize| dst.as_ptr() as usize + h * size_of::<D>();
-    (0..align / (block * size_of::<D>()))
+    let head = (0..align / (block * size_of::<D>()))
         .map(|k| first + k * block)
         .find(|&h| at(h).is_multiple_of(align))
         .unwrap_or(first)
-        .min(n)
+        .min(n);
+    let (src_head, src) = src[..n].split_at(head);
+    let (dst_head, dst) = dst[..n].split_at_mut(head);
+    if head > 0 {
+        edge(src_head, dst_head, sr.offset);
+    }
+    let offset = sr.offset.wrapping_add(head as u64);
+    (src, dst, Sr { offset, ..sr })
 }
 
 /// How far ahead of the current chunk a streaming kernel prefetches its source. One core's

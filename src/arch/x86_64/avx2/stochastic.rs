@@ -11,9 +11,7 @@ use core::arch::x86_64::*;
 
 use half::{bf16, f16};
 
-use super::super::{
-    edge, padded_tail_min, prefetch_ahead, stream_head, Aes, Vaes, STREAM_MIN_BYTES,
-};
+use super::super::{edge, padded_tail_min, prefetch_ahead, to_line, Aes, Vaes, STREAM_MIN_BYTES};
 use super::ars::{self, ArsKeys, ArsKeys2};
 use crate::arch::portable::stochastic as portable;
 use crate::arch::{for_each_block_chunk, DrawAhead, F16_FAST_LOW, F16_FAST_SPAN};
@@ -301,20 +299,10 @@ fn drive<S: Copy + Default, D: Copy + Default, const WRITE_ONLY: bool, const OPT
         )
     };
     let large = size_of_val(dst) >= STREAM_MIN_BYTES;
-    let n = src.len().min(dst.len());
-    let head = if large && WRITE_ONLY {
-        stream_head(dst, n, sr.offset, 32)
+    let (src, dst, sr) = if large && WRITE_ONLY {
+        to_line(src, dst, sr, 32, &mut edge)
     } else {
-        0
-    };
-    let (src_head, src) = src[..n].split_at(head);
-    let (dst_head, dst) = dst[..n].split_at_mut(head);
-    if head > 0 {
-        edge(src_head, dst_head, sr.offset);
-    }
-    let sr = Sr {
-        offset: sr.offset.wrapping_add(head as u64),
-        ..sr
+        (src, dst, sr)
     };
     let mut ahead =
         DrawAhead::<Bits, STEP>::new(src.len().min(dst.len()), sr.offset, padded_tail_min(sr));

@@ -22,9 +22,7 @@ use core::arch::x86_64::*;
 
 use half::{bf16, f16};
 
-use super::super::{
-    avx2, edge, padded_tail_min, prefetch_ahead, stream_head, Vaes, STREAM_MIN_BYTES,
-};
+use super::super::{avx2, edge, padded_tail_min, prefetch_ahead, to_line, Vaes, STREAM_MIN_BYTES};
 use super::ars::{self, ArsKeys};
 use super::convert::{narrow32, ordered};
 use crate::arch::{for_each_block_chunk, DrawAhead, F16_FAST_LOW, F16_FAST_SPAN};
@@ -386,20 +384,10 @@ fn drive<
         )
     };
     let large = size_of_val(dst) >= STREAM_MIN_BYTES;
-    let n = src.len().min(dst.len());
-    let head = if large && WRITE_ONLY {
-        stream_head(dst, n, sr.offset, 64)
+    let (src, dst, sr) = if large && WRITE_ONLY {
+        to_line(src, dst, sr, 64, &mut edge)
     } else {
-        0
-    };
-    let (src_head, src) = src[..n].split_at(head);
-    let (dst_head, dst) = dst[..n].split_at_mut(head);
-    if head > 0 {
-        edge(src_head, dst_head, sr.offset);
-    }
-    let sr = Sr {
-        offset: sr.offset.wrapping_add(head as u64),
-        ..sr
+        (src, dst, sr)
     };
     let mut ahead =
         DrawAhead::<B, STEP>::new(src.len().min(dst.len()), sr.offset, padded_tail_min(sr));
