@@ -371,12 +371,12 @@ fn drive<
 ) {
     // Large arrays come from DRAM: fetch ahead, as the conversions do. A large output that is
     // only written is streamed from chunks that start on a 64-byte line (all of them or none:
-    // a chunk is 512 bytes; the edge takes up to three blocks more to get there, which gave
-    // 64 MiB from `Vec`s 1.22-1.34x on a Zen 5 core), skipping the read-for-ownership of its
-    // lines: ARS-5 f32 -> bf16
+    // a chunk is 512 bytes), skipping the read-for-ownership of its lines: ARS-5 f32 -> bf16
     // at 256 MiB 1.2-1.4x faster on an Emerald Rapids core (0.72-0.78 of a copy's rate
-    // against 0.60-0.68, two alternated runs of `lowp bench --only dram`). The fused update
-    // reads its output first, so it keeps cached stores and fetches `dst` ahead.
+    // against 0.60-0.68, two alternated runs of `lowp bench --only dram`). The edge takes up to
+    // three blocks more to get the chunks there ([`to_line`]): 64 MiB from `Vec`s 1.22-1.34x
+    // faster on a Zen 5 core. The fused update reads its output first, so it keeps cached
+    // stores and fetches `dst` ahead.
     const {
         assert!(
             WRITE_ONLY || !OPTIMISTIC,
