@@ -198,6 +198,50 @@ fn fused_update_matches_the_reference_on_every_backend() {
     }
 }
 
+/// No kernel writes outside its output: every length up to 300 and some past a chunk, with
+/// guard elements on both sides of the output (the x86 kernels store a tail through masks).
+#[test]
+fn outputs_are_written_only_inside_their_slices() {
+    const GUARD: usize = 40;
+    const SENTINEL: u16 = 0x7fa5;
+    let mut rng = Rng::new(33);
+    let lens = (0..=300).chain([511, 777, 1000, 1025]);
+    for backend in backends() {
+        for (len, options) in lens
+            .clone()
+            .flat_map(|len| options().map(move |o| (len, o)))
+        {
+            let global = GLOBAL_OFFSETS[len % GLOBAL_OFFSETS.len()];
+            let src: Vec<f32> = (0..len).map(|_| f32::from_bits(rng.f32_bits())).collect();
+            let mut b = vec![bf16::from_bits(SENTINEL); len + 2 * GUARD];
+            let mut h = vec![f16::from_bits(SENTINEL); len + 2 * GUARD];
+            let mut w = vec![bf16::from_bits(SENTINEL); len + 2 * GUARD];
+            let inner = GUARD..GUARD + len;
+            backend
+                .f32_to_bf16_stochastic_with(&src, &mut b[inner.clone()], SEED, global, options)
+                .unwrap();
+            backend
+                .f32_to_f16_stochastic_with(&src, &mut h[inner.clone()], SEED, global, options)
+                .unwrap();
+            backend
+                .axpy_bf16_stochastic_with(0.5, &src, &mut w[inner.clone()], SEED, global, options)
+                .unwrap();
+            let guards = |v: Vec<u16>| {
+                let (head, rest) = v.split_at(GUARD);
+                let tail = &rest[len..];
+                head.iter().chain(tail).all(|&x| x == SENTINEL)
+            };
+            let ctx = format!("{backend:?} len {len} global {global} {options:?}");
+            assert!(guards(bits(&b)), "bf16 output's neighbours changed: {ctx}");
+            assert!(
+                guards(h.iter().map(|x| x.to_bits()).collect()),
+                "f16: {ctx}"
+            );
+            assert!(guards(bits(&w)), "fused update's neighbours changed: {ctx}");
+        }
+    }
+}
+
 #[test]
 fn special_values() {
     for backend in backends() {
