@@ -392,28 +392,29 @@ fn drive<
     } else {
         (src, dst, sr)
     };
-    // The tail after the last whole chunk is rounded first, in place, its loads and stores
-    // masked ([`round_tail`]); one too short to repay a chunk's bits goes the reference's way.
-    // Through a zeroed padded copy (`for_each_block_chunk`'s way, before) a Zen 5 core took
-    // 65 ns for ARS-5 f32 -> bf16 of 1000 elements, where 768 took 31.
-    let n = src.len().min(dst.len());
-    let whole = n - (n - block_head(n, sr.offset)) % STEP;
-    let (src, src_tail) = src[..n].split_at(whole);
-    let (dst, dst_tail) = dst[..n].split_at_mut(whole);
+    // A tail of `tail_min` or more elements after the last whole chunk is rounded first, in
+    // place, its loads and stores masked ([`round_tail`]): on a zeroed padded copy
+    // (`for_each_block_chunk`'s way, which no tail takes now) ARS-5 f32 -> bf16 of 1000
+    // elements took 65 ns on a Zen 5 core, where 768 took 31. The chunks and a shorter tail
+    // then go as before. (`for_each_block_chunk` keeps `tail_min`: given `usize::MAX`, which
+    // compiles its padded branch out, LLVM allocated the loop's registers differently and
+    // ARS-5 f32 -> bf16 of 4096 elements ran 1.06-1.10x slower there; the tail rounded after
+    // the chunks instead cost f32 -> f16 1.05x.)
     let tail_min = padded_tail_min(sr);
-    let at = sr.offset.wrapping_add(whole as u64);
-    if src_tail.len() >= tail_min {
+    let n = src.len().min(dst.len());
+    let tail = (n - block_head(n, sr.offset)) % STEP;
+    let (src, dst) = if tail >= tail_min {
+        let (src, src_tail) = src[..n].split_at(n - tail);
+        let (dst, dst_tail) = dst[..n].split_at_mut(n - tail);
+        let at = sr.offset.wrapping_add((n - tail) as u64);
         let bits = eager(random(at / SR_BLOCK));
         // SAFETY: `drive` is inlined into the kernels below, which enable these features.
         unsafe { round_tail(src_tail, dst_tail, &bits, &load, &round) };
-    } else if !src_tail.is_empty() {
-        edge(src_tail, dst_tail, at);
-    }
-    let mut ahead = DrawAhead::<B, STEP>::new(whole, sr.offset, usize::MAX);
-    // Whole chunks only, so `for_each_block_chunk` never pads. Its padded branch is still
-    // compiled in (`tail_min`, not `usize::MAX`): without it LLVM allocated the loop's
-    // registers differently, and ARS-5 f32 -> bf16 of 4096 elements ran 1.06-1.10x slower on
-    // a Zen 5 core. Rounding the tail after the loop cost f16 1.05x the same way.
+        (src, dst)
+    } else {
+        (src, dst)
+    };
+    let mut ahead = DrawAhead::<B, STEP>::new(src.len().min(dst.len()), sr.offset, tail_min);
     for_each_block_chunk::<_, _, STEP>(
         src,
         dst,
