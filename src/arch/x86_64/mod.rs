@@ -76,15 +76,15 @@ impl Aes {
     }
 }
 
-/// The shortest tail the x86 stochastic kernels round as a chunk (`Avx2` on a padded copy,
-/// [`crate::arch::for_each_block_chunk`]; the AVX-512 tiers in place through masks) rather
-/// than one element at a time ([`edge`]): any
+/// The shortest tail the `Avx2` stochastic kernels round on a padded copy
+/// ([`crate::arch::for_each_block_chunk`]) rather than one element at a time ([`edge`]): any
 /// tail with ARS-5, whose bits they draw with AES instructions while the reference runs AES
 /// in software (on a Zen 5 core, ARS-5 f32 -> bf16 of 8 elements took 96 ns through the
 /// reference and 34 ns on a padded chunk; 257 elements 94 and 35 ns, where 256 take 16 ns),
 /// else [`PADDED_TAIL_MIN`]. The edges' own AES-NI blocks (session 33) did not change this:
 /// their rounding, an element at a time, costs about 1.6 ns an element, so only a tail of
-/// one element ran faster there (24 against 34 ns; 8 elements tied).
+/// one element ran faster there (24 against 34 ns; 8 elements tied). The AVX-512 tiers round
+/// their tails in place, with Philox from a block on (their `in_place_tail_min`).
 #[inline(always)]
 pub(crate) fn padded_tail_min(sr: Sr) -> usize {
     if sr.generator == Generator::Ars5 {
