@@ -581,32 +581,30 @@ fn round_head<S: Copy + Default, D: Copy + Default>(
 ) {
     let h = src.len().min(dst.len());
     let end = lane + h;
-    assert!(end <= SR_BLOCK as usize);
-    // SAFETY: `S` and `D` are the kernels' element types (f32, bf16, f16), and `end` is at
-    // most 8.
-    let (s, mut d) = unsafe { (shifted(src, lane), shifted(dst, lane)) };
+    let (s, mut d) = (shifted(&src[..h], lane), shifted(&dst[..h], lane));
     let mut bits = [_mm512_setzero_si512(); BLOCKS / 4];
     bits[0] = first;
     round_in_place(&s[..end], &mut d[..end], &bits, load, round);
     let lanes = low_lanes32(h) << lane;
     let p: *mut i16 = dst.as_mut_ptr().cast::<i16>().wrapping_sub(lane);
-    // SAFETY: the lanes set in `lanes` are `dst[..h]`, placed at `lane`; the others are
-    // neither written nor faulted on. `d` holds 32 16-bit elements.
+    // SAFETY: the lanes set in `lanes` are `dst[..h]`, placed at `lane` (`shifted` asserted
+    // `lane + h <= 8`); the others are neither written nor faulted on. `d` holds 32 16-bit
+    // elements.
     unsafe { _mm512_mask_storeu_epi16(p, lanes, _mm512_loadu_si512(d.as_ptr().cast())) };
 }
 
-/// `v[..v.len().min(8)]` moved to lanes `lane..` of 64 bytes, zero elsewhere: one masked load
-/// from `lane` elements before `v`.
-///
-/// # Safety
-/// `T` is 2 or 4 bytes, and `lane + v.len().min(8)` at most 8.
+/// `v` (at most 8 elements of 2 or 4 bytes) moved to lanes `lane..` of 64 bytes, zero
+/// elsewhere: one masked load from `lane` elements before `v`.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw")]
-unsafe fn shifted<T: Copy + Default>(v: &[T], lane: usize) -> [T; 32] {
-    let lanes = low_lanes32(v.len().min(8)) << lane;
+fn shifted<T: Copy + Default>(v: &[T], lane: usize) -> [T; 32] {
+    const { assert!(size_of::<T>() == 2 || size_of::<T>() == 4) };
+    assert!(lane + v.len() <= SR_BLOCK as usize);
+    let lanes = low_lanes32(v.len()) << lane;
     let mut out = [T::default(); 32];
-    // SAFETY: the loaded lanes are `v`'s first elements (at most 8, placed from `lane`); the
-    // others are neither read nor faulted on. `out` holds at least 64 bytes.
+    // SAFETY: the loaded lanes are `v`'s elements, placed from `lane` (under 8, with at most
+    // 8 elements: all inside the 16 or 32 lanes); the others are neither read nor faulted on.
+    // `out` holds at least 64 bytes.
     unsafe {
         let x = match size_of::<T>() {
             4 => _mm512_maskz_loadu_epi32(
