@@ -199,7 +199,8 @@ fn fused_update_matches_the_reference_on_every_backend() {
 }
 
 /// No kernel writes outside its output: every length up to 300 and some past a chunk, with
-/// guard elements on both sides of the output (the x86 kernels store a tail through masks).
+/// guard elements on both sides of the output (the AVX-512 kernels store a head and a tail
+/// through masks).
 #[test]
 fn outputs_are_written_only_inside_their_slices() {
     const GUARD: usize = 40;
