@@ -116,24 +116,30 @@ fn stochastic(c: &mut Criterion) {
     }
 }
 
-/// f32 -> bf16 stochastic at short lengths: 256 (one AVX-512 step), 1000 and 4095 (tails the
-/// kernels run on padded copies), with a call's fixed costs (key schedule, dispatch) included.
+/// f32 -> bf16 stochastic at short lengths: 256 (one AVX-512 step), 1000 and 4095 (tails past
+/// the last whole step), and 256 from global index 3 (a head of 5 elements before the first
+/// block boundary, and a tail), with a call's fixed costs (key schedule, dispatch) included.
 fn short_arrays(c: &mut Criterion) {
     let mut group = c.benchmark_group("round_short");
     group
         .sample_size(50)
         .measurement_time(Duration::from_secs(1));
-    for n in [256usize, 1000, 4095] {
+    for (n, offset) in [(256usize, 0u64), (1000, 0), (4095, 0), (256, 3)] {
         let src: Vec<f32> = (0..n).map(|i| (i % 1000) as f32 * 1.37e-3 - 0.5).collect();
         let mut b = vec![bf16::ZERO; n];
         group.throughput(Throughput::Bytes(6 * n as u64));
+        let at = if offset == 0 {
+            String::new()
+        } else {
+            format!("_at{offset}")
+        };
         for be in Backend::all_supported() {
             for (generator, suffix) in GENERATORS {
-                let name = format!("f32_to_bf16_stochastic_{n}{suffix}");
+                let name = format!("f32_to_bf16_stochastic_{n}{at}{suffix}");
                 group.bench_function(BenchmarkId::new(name, be.isa().name()), |bench| {
                     bench.iter(|| {
                         let (s, d) = (black_box(&src), black_box(&mut b));
-                        be.f32_to_bf16_stochastic_with(s, d, 7, 0, generator)
+                        be.f32_to_bf16_stochastic_with(s, d, 7, offset, generator)
                             .unwrap()
                     })
                 });
