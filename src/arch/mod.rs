@@ -132,8 +132,10 @@ pub(crate) fn sr_block(first: u64, j: u64) -> u64 {
 /// takes each chunk of `W` elements (`W` a multiple of [`SR_BLOCK`]), which starts at block
 /// `first_block`, and a tail of `pad_min` or more elements as a zero-padded copy (so an array
 /// whose length is not a multiple of `W` does not spend most of its time in `edge`, the
-/// per-element reference). `pad_min` is [`PADDED_TAIL_MIN`] but where the reference costs
-/// more than any padded chunk (the x86 kernels' ARS-5: their `padded_tail_min`).
+/// per-element reference). `pad_min` is [`PADDED_TAIL_MIN`] on the `Portable` and `Neon`
+/// tiers. The x86 kernels round their heads and tails in place before calling this, and pass
+/// their in-place minimum, so the padded branch never runs there (their drivers say why they
+/// keep it).
 #[inline(always)]
 pub(crate) fn for_each_block_chunk<S: Copy + Default, D: Copy + Default, const W: usize>(
     src: &[S],

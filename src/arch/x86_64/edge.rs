@@ -1,6 +1,7 @@
 //! The x86 stochastic kernels' edges: the elements before a call's first block boundary (at
-//! most 7), and with Philox a tail shorter than [`crate::arch::PADDED_TAIL_MIN`], rounded one
-//! at a time as the reference rounds them. With ARS-5 their blocks come from one AES-NI
+//! most 7) where a large output is moved to a line ([`super::to_line`]), and with Philox a
+//! tail shorter than the tier's crossover ([`super::in_place_tail_min`]), rounded one at a
+//! time as the reference rounds them. With ARS-5 their blocks come from one AES-NI
 //! chain ([`ars::block_values`]) instead of the reference's software AES, which took about
 //! 90 ns a block: a call whose offset is not a multiple of 8 paid that once.
 

@@ -9,7 +9,9 @@ mod edge;
 use core::arch::x86_64::*;
 use core::sync::atomic::{AtomicU8, Ordering};
 
-use crate::arch::{block_head, for_each_chunk, PADDED_TAIL_MIN, SR_BLOCK};
+#[cfg(doc)]
+use crate::arch::PADDED_TAIL_MIN;
+use crate::arch::{block_head, for_each_chunk, SR_BLOCK};
 use crate::backend::Sr;
 use crate::reference::rng::Generator;
 
@@ -76,21 +78,21 @@ impl Aes {
     }
 }
 
-/// The shortest tail the `Avx2` stochastic kernels round on a padded copy
-/// ([`crate::arch::for_each_block_chunk`]) rather than one element at a time ([`edge`]): any
-/// tail with ARS-5, whose bits they draw with AES instructions while the reference runs AES
-/// in software (on a Zen 5 core, ARS-5 f32 -> bf16 of 8 elements took 96 ns through the
-/// reference and 34 ns on a padded chunk; 257 elements 94 and 35 ns, where 256 take 16 ns),
-/// else [`PADDED_TAIL_MIN`]. The edges' own AES-NI blocks (session 33) did not change this:
-/// their rounding, an element at a time, costs about 1.6 ns an element, so only a tail of
-/// one element ran faster there (24 against 34 ns; 8 elements tied). The AVX-512 tiers round
-/// their tails in place, with Philox from a block on (their `in_place_tail_min`).
+/// The shortest tail the x86 stochastic kernels round in place (their `round_tail`) rather
+/// than one element at a time ([`edge`]): any tail with ARS-5, whose bits they draw with AES
+/// instructions while the reference runs AES in software, and `philox_min` elements or more
+/// with Philox (each tier's crossover, measured). Before session 37 the `Avx2` tier rounded
+/// its tails on a zero-padded chunk instead, from [`PADDED_TAIL_MIN`] elements with Philox: on
+/// a Zen 5 core ARS-5 f32 -> bf16 of 8 elements took 96 ns through the reference and 34 ns on
+/// a padded chunk (257 elements 94 and 35 ns, where 256 take 16 ns). The edges' own AES-NI
+/// blocks (session 33) did not change that: their rounding, an element at a time, costs about
+/// 1.6 ns an element, so only a tail of one element ran faster there (24 against 34 ns).
 #[inline(always)]
-pub(crate) fn padded_tail_min(sr: Sr) -> usize {
+pub(crate) fn in_place_tail_min(sr: Sr, philox_min: usize) -> usize {
     if sr.generator == Generator::Ars5 {
         1
     } else {
-        PADDED_TAIL_MIN
+        philox_min
     }
 }
 

@@ -5,7 +5,7 @@
 //! ([`for_each_block_chunk`]). The elements before the first one, and the tail after the last,
 //! are rounded in place through masks ([`round_head`], [`round_tail`]), but for a Philox tail
 //! shorter than a block, rounded one at a time as the reference rounds it ([`edge`],
-//! [`in_place_tail_min`]).
+//! [`PHILOX_TAIL_MIN`]).
 //!
 //! The same computation as the `Avx2` tier's, with what AVX-512 adds: `vpternlogd` folds each
 //! round's two XORs into one instruction, mask registers replace the blends, and 32 vector
@@ -23,7 +23,9 @@ use core::arch::x86_64::*;
 
 use half::{bf16, f16};
 
-use super::super::{avx2, edge, padded_tail_min, prefetch_ahead, to_line, Vaes, STREAM_MIN_BYTES};
+use super::super::{
+    avx2, edge, in_place_tail_min, prefetch_ahead, to_line, Vaes, STREAM_MIN_BYTES,
+};
 use super::ars::{self, ArsKeys};
 use super::convert::{narrow32, ordered};
 use crate::arch::{
@@ -418,7 +420,7 @@ fn drive<
     // compiles its padded branch out, LLVM allocated the loop's registers differently and
     // ARS-5 f32 -> bf16 of 4096 elements ran 1.06-1.10x slower there; the tail rounded after
     // the chunks instead cost f32 -> f16 1.05x.)
-    let tail_min = in_place_tail_min(sr);
+    let tail_min = in_place_tail_min(sr, PHILOX_TAIL_MIN);
     let n = src.len().min(dst.len());
     let tail = (n - block_head(n, sr.offset)) % STEP;
     let (src, dst) = if tail >= tail_min {
@@ -518,14 +520,11 @@ fn low_lanes32(n: usize) -> __mmask32 {
     }
 }
 
-/// The shortest tail `drive` rounds in place ([`round_tail`]) rather than one element at a time
-/// ([`edge`]): any with ARS-5 ([`padded_tail_min`]), a block or more with Philox. Philox
+/// The shortest Philox tail `drive` rounds in place ([`round_tail`]) rather than one element
+/// at a time ([`edge`]; with ARS-5 any tail goes in place: [`in_place_tail_min`]). Philox
 /// f32 -> bf16 calls of 256 + 15, 256 + 8 and 256 + 1 elements took 88, 65 and 52 ns on a Zen 5
 /// core with the tail through the reference, and 60, 60 and 61 ns in place (medians of 5).
-#[inline(always)]
-fn in_place_tail_min(sr: Sr) -> usize {
-    padded_tail_min(sr).min(SR_BLOCK as usize)
-}
+const PHILOX_TAIL_MIN: usize = SR_BLOCK as usize;
 
 /// Rounds `src` into `dst` (fewer than [`STEP`] elements from a block boundary) with the bits
 /// of their chunk, 32 lanes at a time: `load` zeroes the lanes past the end, and the stores are
