@@ -3,6 +3,7 @@
 use crate::backend::Kernels;
 use crate::Isa;
 
+pub(crate) mod edge;
 mod portable;
 pub(crate) mod scalar;
 
@@ -247,6 +248,59 @@ pub(crate) fn check_tile<B>(mr: usize, nr: usize, kc: usize, a: &[f32], b: &[B],
         b.len(),
         acc.len()
     );
+}
+
+/// One call's results from the three stochastic operations: f32 -> bf16, f32 -> f16, and
+/// the fused update (`alpha` 0.5 on f32 gradients) of weights that start as the test's `w0`.
+#[cfg(test)]
+pub(crate) struct SrOutputs {
+    pub(crate) bf16: Vec<half::bf16>,
+    pub(crate) f16: Vec<half::f16>,
+    pub(crate) axpy: Vec<half::bf16>,
+}
+
+/// Runs `fill` (the kernels under test) on fresh [`SrOutputs`] for `src`, the update starting
+/// from `w0`, and asserts that every result has the reference's bits under `sr`; `what` names
+/// the kernels in a failure.
+#[cfg(test)]
+pub(crate) fn check_sr_against_reference(
+    src: &[f32],
+    w0: &[half::bf16],
+    sr: crate::backend::Sr,
+    what: &str,
+    fill: impl FnOnce(&mut SrOutputs),
+) {
+    use crate::reference::stochastic as r;
+    let n = src.len();
+    let fresh = || SrOutputs {
+        bf16: vec![half::bf16::ZERO; n],
+        f16: vec![half::f16::ZERO; n],
+        axpy: w0[..n].to_vec(),
+    };
+    let (mut want, mut got) = (fresh(), fresh());
+    let (seed, at, options) = (sr.seed, sr.offset, sr.options());
+    r::f32_to_bf16_stochastic_slice(src, &mut want.bf16, seed, at, options);
+    r::f32_to_f16_stochastic_slice(src, &mut want.f16, seed, at, options);
+    r::axpy_bf16_stochastic_slice(0.5, src, &mut want.axpy, seed, at, options);
+    fill(&mut got);
+    let case = format!("{what}: {n} elements from {at}, {options:?}");
+    let bits = |v: &[half::bf16]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&got.bf16), bits(&want.bf16), "bf16, {case}");
+    let bits16 = |v: &[half::f16]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits16(&got.f16), bits16(&want.f16), "f16, {case}");
+    assert_eq!(bits(&got.axpy), bits(&want.axpy), "axpy, {case}");
+}
+
+/// The kernels' unit tests' random numbers: a xorshift64 from `seed` (not zero), so each
+/// test's inputs are fixed.
+#[cfg(test)]
+pub(crate) fn xorshift(mut state: u64) -> impl FnMut() -> u64 {
+    move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    }
 }
 
 #[cfg(test)]

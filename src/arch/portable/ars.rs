@@ -9,7 +9,10 @@
 //! same word rotated by 8 `r` bits. The tables are not constant-time, which random bits for
 //! rounding do not need.
 
+use crate::arch::edge::{values_of_words, Blocks};
+use crate::backend::Sr;
 use crate::reference::ars::{round_keys, xtime, ROUNDS, SBOX};
+use crate::reference::rng::Generator;
 
 /// `MIX[b]`: S-box value `s` of byte `b` times MixColumns' first column, bytes `(2s, s, s, 3s)`.
 const MIX: [u32; 256] = {
@@ -49,6 +52,18 @@ impl ArsKeys {
             row(0) ^ row(1) ^ row(2) ^ row(3) ^ k[ROUNDS][j]
         })
     }
+}
+
+impl Blocks for ArsKeys {
+    fn values(&self, block: u64) -> [u16; 8] {
+        values_of_words(self.block_words(block))
+    }
+}
+
+/// The tables' blocks under `sr`'s seed where `sr` names ARS-5, for the edges
+/// ([`crate::arch::edge`]): about 5 times faster than the reference's software AES.
+pub(crate) fn table_blocks(sr: Sr) -> Option<ArsKeys> {
+    (sr.generator == Generator::Ars5).then(|| ArsKeys::new(sr.seed))
 }
 
 /// A 128-bit value as its four little-endian 32-bit words.

@@ -1,7 +1,7 @@
 //! The `Portable` tier: `wide`'s compile-time SIMD (SSE2 on x86_64, NEON on aarch64), safe code
 //! but for the sparse dot's unchecked reads of x (at indices a validated structure guarantees).
 
-mod ars;
+pub(super) mod ars;
 mod convert;
 mod fmac;
 mod gemm;

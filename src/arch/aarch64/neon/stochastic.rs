@@ -2,14 +2,16 @@
 //! interleaved chains (64 elements per step), or ARS-5 with the AES instructions
 //! ([`super::ars`]), then add-and-truncate. Bit-identical to
 //! [`crate::reference::stochastic`]; chunks start on block boundaries
-//! ([`for_each_block_chunk`]), and the edges go through the reference.
+//! ([`for_each_block_chunk`]); the edges go an element at a time ([`crate::arch::edge`]),
+//! ARS-5's blocks by the AES instructions ([`AesBlocks`]).
 
 use core::arch::aarch64::*;
 
 use half::{bf16, f16};
 
 use super::super::Aes;
-use super::ars::{self, ArsKeys};
+use super::ars::{self, AesBlocks, ArsKeys};
+use crate::arch::edge;
 use crate::arch::portable::stochastic as portable;
 use crate::arch::{for_each_block_chunk, sr_block, F16_FAST_LOW, F16_FAST_SPAN, PADDED_TAIL_MIN};
 use crate::backend::Sr;
@@ -244,9 +246,7 @@ fn load_bf16(s: &[bf16], i: usize) -> uint32x4_t {
 #[inline]
 #[target_feature(enable = "neon")]
 fn f32_to_bf16_with(src: &[f32], dst: &mut [bf16], sr: Sr, random: impl Fn(u64) -> Bits) {
-    let edge = |s: &[f32], d: &mut [bf16], at| {
-        r::f32_to_bf16_stochastic_slice(s, d, sr.seed, at, sr.options())
-    };
+    let edge = |s: &[f32], d: &mut [bf16], at| edge::f32_to_bf16(s, d, at, sr, AesBlocks::new(sr));
     match sr.overflow {
         Overflow::Infinity => drive(
             src,
@@ -272,9 +272,7 @@ fn f32_to_bf16_with(src: &[f32], dst: &mut [bf16], sr: Sr, random: impl Fn(u64) 
 #[inline]
 #[target_feature(enable = "neon")]
 fn f32_to_f16_with(src: &[f32], dst: &mut [f16], sr: Sr, random: impl Fn(u64) -> Bits) {
-    let edge = |s: &[f32], d: &mut [f16], at| {
-        r::f32_to_f16_stochastic_slice(s, d, sr.seed, at, sr.options())
-    };
+    let edge = |s: &[f32], d: &mut [f16], at| edge::f32_to_f16(s, d, at, sr, AesBlocks::new(sr));
     match sr.overflow {
         Overflow::Infinity => drive(
             src,
@@ -318,9 +316,7 @@ fn axpy<G: Copy + Default + Into<f32>>(
     random: impl Fn(u64) -> Bits,
     grad: impl Fn(&[G], usize) -> float32x4_t,
 ) {
-    let edge = |g: &[G], w: &mut [bf16], at| {
-        r::axpy_bf16_stochastic_slice(alpha, g, w, sr.seed, at, sr.options())
-    };
+    let edge = |g: &[G], w: &mut [bf16], at| edge::axpy(alpha, g, w, at, sr, AesBlocks::new(sr));
     // SAFETY (all three): neon is part of the aarch64 baseline this crate is built for. The
     // product and the sum are separate instructions (no fused multiply-add).
     let sum = |g: &[G], w: &[bf16], i| unsafe {
