@@ -56,6 +56,26 @@ fn values<B: Blocks>(at: u64, ars: Option<B>) -> Option<BlockValues<B>> {
     })
 }
 
+/// `dst[i] = one(src[i], dst[i], r)` for element `at + i`'s random value `r`, drawn by `ars`;
+/// without `ars`, `reference(src, dst)` (the reference draws the generator's values).
+fn each<S: Copy, D: Copy>(
+    src: &[S],
+    dst: &mut [D],
+    at: u64,
+    ars: Option<impl Blocks>,
+    one: impl Fn(S, D, u16) -> D,
+    reference: impl FnOnce(&[S], &mut [D]),
+) {
+    match values(at, ars) {
+        Some(values) => {
+            for ((d, &s), r) in dst.iter_mut().zip(src).zip(values) {
+                *d = one(s, *d, r);
+            }
+        }
+        None => reference(src, dst),
+    }
+}
+
 /// `dst[i] = sr(src[i])` as bf16 with index `at + i`; `ars` draws ARS-5's values (`None`:
 /// the reference draws the generator's).
 pub(crate) fn f32_to_bf16(
@@ -65,26 +85,18 @@ pub(crate) fn f32_to_bf16(
     sr: Sr,
     ars: Option<impl Blocks>,
 ) {
-    match values(at, ars) {
-        Some(values) => {
-            for ((d, &x), r) in dst.iter_mut().zip(src).zip(values) {
-                *d = r::f32_to_bf16_with_bits(x, r, sr.overflow);
-            }
-        }
-        None => r::f32_to_bf16_stochastic_slice(src, dst, sr.seed, at, sr.options()),
-    }
+    let one = |x, _, r| r::f32_to_bf16_with_bits(x, r, sr.overflow);
+    each(src, dst, at, ars, one, |s, d| {
+        r::f32_to_bf16_stochastic_slice(s, d, sr.seed, at, sr.options())
+    });
 }
 
 /// `dst[i] = sr(src[i])` as f16 with index `at + i`, `ars` as in [`f32_to_bf16`].
 pub(crate) fn f32_to_f16(src: &[f32], dst: &mut [f16], at: u64, sr: Sr, ars: Option<impl Blocks>) {
-    match values(at, ars) {
-        Some(values) => {
-            for ((d, &x), r) in dst.iter_mut().zip(src).zip(values) {
-                *d = r::f32_to_f16_with_bits(x, r, sr.overflow);
-            }
-        }
-        None => r::f32_to_f16_stochastic_slice(src, dst, sr.seed, at, sr.options()),
-    }
+    let one = |x, _, r| r::f32_to_f16_with_bits(x, r, sr.overflow);
+    each(src, dst, at, ars, one, |s, d| {
+        r::f32_to_f16_stochastic_slice(s, d, sr.seed, at, sr.options())
+    });
 }
 
 /// `w[i] = sr(w[i] + alpha * g[i])` with index `at + i`, `ars` as in [`f32_to_bf16`].
@@ -96,14 +108,10 @@ pub(crate) fn axpy<G: Copy + Into<f32>>(
     sr: Sr,
     ars: Option<impl Blocks>,
 ) {
-    match values(at, ars) {
-        Some(values) => {
-            for ((w, &g), r) in w.iter_mut().zip(g).zip(values) {
-                *w = r::update_with_bits(alpha, g.into(), *w, r, sr.overflow);
-            }
-        }
-        None => r::axpy_bf16_stochastic_slice(alpha, g, w, sr.seed, at, sr.options()),
-    }
+    let one = |g: G, w, r| r::update_with_bits(alpha, g.into(), w, r, sr.overflow);
+    each(g, w, at, ars, one, |g, w| {
+        r::axpy_bf16_stochastic_slice(alpha, g, w, sr.seed, at, sr.options())
+    });
 }
 
 #[cfg(test)]

@@ -78,6 +78,58 @@ impl Aes {
     }
 }
 
+/// The x86 stochastic drivers' head: where a call's first elements (at most 7) lie before a
+/// block boundary, `round(src_head, dst_head, lane, block)` rounds them in place, the first at
+/// `lane` of block `block`; returns the rest of the call and its parameters.
+#[inline(always)]
+pub(crate) fn head_in_place<'a, S, D>(
+    src: &'a [S],
+    dst: &'a mut [D],
+    sr: Sr,
+    round: impl FnOnce(&[S], &mut [D], usize, u64),
+) -> (&'a [S], &'a mut [D], Sr) {
+    let n = src.len().min(dst.len());
+    let head = block_head(n, sr.offset);
+    if head == 0 {
+        return (src, dst, sr);
+    }
+    let (src_head, src) = src[..n].split_at(head);
+    let (dst_head, dst) = dst[..n].split_at_mut(head);
+    round(
+        src_head,
+        dst_head,
+        (sr.offset % SR_BLOCK) as usize,
+        sr.offset / SR_BLOCK,
+    );
+    let offset = sr.offset.wrapping_add(head as u64);
+    (src, dst, Sr { offset, ..sr })
+}
+
+/// The x86 stochastic drivers' tail: where the elements after a call's last whole chunk of
+/// `step` (from its first block boundary) number `tail_min` or more, `round(src_tail, dst_tail,
+/// block)` rounds them in place, the first at the start of block `block`; returns the part
+/// before them.
+#[inline(always)]
+pub(crate) fn tail_in_place<'a, S, D>(
+    src: &'a [S],
+    dst: &'a mut [D],
+    sr: Sr,
+    step: usize,
+    tail_min: usize,
+    round: impl FnOnce(&[S], &mut [D], u64),
+) -> (&'a [S], &'a mut [D]) {
+    let n = src.len().min(dst.len());
+    let tail = (n - block_head(n, sr.offset)) % step;
+    if tail == 0 || tail < tail_min {
+        return (src, dst);
+    }
+    let (src, src_tail) = src[..n].split_at(n - tail);
+    let (dst, dst_tail) = dst[..n].split_at_mut(n - tail);
+    let at = sr.offset.wrapping_add((n - tail) as u64);
+    round(src_tail, dst_tail, at / SR_BLOCK);
+    (src, dst)
+}
+
 /// The shortest tail the x86 stochastic kernels round in place (their `round_tail`) rather
 /// than one element at a time ([`edge`]): any tail with ARS-5, whose bits they draw with AES
 /// instructions while the reference runs AES in software, and `philox_min` elements or more

@@ -12,12 +12,13 @@ use core::arch::x86_64::*;
 
 use half::{bf16, f16};
 
-use super::super::{edge, in_place_tail_min, prefetch_ahead, to_line, Aes, Vaes, STREAM_MIN_BYTES};
+use super::super::{
+    edge, head_in_place, in_place_tail_min, prefetch_ahead, tail_in_place, to_line, Aes, Vaes,
+    STREAM_MIN_BYTES,
+};
 use super::ars::{self, ArsKeys, ArsKeys2};
 use crate::arch::portable::stochastic as portable;
-use crate::arch::{
-    block_head, for_each_block_chunk, DrawAhead, F16_FAST_LOW, F16_FAST_SPAN, SR_BLOCK,
-};
+use crate::arch::{for_each_block_chunk, DrawAhead, F16_FAST_LOW, F16_FAST_SPAN, SR_BLOCK};
 use crate::backend::Sr;
 use crate::reference::rng::{round_keys, Generator, M0, M1};
 use crate::reference::stochastic::{self as r, Overflow};
@@ -305,39 +306,22 @@ fn drive<S: Copy + Default, D: Copy + Default, const WRITE_ONLY: bool, const OPT
     // The head (the elements before the first block boundary) and the tail (after the last
     // whole chunk) are rounded in place, as on the `Avx512` tier ([`round_head`],
     // [`round_tail`]), instead of an element at a time and on a zeroed padded copy.
-    let n = src.len().min(dst.len());
-    let head = block_head(n, sr.offset);
-    let (src, dst, sr) = if head > 0 {
-        let (src_head, src) = src[..n].split_at(head);
-        let (dst_head, dst) = dst[..n].split_at_mut(head);
-        let lane = (sr.offset % SR_BLOCK) as usize;
-        let bits = random(sr.offset / SR_BLOCK);
+    let (src, dst, sr) = head_in_place(src, dst, sr, |s, d, lane, block| {
+        let bits = random(block);
         // SAFETY: `drive` is inlined into the kernels below, which enable these features.
-        unsafe { round_head(src_head, dst_head, lane, &bits, &load, &round) };
-        let offset = sr.offset.wrapping_add(head as u64);
-        (src, dst, Sr { offset, ..sr })
-    } else {
-        (src, dst, sr)
-    };
+        unsafe { round_head(s, d, lane, &bits, &load, &round) }
+    });
     let (src, dst, sr) = if large && WRITE_ONLY {
         to_line(src, dst, sr, 32, &mut edge)
     } else {
         (src, dst, sr)
     };
     let tail_min = in_place_tail_min(sr, PHILOX_TAIL_MIN);
-    let n = src.len().min(dst.len());
-    let tail = (n - block_head(n, sr.offset)) % STEP;
-    let (src, dst) = if tail >= tail_min {
-        let (src, src_tail) = src[..n].split_at(n - tail);
-        let (dst, dst_tail) = dst[..n].split_at_mut(n - tail);
-        let at = sr.offset.wrapping_add((n - tail) as u64);
-        let bits = random(at / SR_BLOCK);
+    let (src, dst) = tail_in_place(src, dst, sr, STEP, tail_min, |s, d, block| {
+        let bits = random(block);
         // SAFETY: `drive` is inlined into the kernels below, which enable these features.
-        unsafe { round_tail(src_tail, dst_tail, &bits, &load, &round) };
-        (src, dst)
-    } else {
-        (src, dst)
-    };
+        unsafe { round_tail(s, d, &bits, &load, &round) }
+    });
     // `for_each_block_chunk` keeps `tail_min`, although no tail of that length is left for its
     // padded branch: given `usize::MAX`, which takes the branch out of the code, ARS-5
     // f32 -> bf16 of 4096 elements ran 1.03x slower on a Zen 5 core (minima of 7 alternated

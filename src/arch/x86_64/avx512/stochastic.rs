@@ -24,13 +24,12 @@ use core::arch::x86_64::*;
 use half::{bf16, f16};
 
 use super::super::{
-    avx2, edge, in_place_tail_min, prefetch_ahead, to_line, Vaes, STREAM_MIN_BYTES,
+    avx2, edge, head_in_place, in_place_tail_min, prefetch_ahead, tail_in_place, to_line, Vaes,
+    STREAM_MIN_BYTES,
 };
 use super::ars::{self, ArsKeys};
 use super::convert::{narrow32, ordered};
-use crate::arch::{
-    block_head, for_each_block_chunk, DrawAhead, F16_FAST_LOW, F16_FAST_SPAN, SR_BLOCK,
-};
+use crate::arch::{for_each_block_chunk, DrawAhead, F16_FAST_LOW, F16_FAST_SPAN, SR_BLOCK};
 use crate::backend::Sr;
 use crate::reference::rng::{round_keys, Generator, M0, M1};
 use crate::reference::stochastic::{self as r, Overflow};
@@ -393,20 +392,11 @@ fn drive<
     // ([`round_head`]) rather than an element at a time (`edge`): f32 -> bf16 of 32 elements
     // from offset 3 on a Zen 5 core, ARS-5 36-37 -> 23 ns (15 from offset 0), Philox 52.8 ->
     // 46.1 ns (30.9 from offset 0).
-    let n = src.len().min(dst.len());
-    let head = block_head(n, sr.offset);
-    let (src, dst, sr) = if head > 0 {
-        let (src_head, src) = src[..n].split_at(head);
-        let (dst_head, dst) = dst[..n].split_at_mut(head);
-        let lane = (sr.offset % SR_BLOCK) as usize;
-        let first = random(sr.offset / SR_BLOCK).step(0);
+    let (src, dst, sr) = head_in_place(src, dst, sr, |s, d, lane, block| {
+        let first = random(block).step(0);
         // SAFETY: `drive` is inlined into the kernels below, which enable these features.
-        unsafe { round_head(src_head, dst_head, lane, first, &load, &round) };
-        let offset = sr.offset.wrapping_add(head as u64);
-        (src, dst, Sr { offset, ..sr })
-    } else {
-        (src, dst, sr)
-    };
+        unsafe { round_head(s, d, lane, first, &load, &round) }
+    });
     let (src, dst, sr) = if large && WRITE_ONLY {
         to_line(src, dst, sr, 64, &mut edge)
     } else {
@@ -421,19 +411,11 @@ fn drive<
     // ARS-5 f32 -> bf16 of 4096 elements ran 1.06-1.10x slower there; the tail rounded after
     // the chunks instead cost f32 -> f16 1.05x.)
     let tail_min = in_place_tail_min(sr, PHILOX_TAIL_MIN);
-    let n = src.len().min(dst.len());
-    let tail = (n - block_head(n, sr.offset)) % STEP;
-    let (src, dst) = if tail >= tail_min {
-        let (src, src_tail) = src[..n].split_at(n - tail);
-        let (dst, dst_tail) = dst[..n].split_at_mut(n - tail);
-        let at = sr.offset.wrapping_add((n - tail) as u64);
-        let bits = eager(random(at / SR_BLOCK));
+    let (src, dst) = tail_in_place(src, dst, sr, STEP, tail_min, |s, d, block| {
+        let bits = eager(random(block));
         // SAFETY: `drive` is inlined into the kernels below, which enable these features.
-        unsafe { round_tail(src_tail, dst_tail, &bits, &load, &round) };
-        (src, dst)
-    } else {
-        (src, dst)
-    };
+        unsafe { round_tail(s, d, &bits, &load, &round) }
+    });
     let mut ahead = DrawAhead::<B, STEP>::new(src.len().min(dst.len()), sr.offset, tail_min);
     for_each_block_chunk::<_, _, STEP>(
         src,
