@@ -114,13 +114,19 @@ pub fn block_words(seed: u64, block: u64) -> [u32; 4] {
     core::array::from_fn(|i| (v >> (32 * i)) as u32)
 }
 
-/// The round keys of `seed`: `[k_0, ..., k_ROUNDS]`, `k_0` the whitening key.
+/// The round keys of `seed`: `[k_0, ..., k_ROUNDS]`, `k_0` the whitening key. `k_r` is `r`
+/// steps of [`next_key`] from `seed`: `seed + r * WEYL` lane by lane, the seed in the low lane.
+/// In that closed form the SIMD kernels' prologues compute the keys in registers; as a loop
+/// over the array LLVM kept them in memory, a chain of stores and reloads: an `Avx2` ARS-5
+/// f32 -> bf16 call of no elements took 13.6 ns that way on a Zen 5 core and 10.2 ns this way
+/// (256 elements: 38.8 and 37.1 ns; medians of 5).
 pub(crate) fn round_keys(seed: u64) -> [u128; ROUNDS + 1] {
-    let mut keys = [u128::from(seed); ROUNDS + 1];
-    for r in 1..=ROUNDS {
-        keys[r] = next_key(keys[r - 1]);
-    }
-    keys
+    core::array::from_fn(|r| {
+        let r = r as u64;
+        let low = seed.wrapping_add(WEYL[0].wrapping_mul(r));
+        let high = WEYL[1].wrapping_mul(r);
+        u128::from(low) | u128::from(high) << 64
+    })
 }
 
 #[cfg(test)]
@@ -189,9 +195,15 @@ mod tests {
 
     #[test]
     fn round_keys_follow_the_weyl_sequence() {
+        for seed in [0, 1, 0x5eed, u64::MAX - 1, u64::MAX] {
+            let keys = round_keys(seed);
+            let mut k = u128::from(seed);
+            for key in keys {
+                assert_eq!(key, k, "seed {seed:#x}");
+                k = next_key(k);
+            }
+        }
         let keys = round_keys(u64::MAX);
-        assert_eq!(keys[0], u128::from(u64::MAX));
-        assert_eq!(keys[1], next_key(u128::from(u64::MAX)));
         assert_eq!(keys[1] as u64, WEYL[0].wrapping_sub(1)); // no carry into the high lane
     }
 }
