@@ -7,6 +7,8 @@
 mod common;
 
 use common::{backends, lengths, Rng, OFFSETS};
+use std::ops::Range;
+
 use half::{bf16, f16};
 use lowp::reference::rng::{philox4x32_10, random16};
 use lowp::reference::stochastic as sr;
@@ -660,19 +662,31 @@ fn large_arrays_match_the_scalar_backend() {
     // (0, 0) streams every chunk; (3, 3) streams after 5 + 24 elements through the edge (the
     // first block boundary, then three blocks to the line: a `Vec` 16 bytes past a line, as
     // glibc's large ones are); (1, 3) starts no block on a 16-byte boundary, so never streams.
-    fn placed<T: Default + Clone>(buf: &mut Vec<T>, n: usize, shift: usize) -> &mut [T] {
-        *buf = vec![T::default(); n + 64];
+    // The rest of the buffer holds `guard`, which must survive (checked by `untouched`).
+    fn placed<T: Copy>(buf: &mut Vec<T>, n: usize, shift: usize, guard: T) -> Range<usize> {
+        *buf = vec![guard; n + 64];
         let at = buf.as_ptr().align_offset(64) + shift;
-        &mut buf[at..at + n]
+        at..at + n
     }
+    fn untouched<T: Copy + PartialEq>(buf: &[T], inside: Range<usize>, guard: T) -> bool {
+        let (before, after) = (&buf[..inside.start], &buf[inside.end..]);
+        before.iter().chain(after).all(|&x| x == guard)
+    }
+    let (bf16_guard, f16_guard) = (bf16::from_bits(0x3a5a), f16::from_bits(0x3a5a)); // not NaN: compared with `==`
     let run = |backend: Backend, (shift, global): (usize, u64)| {
         let (mut b, mut h) = (Vec::new(), Vec::new());
-        let b = placed(&mut b, n, shift);
-        let h = placed(&mut h, n, shift);
+        let in_b = placed(&mut b, n, shift, bf16_guard);
+        let in_h = placed(&mut h, n, shift, f16_guard);
         backend
-            .f32_to_bf16_stochastic(src, b, SEED, global)
+            .f32_to_bf16_stochastic(src, &mut b[in_b.clone()], SEED, global)
             .unwrap();
-        backend.f32_to_f16_stochastic(src, h, SEED, global).unwrap();
+        backend
+            .f32_to_f16_stochastic(src, &mut h[in_h.clone()], SEED, global)
+            .unwrap();
+        assert!(
+            untouched(&b, in_b.clone(), bf16_guard) && untouched(&h, in_h.clone(), f16_guard),
+            "{backend:?} ({shift}, {global}): wrote outside its output"
+        );
         let mut w = w0.to_vec();
         if global != 0 {
             backend
@@ -680,8 +694,8 @@ fn large_arrays_match_the_scalar_backend() {
                 .unwrap();
         }
         (
-            bits(b),
-            h.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+            bits(&b[in_b]),
+            h[in_h].iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
             bits(&w),
         )
     };
