@@ -13,8 +13,8 @@ use core::arch::x86_64::*;
 use half::{bf16, f16};
 
 use super::super::{
-    edge, head_in_place, in_place_tail_min, prefetch_ahead, tail_in_place, to_line, Aes, Vaes,
-    STREAM_MIN_BYTES,
+    edge, head_in_place, in_place_tail_min, prefetch_ahead, tail_in_place, to_line,
+    within_valid_pages, Aes, Vaes, STREAM_MIN_BYTES,
 };
 use super::ars::{self, ArsKeys, ArsKeys2};
 use crate::arch::portable::stochastic as portable;
@@ -419,11 +419,12 @@ const PHILOX_TAIL_MIN: usize = 5;
 
 /// `drive`'s tail: fewer than [`STEP`] elements from a block boundary, rounded with the bits of
 /// their chunk, 16 lanes at a time. `load` zeroes the lanes past the end, and the last 16
-/// results are stored through a mask ([`store16`]). Out of line, so that it leaves the chunks'
-/// loop its registers.
+/// results are stored through a mask ([`store16`]). Where those masked loads and stores would
+/// reach a page the slices do not ([`within_valid_pages`]), the tail goes through zero-padded
+/// copies instead. Out of line, so that it leaves the chunks' loop its registers.
 #[inline(never)]
 #[target_feature(enable = "avx2,fma,f16c")]
-fn round_tail<S, D>(
+fn round_tail<S: Copy + Default, D: Copy + Default>(
     src: &[S],
     dst: &mut [D],
     bits: &Bits,
@@ -432,16 +433,52 @@ fn round_tail<S, D>(
 ) {
     let n = src.len().min(dst.len());
     assert!(n < STEP);
+    let (src, dst) = (&src[..n], &mut dst[..n]);
+    // The masked operations reach 16 elements past each step of 16.
+    let whole = n.div_ceil(16) * 16;
+    if reach_within(src, whole) && reach_within(dst, whole) {
+        return round_in_place(src, dst, bits, load, round);
+    }
+    let (mut s, mut d) = ([S::default(); STEP], [D::default(); STEP]);
+    s[..n].copy_from_slice(src);
+    d[..n].copy_from_slice(dst);
+    round_in_place(&s[..whole], &mut d[..whole], bits, load, round);
+    dst.copy_from_slice(&d[..n]);
+}
+
+/// [`round_tail`]'s rounding, with the masked loads and stores: `src` and `dst` (fewer than
+/// [`STEP`] elements) lie on pages that hold the 16 elements past each step of 16.
+#[inline(always)]
+fn round_in_place<S, D>(
+    src: &[S],
+    dst: &mut [D],
+    bits: &Bits,
+    load: &impl Fn(&[S], &[D], usize) -> __m256i,
+    round: &impl Fn([__m256i; 2], [__m256i; 2]) -> __m256i,
+) {
+    let n = src.len().min(dst.len());
     for k in 0..n.div_ceil(16) {
         let x = [load(src, dst, 16 * k), load(src, dst, 16 * k + 8)];
-        let y = round(x, widen(bits, 2 * k));
-        store16(&mut dst[16 * k..n], y);
+        // SAFETY: inlined into `round_tail`, which enables avx2.
+        let y = round(x, unsafe { widen(bits, 2 * k) });
+        // SAFETY: as above.
+        unsafe { store16(&mut dst[16 * k..n], y) };
     }
+}
+
+/// Whether the bytes of `reach` elements from the start of `v` lie on pages that hold some of
+/// `v` ([`within_valid_pages`]).
+#[inline(always)]
+fn reach_within<T>(v: &[T], reach: usize) -> bool {
+    let at = v.as_ptr() as usize;
+    within_valid_pages(at, size_of::<T>() * reach, at, size_of_val(v))
 }
 
 /// `drive`'s head: the elements before the first block boundary (at most 7), the first of
 /// them at `lane` of its block, whose bits are `bits[0]`. They are rounded at that place in
-/// 16-lane copies ([`shifted`]), and the results moved back down and stored through a mask.
+/// 16-lane copies ([`shifted`]), and the results moved back down and stored through a mask;
+/// where those masked loads and stores would reach a page the slices do not
+/// ([`within_valid_pages`]), the copies are made and read back element by element instead.
 #[inline(never)]
 #[target_feature(enable = "avx2,fma,f16c")]
 fn round_head<S: Copy + Default, D: Copy + Default>(
@@ -453,13 +490,30 @@ fn round_head<S: Copy + Default, D: Copy + Default>(
     round: &impl Fn([__m256i; 2], [__m256i; 2]) -> __m256i,
 ) {
     let h = src.len().min(dst.len());
-    let (s, d) = (shifted(&src[..h], lane), shifted(&dst[..h], lane));
+    let (src, dst) = (&src[..h], &mut dst[..h]);
+    // `shifted`'s loads: f32 from `lane` elements before the slice, 16-bit elements from its
+    // start; `store16`'s 32 bytes from the start of `dst`.
+    let before = if size_of::<S>() == 4 { 4 * lane } else { 0 };
+    let (s_at, d_at) = (src.as_ptr() as usize, dst.as_ptr() as usize);
+    let masked = within_valid_pages(s_at.wrapping_sub(before), 32, s_at, size_of_val(src))
+        && within_valid_pages(d_at, 32, d_at, size_of_val(dst));
+    if !masked {
+        let (mut s, mut d) = ([S::default(); 16], [D::default(); 16]);
+        s[lane..lane + h].copy_from_slice(src);
+        d[lane..lane + h].copy_from_slice(dst);
+        let y = round([load(&s, &d, 0), load(&s, &d, 8)], widen(bits, 0));
+        // SAFETY: `d` holds 32 bytes.
+        unsafe { _mm256_storeu_si256(d.as_mut_ptr().cast(), y) };
+        dst.copy_from_slice(&d[lane..lane + h]);
+        return;
+    }
+    let (s, d) = (shifted(src, lane), shifted(dst, lane));
     let y = round([load(&s, &d, 0), load(&s, &d, 8)], widen(bits, 0));
     // Lanes `lane..` down to 0: `vpshufb` reads byte `2 * lane + b` for byte `b` (the lanes
     // past the block read junk, and are not stored).
     let down = _mm_add_epi8(bytes_up_to_16(), _mm_set1_epi8(2 * lane as i8));
     let y = _mm_shuffle_epi8(_mm256_castsi256_si128(y), down);
-    store16(&mut dst[..h], _mm256_castsi128_si256(y));
+    store16(dst, _mm256_castsi128_si256(y));
 }
 
 /// 0, 1, ..., 15 in the bytes of a vector.
@@ -481,8 +535,9 @@ fn shifted<T: Copy + Default>(v: &[T], lane: usize) -> [T; 16] {
     if size_of::<T>() == 4 {
         let lanes = _mm256_andnot_si256(low_lanes(lane), low_lanes(lane + v.len()));
         let p = v.as_ptr().cast::<i32>().wrapping_sub(lane);
-        // SAFETY: the loaded lanes are `v`'s elements, placed from `lane`; the others are
-        // neither read nor faulted on. `out` holds 64 bytes.
+        // SAFETY: the loaded lanes are `v`'s elements, placed from `lane`; the others are not
+        // read, and `round_head` keeps them on `v`'s pages (AMD may fault on others). `out`
+        // holds 64 bytes.
         unsafe {
             let x = _mm256_maskload_epi32(p, lanes);
             _mm256_storeu_si256(out.as_mut_ptr().cast(), x);
@@ -518,7 +573,8 @@ fn store16<D>(d: &mut [D], y: __m256i) {
         unsafe { _mm256_storeu_si256(d.as_mut_ptr().cast(), y) };
         return;
     }
-    // SAFETY: writes the first `m / 2` pairs of `d`; the masked-off lanes are not touched.
+    // SAFETY: writes the first `m / 2` pairs of `d`; the masked-off lanes are not written,
+    // and the callers keep them on `d`'s pages (AMD may fault on others).
     unsafe { _mm256_maskstore_epi32(d.as_mut_ptr().cast(), low_lanes(m / 2), y) };
     if m % 2 == 1 {
         let mut lanes = [0u16; 16];
@@ -547,8 +603,8 @@ fn load16<T>(s: &[T], i: usize) -> __m128i {
     let m = s.len().saturating_sub(i);
     let p = s.as_ptr().wrapping_add(i);
     let pairs = _mm256_castsi256_si128(low_lanes(m / 2));
-    // SAFETY: reads only the pairs of elements inside `s` (none where `m < 2`); masked lanes
-    // neither load nor fault.
+    // SAFETY: reads only the pairs of elements inside `s` (none where `m < 2`); the masked
+    // lanes are not read, and the callers keep them on `s`'s pages (AMD may fault on others).
     let x = unsafe { _mm_maskload_epi32(p.cast(), pairs) };
     if m.is_multiple_of(2) {
         return x;
@@ -572,8 +628,9 @@ fn load_f32(s: &[f32], i: usize) -> __m256i {
         return unsafe { _mm256_loadu_si256(s[i..].as_ptr().cast()) };
     }
     let p: *const i32 = s.as_ptr().wrapping_add(i).cast();
-    // SAFETY: reads only the lanes of elements inside `s` (none where `i >= s.len()`); masked
-    // lanes neither load nor fault.
+    // SAFETY: reads only the lanes of elements inside `s` (none where `i >= s.len()`); the
+    // masked lanes are not read, and `round_tail` keeps them on `s`'s pages (AMD may fault on
+    // others).
     unsafe { _mm256_maskload_epi32(p, low_lanes(s.len().saturating_sub(i))) }
 }
 
@@ -754,7 +811,8 @@ entries! {
 #[cfg(test)]
 mod tests {
     //! Both ARS-5 kernels against the reference: a CPU with VAES runs only the ymm one by
-    //! default, one with AES-NI alone only the xmm one.
+    //! default, one with AES-NI alone only the xmm one. And the heads and tails whose masked
+    //! loads and stores would reach past their slices' pages ([`within_valid_pages`]).
 
     use half::bf16;
 
@@ -805,6 +863,70 @@ mod tests {
                         }
                     });
                 }
+            }
+        }
+    }
+
+    /// A slice of `n` elements of `buf` that ends (`at_end`) or starts on a 4096-byte
+    /// boundary inside it.
+    fn at_page<T>(buf: &mut [T], n: usize, at_end: bool) -> &mut [T] {
+        let page = buf.as_ptr().align_offset(4096) + 4096 / size_of::<T>();
+        let start = if at_end { page - n } else { page };
+        &mut buf[start..start + n]
+    }
+
+    /// Heads and tails whose masked windows would cross onto a page beyond their slices (the
+    /// slices end or start on a page boundary) take the copies, with the reference's bits.
+    #[test]
+    fn windows_that_would_cross_a_page_go_around() {
+        if !crate::Isa::Avx2.is_supported() {
+            return;
+        }
+        let mut next = crate::arch::x86_64::xorshift(0x9e37_79b9_7f4a_7c15);
+        let mut src_buf = vec![0.0f32; 4 << 10];
+        let mut w_buf = vec![bf16::ZERO; 8 << 10];
+        for (n, offset, at_end) in
+            (0..=70).flat_map(|n| (0..8u64).flat_map(move |o| [true, false].map(|e| (n, o, e))))
+        {
+            for generator in [Generator::Ars5, Generator::Philox4x32_10] {
+                let sr = Sr::new(0x5eed, offset, SrOptions::from(generator));
+                let src = at_page(&mut src_buf, n, at_end);
+                src.iter_mut()
+                    .for_each(|x| *x = f32::from_bits(next() as u32));
+                let src = src.to_vec();
+                let (mut b, mut h) = (vec![bf16::ZERO; 8 << 10], vec![half::f16::ZERO; 8 << 10]);
+                let w0: Vec<bf16> = (0..n).map(|_| bf16::from_bits(next() as u16)).collect();
+                let (want_b, want_h, want_w) = {
+                    let (mut b, mut h, mut w) =
+                        (vec![bf16::ZERO; n], vec![half::f16::ZERO; n], w0.clone());
+                    let o = sr.options();
+                    r::f32_to_bf16_stochastic_slice(&src, &mut b, sr.seed, offset, o);
+                    r::f32_to_f16_stochastic_slice(&src, &mut h, sr.seed, offset, o);
+                    r::axpy_bf16_stochastic_slice(0.5, &w0, &mut w, sr.seed, offset, o);
+                    (b, h, w)
+                };
+                let s = at_page(&mut src_buf, n, at_end);
+                s.copy_from_slice(&src);
+                let (bs, hs) = (at_page(&mut b, n, at_end), at_page(&mut h, n, at_end));
+                let ws = at_page(&mut w_buf, n, at_end);
+                ws.copy_from_slice(&w0);
+                let g = w0.clone();
+                // SAFETY: the Avx2 tier is supported (checked above).
+                unsafe {
+                    f32_to_bf16(at_page(&mut src_buf, n, at_end), bs, sr);
+                    f32_to_f16(at_page(&mut src_buf, n, at_end), hs, sr);
+                    axpy_bf16(0.5, &g, ws, sr);
+                }
+                let case = format!("{n} elements from {offset}, at_end {at_end}, {generator:?}");
+                let bits = |v: &[bf16]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(bs), bits(&want_b), "bf16, {case}");
+                let hbits: Vec<u16> = hs.iter().map(|x| x.to_bits()).collect();
+                assert_eq!(
+                    hbits,
+                    want_h.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+                    "f16, {case}"
+                );
+                assert_eq!(bits(ws), bits(&want_w), "update, {case}");
             }
         }
     }
