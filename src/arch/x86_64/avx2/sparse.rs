@@ -11,7 +11,9 @@ use core::arch::x86_64::*;
 
 use half::{bf16, f16};
 
-use super::super::{avx2_dot_prefetch, prefers_hardware_gather, SparsePrefetch};
+use super::super::{
+    avx2_dot_prefetch, prefers_hardware_gather, within_valid_pages, SparsePrefetch,
+};
 use super::fmac::{hsum, Lanes};
 use crate::arch::with_width;
 
@@ -254,13 +256,61 @@ fn row<T: Lanes>(indices: &[u32], values: &[T], b: &[f32], stride: usize, out: &
             _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
         );
         let at = (j, lanes);
-        if rest > 0 {
+        // The last vector's masked loads and store reach 8 columns from its start, past the
+        // row's end: where that leaves the pages of B (for every row, where B ends less than
+        // 32 bytes before a page does) or of `out` (about one row in 128), its columns go one
+        // at a time instead ([`within_valid_pages`]).
+        let reach = j + 8 * rest.div_ceil(8);
+        let (b_at, o_at) = (b.as_ptr() as usize, out.as_ptr() as usize);
+        let in_b = within_valid_pages(
+            b_at,
+            4 * (b.len().saturating_sub(n) + reach),
+            b_at,
+            4 * b.len(),
+        );
+        if rest > 0
+            && (indices.is_empty() || in_b)
+            && within_valid_pages(o_at, 4 * reach, o_at, 4 * n)
+        {
             with_width!(
                 rest.div_ceil(8),
                 pass::<T, true>(indices, values, b, stride, at, out)
             );
+        } else if rest > 0 {
+            let whole = rest - last;
+            if whole > 0 {
+                with_width!(
+                    whole / 8,
+                    pass::<T, false>(indices, values, b, stride, (j, full), out)
+                );
+            }
+            for (c, o) in out.iter_mut().enumerate().skip(j + whole) {
+                *o = column(indices, values, b, stride, c);
+            }
         }
     }
+}
+
+/// Column `c` of the row product one nonzero at a time, as a pass sums it: a product, then a
+/// sum, in the nonzeros' order (the same bits).
+///
+/// # Safety
+/// The CPU has avx2 and f16c.
+#[inline(always)]
+unsafe fn column<T: Lanes>(
+    indices: &[u32],
+    values: &[T],
+    b: &[f32],
+    stride: usize,
+    c: usize,
+) -> f32 {
+    let mut acc = 0.0f32;
+    for (&i, &v) in indices.iter().zip(values) {
+        // SAFETY: the caller's contract; register-only.
+        let v = unsafe { _mm256_cvtss_f32(v.splat()) };
+        acc += v * b[i as usize * stride + c];
+    }
+    acc
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
@@ -484,6 +534,45 @@ pub(in crate::arch::x86_64) mod tests {
         if crate::Isa::Avx2.is_supported() {
             // SAFETY: the CPU has the Avx2 tier's features.
             unsafe { check_same_bits(both::<f32>, both::<bf16>, both::<f16>) }
+        }
+    }
+
+    /// The row product's last columns, where B or the output row ends on a page boundary (so
+    /// that the masked last vector would reach the next page), go one at a time with the bits
+    /// of the masked vector's (the same B away from the boundary).
+    #[test]
+    fn last_columns_at_a_page_boundary_match_the_masked_vector() {
+        if !crate::Isa::Avx2.is_supported() {
+            return;
+        }
+        let mut next = crate::arch::x86_64::xorshift(0x2545_f491_4f6c_dd1du64);
+        let (k, nnz) = (9usize, 5usize);
+        let indices: Vec<u32> = (0..nnz as u32).map(|p| (p * 2).min(k as u32 - 1)).collect();
+        let values: Vec<bf16> = (0..nnz)
+            .map(|_| bf16::from_f32((next() % 2001) as f32 / 1000.0 - 1.0))
+            .collect();
+        let mut buf = vec![0.0f32; 4 << 10];
+        let mut out_buf = vec![0.0f32; 4 << 10];
+        for n in 1..=70 {
+            let b: Vec<f32> = (0..k * n)
+                .map(|_| (next() % 4001) as f32 / 100.0 - 20.0)
+                .collect();
+            let page = buf.as_ptr().align_offset(4096) + 1024;
+            let out_page = out_buf.as_ptr().align_offset(4096) + 1024;
+            let mut runs = Vec::new();
+            for (b_end, o_end) in [(false, false), (true, false), (false, true), (true, true)] {
+                let b_at = if b_end { page - k * n } else { page + 64 };
+                let o_at = if o_end { out_page - n } else { out_page + 64 };
+                buf[b_at..b_at + k * n].copy_from_slice(&b);
+                let out = &mut out_buf[o_at..o_at + n];
+                // SAFETY: the Avx2 tier is supported (checked above); every index times n
+                // plus n is at most k * n.
+                unsafe { super::row_bf16(&indices, &values, &buf[b_at..b_at + k * n], n, out) };
+                runs.push(out.iter().map(|y| y.to_bits()).collect::<Vec<_>>());
+            }
+            for run in &runs[1..] {
+                assert_eq!(run, &runs[0], "n {n}");
+            }
         }
     }
 }
