@@ -434,7 +434,7 @@ fn round_tail<S: Copy + Default, D: Copy + Default>(
     let n = src.len().min(dst.len());
     assert!(n < STEP);
     let (src, dst) = (&src[..n], &mut dst[..n]);
-    // The masked operations reach 16 elements past each step of 16.
+    // The masked loads and stores reach the end of the last step of 16 elements.
     let whole = n.div_ceil(16) * 16;
     if reach_within(src, whole) && reach_within(dst, whole) {
         return round_in_place(src, dst, bits, load, round);
@@ -446,8 +446,8 @@ fn round_tail<S: Copy + Default, D: Copy + Default>(
     dst.copy_from_slice(&d[..n]);
 }
 
-/// [`round_tail`]'s rounding, with the masked loads and stores: `src` and `dst` (fewer than
-/// [`STEP`] elements) lie on pages that hold the 16 elements past each step of 16.
+/// [`round_tail`]'s rounding, with the masked loads and stores: from `src` and `dst` (fewer
+/// than [`STEP`] elements) to the end of their last step of 16, every page holds some of them.
 #[inline(always)]
 fn round_in_place<S, D>(
     src: &[S],
