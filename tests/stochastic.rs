@@ -7,8 +7,6 @@
 mod common;
 
 use common::{backends, lengths, Rng, OFFSETS};
-use std::ops::Range;
-
 use half::{bf16, f16};
 use lowp::reference::rng::{philox4x32_10, random16};
 use lowp::reference::stochastic as sr;
@@ -651,6 +649,8 @@ fn f16_fast_path_edges_match_the_reference() {
 #[cfg(target_arch = "x86_64")]
 #[test]
 fn large_arrays_match_the_scalar_backend() {
+    use std::ops::Range;
+
     let mut rng = Rng::new(34);
     let n = (16 << 20) / 2 + 37;
     let src: Vec<f32> = (0..n + 1).map(|_| f32::from_bits(rng.f32_bits())).collect();
