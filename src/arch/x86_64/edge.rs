@@ -36,16 +36,19 @@ impl Blocks for AesBlocks {
 }
 
 /// `dst[i] = sr(src[i])` as bf16 with index `at + i`.
+#[inline]
 pub(super) fn f32_to_bf16(src: &[f32], dst: &mut [bf16], at: u64, sr: Sr) {
     shared::f32_to_bf16(src, dst, at, sr, AesBlocks::new(sr));
 }
 
 /// `dst[i] = sr(src[i])` as f16 with index `at + i`.
+#[inline]
 pub(super) fn f32_to_f16(src: &[f32], dst: &mut [half::f16], at: u64, sr: Sr) {
     shared::f32_to_f16(src, dst, at, sr, AesBlocks::new(sr));
 }
 
 /// `w[i] = sr(w[i] + alpha * g[i])` with index `at + i`.
+#[inline]
 pub(super) fn axpy<G: Copy + Into<f32>>(alpha: f32, g: &[G], w: &mut [bf16], at: u64, sr: Sr) {
     shared::axpy(alpha, g, w, at, sr, AesBlocks::new(sr));
 }

@@ -52,19 +52,31 @@ pub(crate) fn to_line<'a, S, D>(
     (src, dst, Sr { offset, ..sr })
 }
 
-/// Whether a `vpmaskmovd` of the `width` bytes from address `window` touches only pages that
-/// also hold some of its `valid` bytes from address `first`, the ones its mask selects (none:
-/// `false`). Intel's manual suppresses faults on masked-off lanes, but AMD's leaves them
-/// "implementation dependent" (a page fault among them), so an `Avx2` kernel whose window
-/// reaches a page its slices do not takes another way there (for a 32-byte window at a random
-/// place, about one time in 128). AVX-512's masked loads and stores suppress faults by
-/// definition (Intel's manual, vol. 1, 15.6.1), on AMD's cores too.
+/// Whether a masked load or store of the `width` bytes from address `window` touches only
+/// pages that also hold some of its `valid` bytes from address `first`, the ones its mask
+/// selects (none: `false`). Where a window reaches another page, the kernels take another way
+/// (for a 32-byte window at a random place, about one time in 128):
+/// - `vpmaskmovd` (`Avx2`): Intel's manual suppresses faults on masked-off lanes, but AMD's
+///   leaves them "implementation dependent" (a page fault among them).
+/// - AVX-512's masked loads and stores suppress the faults by definition (Intel's manual,
+///   vol. 1, 15.6.1), but on a Zen 5 core each one whose masked-off lanes lie on a page that is
+///   not mapped, or mapped and never touched, took about 250 ns instead of 3 (`cargo run
+///   --release --example x86_page_end`): a tail ending just before such a page paid it on
+///   every call.
 #[inline(always)]
 pub(crate) fn within_valid_pages(window: usize, width: usize, first: usize, valid: usize) -> bool {
     const PAGE: usize = 4096;
     valid > 0
         && window / PAGE == first / PAGE
         && (window + width - 1) / PAGE == (first + valid - 1) / PAGE
+}
+
+/// Whether the bytes of `reach` elements from the start of `v` lie on pages that hold some of
+/// `v` ([`within_valid_pages`]): the masked loads and stores of a tail that starts at `v`.
+#[inline(always)]
+pub(crate) fn reach_within<T>(v: &[T], reach: usize) -> bool {
+    let at = v.as_ptr() as usize;
+    within_valid_pages(at, size_of::<T>() * reach, at, size_of_val(v))
 }
 
 /// How far ahead of the current chunk a streaming kernel prefetches its source. One core's

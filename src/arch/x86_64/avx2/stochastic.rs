@@ -13,7 +13,7 @@ use core::arch::x86_64::*;
 use half::{bf16, f16};
 
 use super::super::{
-    edge, head_in_place, in_place_tail_min, prefetch_ahead, tail_in_place, to_line,
+    edge, head_in_place, in_place_tail_min, prefetch_ahead, reach_within, tail_in_place, to_line,
     within_valid_pages, Aes, Vaes, STREAM_MIN_BYTES,
 };
 use super::ars::{self, ArsKeys, ArsKeys2};
@@ -464,14 +464,6 @@ fn round_in_place<S, D>(
         // SAFETY: as above.
         unsafe { store16(&mut dst[16 * k..n], y) };
     }
-}
-
-/// Whether the bytes of `reach` elements from the start of `v` lie on pages that hold some of
-/// `v` ([`within_valid_pages`]).
-#[inline(always)]
-fn reach_within<T>(v: &[T], reach: usize) -> bool {
-    let at = v.as_ptr() as usize;
-    within_valid_pages(at, size_of::<T>() * reach, at, size_of_val(v))
 }
 
 /// `drive`'s head: the elements before the first block boundary (at most 7), the first of

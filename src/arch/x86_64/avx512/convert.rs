@@ -12,6 +12,7 @@ use core::arch::x86_64::*;
 use half::{bf16, f16};
 
 use super::super::{for_each_chunk_streaming, in_register_m256i};
+use crate::reference::convert as r;
 
 /// Mask of the low `n` lanes, `n <= 16`.
 fn low_lanes(n: usize) -> __mmask16 {
@@ -19,14 +20,30 @@ fn low_lanes(n: usize) -> __mmask16 {
     ((1u32 << n) - 1) as __mmask16
 }
 
-/// Runs `step(src_ptr, dst_ptr, mask)` over an edge (head or tail), 16 lanes at a time.
+/// Runs `step(src_ptr, dst_ptr, mask)` over an edge (head or tail), 16 lanes at a time. An
+/// edge whose last 16-lane windows cross a page boundary is converted by `reference` instead,
+/// which gives the same bits: the page past it may hold none of the slices, and a masked
+/// window there is slow ([`within_valid_pages`](super::super::within_valid_pages)). The test
+/// is the bare crossing (for a random place, about one edge in 32 goes that way).
 #[inline(always)]
 pub(in crate::arch::x86_64) fn masked_tail<S, D>(
     src: &[S],
     dst: &mut [D],
+    reference: fn(&[S], &mut [D]),
     mut step: impl FnMut(*const S, *mut D, __mmask16),
 ) {
     let n = src.len().min(dst.len());
+    let last = n & !15;
+    let crosses = |at: usize, size: usize| at % 4096 + 16 * size > 4096;
+    let (s_at, d_at) = (
+        src.as_ptr().wrapping_add(last),
+        dst.as_ptr().wrapping_add(last),
+    );
+    if last < n
+        && (crosses(s_at as usize, size_of::<S>()) || crosses(d_at as usize, size_of::<D>()))
+    {
+        return beside_a_page(&src[..n], &mut dst[..n], reference);
+    }
     let mut i = 0;
     while i < n {
         let lanes = (n - i).min(16);
@@ -34,6 +51,13 @@ pub(in crate::arch::x86_64) fn masked_tail<S, D>(
         step(src[i..].as_ptr(), dst[i..].as_mut_ptr(), low_lanes(lanes));
         i += lanes;
     }
+}
+
+/// [`masked_tail`]'s other way, out of line.
+#[cold]
+#[inline(never)]
+fn beside_a_page<S, D>(src: &[S], dst: &mut [D], reference: fn(&[S], &mut [D])) {
+    reference(src, dst);
 }
 
 /// 16 f32 patterns -> 16 bf16 patterns, round to nearest even, NaN quieted, each in the low
@@ -146,7 +170,7 @@ pub(super) unsafe fn f32_to_bf16(src: &[f32], dst: &mut [bf16]) {
             }
         },
         |s, d| {
-            masked_tail(s, d, |s, d, k| {
+            masked_tail(s, d, r::f32_to_bf16_slice, |s, d, k| {
                 // SAFETY: masked lanes are neither read nor written (no fault either); the
                 // unmasked ones are in bounds (see `masked_tail`).
                 unsafe {
@@ -193,7 +217,7 @@ pub(super) unsafe fn bf16_to_f32(src: &[bf16], dst: &mut [f32]) {
             }
         },
         |s, d| {
-            masked_tail(s, d, |s, d, k| {
+            masked_tail(s, d, r::bf16_to_f32_slice, |s, d, k| {
                 // SAFETY: as in `f32_to_bf16`'s tail.
                 unsafe {
                     let h = _mm256_maskz_loadu_epi16(k, s.cast());
@@ -222,7 +246,7 @@ pub(super) unsafe fn f32_to_f16(src: &[f32], dst: &mut [f16]) {
             }
         },
         |s, d| {
-            masked_tail(s, d, |s, d, k| {
+            masked_tail(s, d, r::f32_to_f16_slice, |s, d, k| {
                 // SAFETY: as in `f32_to_bf16`'s tail.
                 unsafe {
                     let x = _mm512_maskz_loadu_ps(k, s);
@@ -256,7 +280,7 @@ pub(super) unsafe fn f16_to_f32(src: &[f16], dst: &mut [f32]) {
             }
         },
         |s, d| {
-            masked_tail(s, d, |s, d, k| {
+            masked_tail(s, d, r::f16_to_f32_slice, |s, d, k| {
                 // SAFETY: as in `f32_to_bf16`'s tail.
                 unsafe {
                     let h = _mm256_maskz_loadu_epi16(k, s.cast());

@@ -10,7 +10,7 @@ use half::{bf16, f16};
 use super::super::avx2::fmac::hsum;
 use super::super::{
     prefetch_pair_ahead, prefetch_read_ahead, prefetches_dot, prefetches_row_pairs,
-    widens_f16_in_halves,
+    widens_f16_in_halves, within_valid_pages,
 };
 
 /// Sixteen elements from `p` as f32 lanes.
@@ -82,6 +82,31 @@ impl MaskedLanes16 for f16 {
     }
 }
 
+/// The first `n` (1 to 15) elements from `p` as f32 lanes, zero above: one masked load from
+/// `p`, or, where its window would reach a page that holds none of them
+/// ([`within_valid_pages`]), one from the window that ends
+/// with the `n`-th element, its lanes then moved down (`vcompressps`). That window lies on the
+/// page of the `n`-th element: the first one crossed out of it, so it ends within 64 bytes of
+/// that page's end.
+///
+/// # Safety
+/// `p` is valid for reading `n` elements, and the CPU has avx512f, avx512bw and avx512vl.
+#[inline(always)]
+pub(super) unsafe fn first_lanes16<T: MaskedLanes16>(p: *const T, n: usize) -> __m512 {
+    debug_assert!((1..16).contains(&n));
+    let at = p as usize;
+    // SAFETY: per the function's contract; either load reads only the `n` elements from `p`
+    // (the lanes of `high` from `16 - n` elements before it are those).
+    unsafe {
+        if within_valid_pages(at, 16 * size_of::<T>(), at, n * size_of::<T>()) {
+            return T::masked_lanes16(p, ((1u32 << n) - 1) as __mmask16);
+        }
+        let high = (0xffff_u32 << (16 - n)) as __mmask16;
+        let v = T::masked_lanes16(p.wrapping_sub(16 - n), high);
+        _mm512_maskz_compress_ps(high, v)
+    }
+}
+
 /// Horizontal sum of 16 lanes in a fixed order: the halves added, then the `Avx2` tier's sum.
 #[inline]
 #[target_feature(enable = "avx512f")]
@@ -115,8 +140,8 @@ pub(super) unsafe fn finish16<A: MaskedLanes16, B: MaskedLanes16>(
         }
         if at < n {
             let lanes = ((1u32 << (n - at)) - 1) as __mmask16;
-            let xa = A::masked_lanes16(a.as_ptr().add(at), lanes);
-            let xb = B::masked_lanes16(b.as_ptr().add(at), lanes);
+            let xa = first_lanes16(a.as_ptr().add(at), n - at);
+            let xb = first_lanes16(b.as_ptr().add(at), n - at);
             acc[1] = _mm512_mask3_fmadd_ps(xa, xb, acc[1], lanes);
         }
         let sum = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3]));

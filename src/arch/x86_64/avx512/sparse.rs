@@ -17,7 +17,7 @@ use half::{bf16, f16};
 use super::super::avx2::fmac::Lanes;
 use super::super::avx2::sparse as avx2;
 use super::super::{avx2_dot_prefetch, avx512_sparse_prefetch, SparsePrefetch};
-use super::fmac::{hsum16, MaskedLanes16};
+use super::fmac::{first_lanes16, hsum16, MaskedLanes16};
 use crate::arch::with_width;
 
 /// Rows of fewer nonzeros than this take the `Avx2` tier's sparse dot: there a row's masked
@@ -169,7 +169,7 @@ fn dot<T: MaskedLanes16, const HARDWARE_GATHER: bool, const WINDOWED: bool>(
                 padded[..n - whole].copy_from_slice(&indices[whole..n]);
                 x16::<HARDWARE_GATHER>(padded.as_ptr(), x.as_ptr())
             };
-            let vs = T::masked_lanes16(values.as_ptr().add(whole), lanes);
+            let vs = first_lanes16(values.as_ptr().add(whole), n - whole);
             // Lanes past the row keep the accumulator: their x may be an infinity or a NaN.
             acc = _mm512_mask3_fmadd_ps(vs, xs, acc, lanes);
         }

@@ -24,8 +24,8 @@ use core::arch::x86_64::*;
 use half::{bf16, f16};
 
 use super::super::{
-    avx2, edge, head_in_place, in_place_tail_min, prefetch_ahead, tail_in_place, to_line, Vaes,
-    STREAM_MIN_BYTES,
+    avx2, edge, head_in_place, in_place_tail_min, prefetch_ahead, reach_within, tail_in_place,
+    to_line, within_valid_pages, Vaes, STREAM_MIN_BYTES,
 };
 use super::ars::{self, ArsKeys};
 use super::convert::{narrow32, ordered};
@@ -531,18 +531,30 @@ fn round_in_place<S, D>(
     }
 }
 
-/// `drive`'s tail, in place ([`round_in_place`]). Out of line, so that it leaves the chunks'
-/// loop its registers.
+/// `drive`'s tail, in place ([`round_in_place`]); where those masked loads and stores would
+/// reach a page the slices do not ([`within_valid_pages`]), through zero-padded copies. Out of
+/// line, so that it leaves the chunks' loop its registers.
 #[inline(never)]
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
-fn round_tail<S, D>(
+fn round_tail<S: Copy + Default, D: Copy + Default>(
     src: &[S],
     dst: &mut [D],
     bits: &Bits,
     load: &impl Fn(&[S], &[D], usize) -> __m512i,
     round: &impl Fn([__m512i; 2], __m512i) -> __m512i,
 ) {
-    round_in_place(src, dst, bits, load, round);
+    let n = src.len().min(dst.len());
+    let (src, dst) = (&src[..n], &mut dst[..n]);
+    // The masked loads and stores reach the end of the last step of 32 elements.
+    let whole = n.div_ceil(32) * 32;
+    if reach_within(src, whole) && reach_within(dst, whole) {
+        return round_in_place(src, dst, bits, load, round);
+    }
+    let (mut s, mut d) = ([S::default(); STEP], [D::default(); STEP]);
+    s[..n].copy_from_slice(src);
+    d[..n].copy_from_slice(dst);
+    round_in_place(&s[..whole], &mut d[..whole], bits, load, round);
+    dst.copy_from_slice(&d[..n]);
 }
 
 /// `drive`'s head: the elements before the first block boundary (at most 7), the first of
@@ -561,10 +573,27 @@ fn round_head<S: Copy + Default, D: Copy + Default>(
     round: &impl Fn([__m512i; 2], __m512i) -> __m512i,
 ) {
     let h = src.len().min(dst.len());
+    let (src, dst) = (&src[..h], &mut dst[..h]);
     let end = lane + h;
-    let (s, mut d) = (shifted(&src[..h], lane), shifted(&dst[..h], lane));
     let mut bits = [_mm512_setzero_si512(); BLOCKS / 4];
     bits[0] = first;
+    // `shifted`'s loads and the store below: 64 bytes from `lane` elements before the slices.
+    let (s_at, d_at) = (src.as_ptr() as usize, dst.as_ptr() as usize);
+    let (s_window, d_window) = (
+        s_at.wrapping_sub(lane * size_of::<S>()),
+        d_at.wrapping_sub(lane * size_of::<D>()),
+    );
+    let masked = within_valid_pages(s_window, 64, s_at, size_of_val(src))
+        && within_valid_pages(d_window, 64, d_at, size_of_val(dst));
+    if !masked {
+        let (mut s, mut d) = ([S::default(); 32], [D::default(); 32]);
+        s[lane..end].copy_from_slice(src);
+        d[lane..end].copy_from_slice(dst);
+        round_in_place(&s[..end], &mut d[..end], &bits, load, round);
+        dst.copy_from_slice(&d[lane..end]);
+        return;
+    }
+    let (s, mut d) = (shifted(src, lane), shifted(dst, lane));
     round_in_place(&s[..end], &mut d[..end], &bits, load, round);
     let lanes = low_lanes32(h) << lane;
     let p: *mut i16 = dst.as_mut_ptr().cast::<i16>().wrapping_sub(lane);

@@ -61,14 +61,19 @@ pub(super) unsafe fn f32_to_bf16(src: &[f32], dst: &mut [bf16]) {
             }
         },
         |s, d| {
-            masked_tail(s, d, |s, d, k| {
-                // SAFETY: masked lanes are neither read nor written (no fault either); the
-                // unmasked ones are in bounds (see `masked_tail`).
-                unsafe {
-                    let x = _mm512_maskz_loadu_ps(k, s);
-                    _mm256_mask_storeu_epi16(d.cast(), k, convert16(x));
-                }
-            })
+            masked_tail(
+                s,
+                d,
+                crate::reference::convert::f32_to_bf16_slice,
+                |s, d, k| {
+                    // SAFETY: masked lanes are neither read nor written (no fault either); the
+                    // unmasked ones are in bounds (see `masked_tail`).
+                    unsafe {
+                        let x = _mm512_maskz_loadu_ps(k, s);
+                        _mm256_mask_storeu_epi16(d.cast(), k, convert16(x));
+                    }
+                },
+            )
         },
     );
 }
