@@ -16,6 +16,8 @@ mod probe {
     use std::time::Instant;
 
     use half::{bf16, f16};
+    use lowp::fmac::{MatMut, MatRef, Par};
+    use lowp::sparse::{Csr, PackedCsr, PackedLayout};
     use lowp::{Backend, Generator};
 
     extern "C" {
@@ -76,6 +78,7 @@ mod probe {
 
     pub fn main() {
         let pages: Vec<*mut u8> = (0..4).map(|_| guarded_page()).collect();
+        // (`sparse` below reuses the first three.)
         println!("ns per call, slices in the middle of a page / ending before an unmapped one");
         for backend in Backend::all_supported() {
             for n in [1usize, 9, 33] {
@@ -122,6 +125,58 @@ mod probe {
         }
         println!("columns: f32 -> bf16, f16 -> f32, dot f32 · bf16, ARS-5 f32 -> bf16 from");
         println!("index 3, Philox bf16 update");
+        sparse(&pages);
+    }
+
+    /// SpMM of 16 rows (B's last 9 columns in a masked vector) and the `Windowed` packed SpMV
+    /// of the same rows (each row's last window reaching past x), with B and x in the middle
+    /// of a page or ending at its end.
+    fn sparse(pages: &[*mut u8]) {
+        let (rows, k, n) = (16, 40, 9);
+        let (mut indptr, mut indices) = (vec![0], Vec::new());
+        for r in 0..rows {
+            indices.extend((0..k as u32).filter(|c| (c + r as u32).is_multiple_of(3)));
+            indptr.push(indices.len());
+        }
+        let values = vec![bf16::from_f32(0.5); indices.len()];
+        let a = Csr::try_new(rows, k, indptr, indices, values).unwrap();
+        let packed = PackedCsr::pack_with(a.view(), PackedLayout::Windowed);
+        println!("ns per call: SpMM 16 x 40 x 9 (bf16), then Windowed SpMV 16 x 40");
+        for backend in Backend::all_supported() {
+            let mut row = format!("{:<11}", backend.isa().to_string());
+            for at_end in [false, true] {
+                // SAFETY: separate pages, one slice each.
+                let (b, x, c) = unsafe {
+                    (
+                        slice::<f32>(pages[0], k * n, at_end),
+                        slice::<f32>(pages[1], k, at_end),
+                        slice::<f32>(pages[2], rows * n, at_end),
+                    )
+                };
+                b.iter_mut()
+                    .enumerate()
+                    .for_each(|(i, v)| *v = i as f32 * 0.01);
+                x.iter_mut()
+                    .enumerate()
+                    .for_each(|(i, v)| *v = i as f32 * 0.1);
+                let mut y = vec![0.0f32; rows];
+                let spmm = ns(|| {
+                    let b = MatRef::new(&*b, k, n).unwrap();
+                    let c = MatMut::new(&mut *c, rows, n).unwrap();
+                    backend.spmm(1.0, a.view(), b, 0.0, c, Par::Seq).unwrap()
+                });
+                let spmv = ns(|| {
+                    backend
+                        .spmv_packed(1.0, &packed, black_box(&*x), 0.0, &mut y, Par::Seq)
+                        .unwrap()
+                });
+                row += &format!(
+                    "  {}: {spmm:6.1} {spmv:6.1}",
+                    if at_end { "end" } else { "mid" }
+                );
+            }
+            println!("{row}");
+        }
     }
 }
 

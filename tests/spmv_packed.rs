@@ -444,3 +444,21 @@ fn wrong_lengths_are_typed_errors() {
         ));
     }
 }
+
+/// x ending on a page boundary: the `Windowed` kernels' last windows of a row reach past x,
+/// and there onto a page that may hold none of it, so they load from a copy of x's end
+/// instead, with the same bits.
+#[test]
+fn x_ending_on_a_page_boundary() {
+    let mut rng = Rng::new(0x9a6e);
+    let mut buf = vec![0.0f32; 4096];
+    for cols in [1, 5, 31, 40, 95] {
+        let a = matrix(&mut rng, 48, cols, none, |v| v);
+        let x: Vec<f32> = (0..cols).map(|j| j as f32 * 0.5 - 3.0).collect();
+        let page = buf.as_ptr().align_offset(4096) + 1024;
+        let xs = &mut buf[page - cols..page];
+        xs.copy_from_slice(&x);
+        let packed = PackedCsr::pack_with(a.view(), PackedLayout::Windowed);
+        check_layout(&a, packed, xs, "x ending on a page boundary");
+    }
+}

@@ -234,7 +234,13 @@ unsafe fn pass<T: Lanes, const MASKED: bool, const Q: usize>(
 /// The row product: passes of 64 columns, then the rest (under 64) in one pass of as many
 /// 8-column accumulators as it needs, the last one masked.
 #[inline(always)]
-fn row<T: Lanes>(indices: &[u32], values: &[T], b: &[f32], stride: usize, out: &mut [f32]) {
+pub(in crate::arch::x86_64) fn row<T: Lanes>(
+    indices: &[u32],
+    values: &[T],
+    b: &[f32],
+    stride: usize,
+    out: &mut [f32],
+) {
     let n = out.len();
     let mut j = 0;
     // Each column is one chain of adds (the order is fixed), so a pass's time per nonzero
@@ -258,8 +264,9 @@ fn row<T: Lanes>(indices: &[u32], values: &[T], b: &[f32], stride: usize, out: &
         let at = (j, lanes);
         // The last vector's masked loads and store reach 8 columns from its start, past the
         // row's end: where that leaves the pages of B (for every row, where B ends less than
-        // 32 bytes before a page does) or of `out` (about one row in 128), its columns go one
-        // at a time instead ([`within_valid_pages`]).
+        // 32 bytes before a page does) or of `out` (about one row in 128), they go as the whole
+        // vector that ends with the row, or one at a time in rows under 8 columns
+        // ([`within_valid_pages`]).
         let reach = j + 8 * rest.div_ceil(8);
         let (b_at, o_at) = (b.as_ptr() as usize, out.as_ptr() as usize);
         let in_b = within_valid_pages(
@@ -284,8 +291,14 @@ fn row<T: Lanes>(indices: &[u32], values: &[T], b: &[f32], stride: usize, out: &
                     pass::<T, false>(indices, values, b, stride, (j, full), out)
                 );
             }
-            for (c, o) in out.iter_mut().enumerate().skip(j + whole) {
-                *o = column(indices, values, b, stride, c);
+            if n >= 8 {
+                // Each column is its own chain, so the columns this vector shares with the
+                // one before get the same sums again.
+                pass::<T, false, 1>(indices, values, b, stride, (n - 8, full), out);
+            } else {
+                for (c, o) in out.iter_mut().enumerate().skip(j + whole) {
+                    *o = column(indices, values, b, stride, c);
+                }
             }
         }
     }
@@ -542,32 +555,45 @@ pub(in crate::arch::x86_64) mod tests {
     /// of the masked vector's (the same B away from the boundary).
     #[test]
     fn last_columns_at_a_page_boundary_match_the_masked_vector() {
-        if !crate::Isa::Avx2.is_supported() {
-            return;
+        if crate::Isa::Avx2.is_supported() {
+            // SAFETY: the CPU has the Avx2 tier's features.
+            unsafe { check_last_columns(super::row_bf16) }
         }
+    }
+
+    /// A tier's bf16 row product: `(indices, values, b, stride, out)`.
+    pub(in crate::arch::x86_64) type RowProduct =
+        unsafe fn(&[u32], &[bf16], &[f32], usize, &mut [f32]);
+
+    /// The check of [`last_columns_at_a_page_boundary_match_the_masked_vector`] for a tier's
+    /// row product `row`.
+    ///
+    /// # Safety
+    /// The CPU has `row`'s features.
+    pub(in crate::arch::x86_64) unsafe fn check_last_columns(row: RowProduct) {
         let mut next = crate::arch::x86_64::xorshift(0x2545_f491_4f6c_dd1du64);
         let (k, nnz) = (9usize, 5usize);
         let indices: Vec<u32> = (0..nnz as u32).map(|p| (p * 2).min(k as u32 - 1)).collect();
         let values: Vec<bf16> = (0..nnz)
             .map(|_| bf16::from_f32((next() % 2001) as f32 / 1000.0 - 1.0))
             .collect();
-        let mut buf = vec![0.0f32; 4 << 10];
-        let mut out_buf = vec![0.0f32; 4 << 10];
-        for n in 1..=70 {
+        let mut buf = vec![0.0f32; 8 << 10];
+        let mut out_buf = vec![0.0f32; 8 << 10];
+        // Past 128 columns the AVX-512 row product has run a whole pass first.
+        for n in (1..=70).chain(125..=140) {
             let b: Vec<f32> = (0..k * n)
                 .map(|_| (next() % 4001) as f32 / 100.0 - 20.0)
                 .collect();
-            let page = buf.as_ptr().align_offset(4096) + 1024;
-            let out_page = out_buf.as_ptr().align_offset(4096) + 1024;
+            let page = buf.as_ptr().align_offset(4096) + 2048;
+            let out_page = out_buf.as_ptr().align_offset(4096) + 2048;
             let mut runs = Vec::new();
             for (b_end, o_end) in [(false, false), (true, false), (false, true), (true, true)] {
                 let b_at = if b_end { page - k * n } else { page + 64 };
                 let o_at = if o_end { out_page - n } else { out_page + 64 };
                 buf[b_at..b_at + k * n].copy_from_slice(&b);
                 let out = &mut out_buf[o_at..o_at + n];
-                // SAFETY: the Avx2 tier is supported (checked above); every index times n
-                // plus n is at most k * n.
-                unsafe { super::row_bf16(&indices, &values, &buf[b_at..b_at + k * n], n, out) };
+                // SAFETY: the caller's contract; every index times n plus n is at most k * n.
+                unsafe { row(&indices, &values, &buf[b_at..b_at + k * n], n, out) };
                 runs.push(out.iter().map(|y| y.to_bits()).collect::<Vec<_>>());
             }
             for run in &runs[1..] {

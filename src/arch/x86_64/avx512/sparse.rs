@@ -16,7 +16,7 @@ use half::{bf16, f16};
 
 use super::super::avx2::fmac::Lanes;
 use super::super::avx2::sparse as avx2;
-use super::super::{avx2_dot_prefetch, avx512_sparse_prefetch, SparsePrefetch};
+use super::super::{avx2_dot_prefetch, avx512_sparse_prefetch, within_valid_pages, SparsePrefetch};
 use super::fmac::{first_lanes16, hsum16, MaskedLanes16};
 use crate::arch::with_width;
 
@@ -333,7 +333,19 @@ fn row<T: Lanes>(indices: &[u32], values: &[T], b: &[f32], stride: usize, out: &
     let rest = n - j;
     let last = rest.wrapping_sub(1) % 16 + 1;
     let at = (j, (u32::MAX >> (32 - last)) as __mmask16);
-    if rest > 0 {
+    // The last vector's masked loads and store reach 16 columns from its start, past the
+    // row's end: where that leaves the pages of B (for every row, where B ends less than 64
+    // bytes before a page does) or of `out`, they go another way ([`within_valid_pages`]).
+    let reach = j + 16 * rest.div_ceil(16);
+    let (b_at, o_at) = (b.as_ptr() as usize, out.as_ptr() as usize);
+    let in_b = within_valid_pages(
+        b_at,
+        4 * (b.len().saturating_sub(n) + reach),
+        b_at,
+        4 * b.len(),
+    );
+    if rest > 0 && (indices.is_empty() || in_b) && within_valid_pages(o_at, 4 * reach, o_at, 4 * n)
+    {
         // SAFETY: the pass of `rest.div_ceil(16)` vectors covers `[j, n)` exactly, its last
         // vector `last` lanes; see `pass`.
         unsafe {
@@ -342,6 +354,10 @@ fn row<T: Lanes>(indices: &[u32], values: &[T], b: &[f32], stride: usize, out: &
                 pass::<T>(indices, values, b, stride, at, out)
             )
         }
+    } else if rest > 0 {
+        // The `Avx2` tier's row product of the last columns: the same operations in the same
+        // order, so the same bits, in vectors of 8 that check their own pages.
+        avx2::row(indices, values, &b[j..], stride, &mut out[j..]);
     }
 }
 
@@ -418,7 +434,9 @@ mod tests {
 
     use half::{bf16, f16};
 
-    use super::super::super::avx2::sparse::tests::{check_same_bits, check_windows};
+    use super::super::super::avx2::sparse::tests::{
+        check_last_columns, check_same_bits, check_windows,
+    };
 
     #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
     unsafe fn both<T: super::MaskedLanes16 + super::Lanes>(
@@ -458,6 +476,14 @@ mod tests {
         if crate::Isa::Avx512.is_supported() {
             // SAFETY: the CPU has the Avx512 tier's features.
             unsafe { check_windows(dot::<f32>, dot::<bf16>, dot::<f16>) }
+        }
+    }
+
+    #[test]
+    fn last_columns_at_a_page_boundary_match_the_masked_vector() {
+        if crate::Isa::Avx512.is_supported() {
+            // SAFETY: the CPU has the Avx512 tier's features.
+            unsafe { check_last_columns(super::row_bf16) }
         }
     }
 

@@ -553,7 +553,7 @@ fn round_tail<S: Copy + Default, D: Copy + Default>(
     let (mut s, mut d) = ([S::default(); STEP], [D::default(); STEP]);
     s[..n].copy_from_slice(src);
     d[..n].copy_from_slice(dst);
-    round_in_place(&s[..whole], &mut d[..whole], bits, load, round);
+    round_in_place(&s[..n], &mut d[..n], bits, load, round);
     dst.copy_from_slice(&d[..n]);
 }
 

@@ -11,7 +11,7 @@ use core::arch::x86_64::*;
 
 use half::{bf16, f16};
 
-use super::super::windowed_prefetch;
+use super::super::{windowed_prefetch, within_valid_pages};
 use super::fmac::Lanes16;
 use crate::backend::WINDOW_COLS;
 
@@ -26,24 +26,37 @@ fn chunk<T: Lanes16>(
     let steps: usize = windows.iter().map(|w| w[1] as usize).sum();
     assert!(offsets.len() >= 16 * steps && values.len() >= 16 * steps);
     // SAFETY: inlined only into the kernels below, which enable avx512f; the assert keeps the
-    // loads of every step inside `offsets` and `values`; x is read by masked loads of the
-    // columns below x.len() only (masked-off lanes are not accessed, and the pointer is never
-    // dereferenced beyond them); `vpermt2ps` reads registers, whatever the offsets hold.
+    // loads of every step inside `offsets` and `values`; x (or the copy of its last values,
+    // placed at the same columns) is read by masked loads of the columns below x.len() only
+    // (masked-off lanes are not accessed, and the pointer is never dereferenced beyond them);
+    // `vpermt2ps` reads registers, whatever the offsets hold.
     unsafe {
         let mut sums = _mm512_loadu_ps(out.as_ptr());
         let ahead = windowed_prefetch();
         let mut at = 0;
+        // Where the windows that reach past x would also reach a page that holds none of it
+        // ([`within_valid_pages`]), they load from a zero-padded copy of its last 32 values.
+        let mut padded = [0.0f32; 64];
+        let x_at = x.as_ptr() as usize;
+        let (tail, tail_base) =
+            if x.is_empty() || within_valid_pages(x_at, 4 * (x.len() + 32), x_at, 4 * x.len()) {
+                (x.as_ptr(), 0)
+            } else {
+                let base = x.len().saturating_sub(32);
+                padded[..x.len() - base].copy_from_slice(&x[base..]);
+                (padded.as_ptr(), base)
+            };
         for &[col, steps] in windows {
             let col = col as usize;
-            let window = x.as_ptr().wrapping_add(col);
             // Lane 31 stays zero. Only a row's last windows reach past x, so the others skip
             // the masks' arithmetic: where windows hold 1-3 steps it took up to a third (95 %
             // sparsity) to two thirds (99 %) of the kernel's time.
-            let (low, high) = if col + WINDOW_COLS <= x.len() {
-                (u16::MAX, u16::MAX >> 1)
+            let (window, low, high) = if col + WINDOW_COLS <= x.len() {
+                (x.as_ptr().wrapping_add(col), u16::MAX, u16::MAX >> 1)
             } else {
                 let there = x.len().saturating_sub(col);
                 (
+                    tail.wrapping_add(col.wrapping_sub(tail_base)),
                     ((1u32 << there.min(16)) - 1) as u16,
                     ((1u32 << there.saturating_sub(16)) - 1) as u16,
                 )
