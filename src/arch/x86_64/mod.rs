@@ -71,6 +71,18 @@ pub(crate) fn within_valid_pages(window: usize, width: usize, first: usize, vali
         && (window + width - 1) / PAGE == (first + valid - 1) / PAGE
 }
 
+/// Whether a row product's last vector stays on the pages of B and of the output row
+/// ([`within_valid_pages`]): its masked loads of a row of B and its store into `out` reach
+/// `reach` columns from the row's start, and every row read lies at most `out.len()` elements
+/// before the end of `b` (none is read without `nonzeros`).
+#[inline(always)]
+pub(crate) fn last_columns_within(b: &[f32], out: &[f32], reach: usize, nonzeros: bool) -> bool {
+    let (b_at, o_at, n) = (b.as_ptr() as usize, out.as_ptr() as usize, out.len());
+    let b_reach = 4 * (b.len().saturating_sub(n) + reach);
+    (!nonzeros || within_valid_pages(b_at, b_reach, b_at, 4 * b.len()))
+        && within_valid_pages(o_at, 4 * reach, o_at, 4 * n)
+}
+
 /// Whether the bytes of `reach` elements from the start of `v` lie on pages that hold some of
 /// `v` ([`within_valid_pages`]): the masked loads and stores of a tail that starts at `v`.
 #[inline(always)]

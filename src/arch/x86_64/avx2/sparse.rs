@@ -12,7 +12,7 @@ use core::arch::x86_64::*;
 use half::{bf16, f16};
 
 use super::super::{
-    avx2_dot_prefetch, prefers_hardware_gather, within_valid_pages, SparsePrefetch,
+    avx2_dot_prefetch, last_columns_within, prefers_hardware_gather, SparsePrefetch,
 };
 use super::fmac::{hsum, Lanes};
 use crate::arch::with_width;
@@ -266,19 +266,9 @@ pub(in crate::arch::x86_64) fn row<T: Lanes>(
         // row's end: where that leaves the pages of B (for every row, where B ends less than
         // 32 bytes before a page does) or of `out` (about one row in 128), they go as the whole
         // vector that ends with the row, or one at a time in rows under 8 columns
-        // ([`within_valid_pages`]).
+        // ([`last_columns_within`]).
         let reach = j + 8 * rest.div_ceil(8);
-        let (b_at, o_at) = (b.as_ptr() as usize, out.as_ptr() as usize);
-        let in_b = within_valid_pages(
-            b_at,
-            4 * (b.len().saturating_sub(n) + reach),
-            b_at,
-            4 * b.len(),
-        );
-        if rest > 0
-            && (indices.is_empty() || in_b)
-            && within_valid_pages(o_at, 4 * reach, o_at, 4 * n)
-        {
+        if rest > 0 && last_columns_within(b, out, reach, !indices.is_empty()) {
             with_width!(
                 rest.div_ceil(8),
                 pass::<T, true>(indices, values, b, stride, at, out)

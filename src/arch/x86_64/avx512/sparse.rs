@@ -16,7 +16,9 @@ use half::{bf16, f16};
 
 use super::super::avx2::fmac::Lanes;
 use super::super::avx2::sparse as avx2;
-use super::super::{avx2_dot_prefetch, avx512_sparse_prefetch, within_valid_pages, SparsePrefetch};
+use super::super::{
+    avx2_dot_prefetch, avx512_sparse_prefetch, last_columns_within, SparsePrefetch,
+};
 use super::fmac::{first_lanes16, hsum16, MaskedLanes16};
 use crate::arch::with_width;
 
@@ -335,17 +337,9 @@ fn row<T: Lanes>(indices: &[u32], values: &[T], b: &[f32], stride: usize, out: &
     let at = (j, (u32::MAX >> (32 - last)) as __mmask16);
     // The last vector's masked loads and store reach 16 columns from its start, past the
     // row's end: where that leaves the pages of B (for every row, where B ends less than 64
-    // bytes before a page does) or of `out`, they go another way ([`within_valid_pages`]).
+    // bytes before a page does) or of `out`, they go another way ([`last_columns_within`]).
     let reach = j + 16 * rest.div_ceil(16);
-    let (b_at, o_at) = (b.as_ptr() as usize, out.as_ptr() as usize);
-    let in_b = within_valid_pages(
-        b_at,
-        4 * (b.len().saturating_sub(n) + reach),
-        b_at,
-        4 * b.len(),
-    );
-    if rest > 0 && (indices.is_empty() || in_b) && within_valid_pages(o_at, 4 * reach, o_at, 4 * n)
-    {
+    if rest > 0 && last_columns_within(b, out, reach, !indices.is_empty()) {
         // SAFETY: the pass of `rest.div_ceil(16)` vectors covers `[j, n)` exactly, its last
         // vector `last` lanes; see `pass`.
         unsafe {
