@@ -73,8 +73,8 @@ pub(crate) fn within_valid_pages(window: usize, width: usize, first: usize, vali
 
 /// Whether a row product's last vector stays on the pages of B and of the output row
 /// ([`within_valid_pages`]): its masked loads of a row of B and its store into `out` reach
-/// `reach` columns from the row's start, and every row read lies at most `out.len()` elements
-/// before the end of `b` (none is read without `nonzeros`).
+/// `reach` columns from the row's start, and every row of B read starts at or before element
+/// `b.len() - out.len()` (none is read without `nonzeros`).
 #[inline(always)]
 pub(crate) fn last_columns_within(b: &[f32], out: &[f32], reach: usize, nonzeros: bool) -> bool {
     let (b_at, o_at, n) = (b.as_ptr() as usize, out.as_ptr() as usize, out.len());

@@ -84,10 +84,9 @@ impl MaskedLanes16 for f16 {
 
 /// The first `n` (1 to 15) elements from `p` as f32 lanes, zero above: one masked load from
 /// `p`, or, where its window would reach a page that holds none of them
-/// ([`within_valid_pages`]), one from the window that ends
-/// with the `n`-th element, its lanes then moved down (`vcompressps`). That window lies on the
-/// page of the `n`-th element: the first one crossed out of it, so it ends within 64 bytes of
-/// that page's end.
+/// ([`within_valid_pages`]), one from the window that ends with the `n`-th element, its lanes
+/// then moved down (`vcompressps`). That window lies on the page of the `n`-th element: the
+/// first one crossed out of it, so that element ends within 64 bytes of its page's end.
 ///
 /// # Safety
 /// `p` is valid for reading `n` elements, and the CPU has avx512f, avx512bw and avx512vl.
