@@ -43,8 +43,32 @@ fn round_bf16(x: __m256i) -> __m256i {
 #[inline]
 #[target_feature(enable = "avx2")]
 fn round_ordered_bf16(x: __m256i) -> __m256i {
-    let lsb = _mm256_and_si256(_mm256_srli_epi32::<16>(x), _mm256_set1_epi32(1));
-    _mm256_add_epi32(_mm256_add_epi32(x, _mm256_set1_epi32(0x7fff)), lsb)
+    // x + 0x7fff + (bit 16), as x + 0x8000 - (bit 16 clear): a comparison, not a shift
+    // (Zen 1 issues vector shifts on one pipe of four).
+    let lsb_clear = _mm256_cmpeq_epi32(
+        _mm256_and_si256(x, _mm256_set1_epi32(0x1_0000)),
+        _mm256_setzero_si256(),
+    );
+    _mm256_add_epi32(_mm256_add_epi32(x, _mm256_set1_epi32(0x8000)), lsb_clear)
+}
+
+/// The high 16 bits of the lanes of `a` (elements 0..8), then of `b` (8..16), in order. One
+/// byte shuffle per vector copies its high halves into both 64-bit halves of each 128-bit
+/// lane, a blend takes `a`'s low and `b`'s high ones, a 64-bit permute restores the order:
+/// shuffles, where two shifts and `vpackusdw` put three operations on Zen 1's one shift pipe.
+#[inline]
+#[target_feature(enable = "avx2")]
+pub(super) fn high_halves(a: __m256i, b: __m256i) -> __m256i {
+    #[rustfmt::skip]
+    let high = _mm256_setr_epi8(
+        2, 3, 6, 7, 10, 11, 14, 15, 2, 3, 6, 7, 10, 11, 14, 15,
+        2, 3, 6, 7, 10, 11, 14, 15, 2, 3, 6, 7, 10, 11, 14, 15,
+    );
+    let joined = _mm256_blend_epi32::<0b1100_1100>(
+        _mm256_shuffle_epi8(a, high),
+        _mm256_shuffle_epi8(b, high),
+    );
+    _mm256_permute4x64_epi64::<0b11_01_10_00>(joined)
 }
 
 /// 16 bf16 patterns -> 16 f32 patterns in two vectors (elements 0..8, then 8..16), NaN
@@ -83,16 +107,14 @@ pub(super) unsafe fn f32_to_bf16(src: &[f32], dst: &mut [bf16]) {
             };
             // One comparison tells whether the short way is exact for all 16 lanes.
             let (a_ps, b_ps) = (_mm256_castsi256_ps(a), _mm256_castsi256_ps(b));
-            let (a, b) = if _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_UNORD_Q>(a_ps, b_ps)) == 0 {
-                let high = |x| _mm256_srli_epi32::<16>(round_ordered_bf16(x));
-                (high(a), high(b))
+            let ordered = if _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_UNORD_Q>(a_ps, b_ps)) == 0 {
+                high_halves(round_ordered_bf16(a), round_ordered_bf16(b))
             } else {
-                (round_bf16(a), round_bf16(b))
+                // packus interleaves 128-bit halves: [a0-3 b0-3 | a4-7 b4-7]; the permute
+                // restores element order. Lanes are < 2^16, so the saturation never triggers.
+                let packed = _mm256_packus_epi32(round_bf16(a), round_bf16(b));
+                _mm256_permute4x64_epi64::<0b11_01_10_00>(packed)
             };
-            // packus interleaves 128-bit halves: [a0-3 b0-3 | a4-7 b4-7]; the permute restores
-            // element order. Lanes are < 2^16, so the saturation never triggers.
-            let packed = _mm256_packus_epi32(a, b);
-            let ordered = _mm256_permute4x64_epi64::<0b11_01_10_00>(packed);
             // SAFETY: see above.
             unsafe { store.m256(d.as_mut_ptr().cast(), ordered) };
         },

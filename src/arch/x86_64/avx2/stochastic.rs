@@ -17,6 +17,7 @@ use super::super::{
     within_valid_pages, Aes, Vaes, STREAM_MIN_BYTES,
 };
 use super::ars::{self, ArsKeys, ArsKeys2};
+use super::convert::high_halves;
 use crate::arch::portable::stochastic as portable;
 use crate::arch::{for_each_block_chunk, DrawAhead, F16_FAST_LOW, F16_FAST_SPAN, SR_BLOCK};
 use crate::backend::Sr;
@@ -225,8 +226,7 @@ fn unordered(x: [__m256i; 2]) -> __m256 {
 #[inline]
 #[target_feature(enable = "avx2")]
 fn nan_free_bf16(x: [__m256i; 2], r: [__m256i; 2]) -> __m256i {
-    let truncate = |x, r| _mm256_srli_epi32::<16>(_mm256_add_epi32(x, r));
-    narrow16(truncate(x[0], r[0]), truncate(x[1], r[1]))
+    high_halves(_mm256_add_epi32(x[0], r[0]), _mm256_add_epi32(x[1], r[1]))
 }
 
 /// Two groups of 8 f32 patterns and their random values -> 16 bf16 patterns in order.
