@@ -124,17 +124,27 @@ const LAYOUTS: [PackedLayout; 3] = [
     PackedLayout::Hybrid,
 ];
 
-/// Checks every layout; returns whether `Hybrid` mixed windowed and gathered steps.
+/// A gathered step's cost above 1, at which `Hybrid` mixes the two kinds of step where that
+/// pays (`Avx2`'s until session 39). This CPU's own may gather everything: below 1 it does.
+const MIXING_COST: f64 = 1.35;
+
+/// Checks every layout, and `Hybrid` at [`MIXING_COST`]; returns whether that one mixed
+/// windowed and gathered steps.
 fn check_all_backends<T: Input + PartialEq>(a: &Csr<T>, x: &[f32], what: &str) -> bool {
     let auto = PackedCsr::pack(a.view());
     assert!(
         auto == PackedCsr::pack_with(a.view(), auto.layout()),
         "{what}"
     );
+    let here = PackedCsr::<T>::gathered_step_cost();
+    assert!(auto == PackedCsr::pack_hybrid(a.view(), here), "{what}");
     for layout in LAYOUTS {
         check_layout(a, PackedCsr::pack_with(a.view(), layout), x, what);
     }
-    auto.layout() == PackedLayout::Hybrid
+    let mixing = PackedCsr::pack_hybrid(a.view(), MIXING_COST);
+    let mixed = mixing.layout() == PackedLayout::Hybrid;
+    check_layout(a, mixing, x, what);
+    mixed
 }
 
 /// The bits every backend must give for `packed`: the CSR's order unless `Hybrid`, where
@@ -213,11 +223,11 @@ fn every_backend_gives_the_row_by_row_fma_bits() {
         .collect();
     x[0] = f32::NAN;
     check_all_backends(&matrix(&mut rng, 203, cols, zero, |v| v), &x, "f32");
-    // Whether the random matrices mix the two kinds of step depends on the CPU's cost of a
-    // gathered pair; this one mixes them on every CPU.
+    // Whether the random matrices mix the two kinds of step depends on the cost of a
+    // gathered pair; this one mixes them at `MIXING_COST`.
     let (a, x_mixed) = mixed_chunks(&mut rng);
     // Steps of 16 pairs: 31 windowed; 4 gathered; 16 windowed (capped at one) and 4 gathered.
-    let padded = PackedCsr::pack(a.view()).padded_len();
+    let padded = PackedCsr::pack_hybrid(a.view(), MIXING_COST).padded_len();
     assert_eq!(
         padded,
         16 * (31 + 4 + 16 + 4),
@@ -321,8 +331,9 @@ fn windowed_padding_follows_each_windows_longest_row() {
 }
 
 #[test]
-fn pack_picks_windowed_for_dense_rows_and_gather_for_scattered_ones() {
-    // Every column stored: no padding either way, and 1 byte of index beats 4.
+fn hybrid_windows_dense_rows_and_gathers_scattered_ones() {
+    // Every column stored: no padding either way, and 1 byte of index beats 4 where a
+    // gathered step costs more than a windowed one; where it costs less, gathering wins.
     let dense = Csr::try_new(
         16,
         62,
@@ -331,10 +342,11 @@ fn pack_picks_windowed_for_dense_rows_and_gather_for_scattered_ones() {
         vec![1.0f32; 16 * 62],
     )
     .unwrap();
-    assert_eq!(
-        PackedCsr::pack(dense.view()).layout(),
-        PackedLayout::Windowed
-    );
+    let layout = |a: &Csr<f32>, cost| PackedCsr::pack_hybrid(a.view(), cost).layout();
+    for cost in [MIXING_COST, 2.2, 3.0] {
+        assert_eq!(layout(&dense, cost), PackedLayout::Windowed);
+    }
+    assert_eq!(layout(&dense, 0.8), PackedLayout::Gather);
     // One entry a row, each in its own window: Windowed pads every window to 16 lanes,
     // 16x Gather's pairs.
     let scattered = Csr::try_new(
@@ -345,10 +357,9 @@ fn pack_picks_windowed_for_dense_rows_and_gather_for_scattered_ones() {
         vec![1.0f32; 16],
     )
     .unwrap();
-    assert_eq!(
-        PackedCsr::pack(scattered.view()).layout(),
-        PackedLayout::Gather
-    );
+    for cost in [0.8, MIXING_COST, 2.2, 3.0] {
+        assert_eq!(layout(&scattered, cost), PackedLayout::Gather);
+    }
     assert_eq!(
         PackedCsr::pack_with(scattered.view(), PackedLayout::Windowed).padded_len(),
         16 * 16
@@ -359,7 +370,8 @@ fn pack_picks_windowed_for_dense_rows_and_gather_for_scattered_ones() {
 fn hybrid_gathers_what_one_busy_row_would_pad() {
     // Row r holds 5 entries in window r and 1 in each other of the 16 windows. `Windowed`
     // takes 5 steps a window (80), `Gather` 20 gathered steps; capped at 1, 16 windowed
-    // steps and 4 gathered ones, cheapest at any cost of a gathered step between 1 and 16/3.
+    // steps and 4 gathered ones, cheapest at any cost of a gathered step between 1 and 16
+    // (capped at k: 16k windowed steps and 5 - k gathered).
     let (rows, cols) = (16, 31 * 16);
     let (mut indptr, mut indices) = (vec![0], Vec::new());
     for r in 0..rows as u32 {
@@ -377,11 +389,24 @@ fn hybrid_gathers_what_one_busy_row_would_pad() {
     let x: Vec<f32> = (0..cols)
         .map(|_| (rng.next_u32() % 20001) as f32 / 7000.0 - 1.4)
         .collect();
-    let packed = PackedCsr::pack_with(a.view(), PackedLayout::Hybrid);
+    let packed = PackedCsr::pack_hybrid(a.view(), MIXING_COST);
     assert_eq!(packed.layout(), PackedLayout::Hybrid);
     assert_eq!(packed.windowed_len(), 16 * 16);
     assert_eq!(packed.padded_len(), 16 * (16 + 4));
-    assert_eq!(PackedCsr::pack(a.view()), packed);
+    for cost in [1.01, 2.2, 3.0, 15.9] {
+        assert_eq!(PackedCsr::pack_hybrid(a.view(), cost), packed, "{cost}");
+    }
+    // Below 1 every entry is gathered, above 16 every window kept whole.
+    let gathered = PackedCsr::pack_hybrid(a.view(), 0.99);
+    assert_eq!(
+        gathered,
+        PackedCsr::pack_with(a.view(), PackedLayout::Gather)
+    );
+    let windowed = PackedCsr::pack_hybrid(a.view(), 16.1);
+    assert_eq!(
+        windowed,
+        PackedCsr::pack_with(a.view(), PackedLayout::Windowed)
+    );
     let want = bits(&capped_oracle(&a, &x, 1));
     assert_ne!(want, bits(&oracle(&a, &x)), "the order shows in the bits");
     for be in backends() {
@@ -461,4 +486,15 @@ fn x_ending_on_a_page_boundary() {
         let packed = PackedCsr::pack_with(a.view(), PackedLayout::Windowed);
         check_layout(&a, packed, xs, "x ending on a page boundary");
     }
+}
+
+#[test]
+fn a_gathered_step_cost_must_be_positive_and_finite() {
+    let a = Csr::try_new(1, 4, vec![0, 1], vec![2], vec![1.0f32]).unwrap();
+    for cost in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+        let packing = std::panic::catch_unwind(|| PackedCsr::pack_hybrid(a.view(), cost));
+        assert!(packing.is_err(), "{cost}");
+    }
+    let here = PackedCsr::<f32>::gathered_step_cost();
+    assert!(here.is_finite() && here > 0.0);
 }

@@ -38,7 +38,8 @@ pub enum PackedLayout {
     /// window gathered after the windows: one busy row no longer pads a window for all 16.
     /// The cap is chosen per chunk to minimise `windowed steps + r · gathered steps`, `r`
     /// being what a gathered step costs against a windowed one on the CPU's best tier (2.2
-    /// with AVX-512, 1.35 elsewhere), so a chunk may come out all windowed or all gathered
+    /// or 3 with AVX-512, 0.8 with AVX2, 1.35 elsewhere), so a chunk may come out all
+    /// windowed or all gathered
     /// (when all do, the result is that layout). A row sums its windowed entries, then its
     /// gathered ones, each in column order: where a cap cuts a window, not the CSR's order,
     /// so the bits can differ from the other layouts' (within the same bound) and, through
@@ -112,15 +113,22 @@ pub struct PackedCsr<T> {
 /// 1.33x at 4.9x (99 %). There a cost of 3 took `Hybrid` from 1.26–1.36x to 1.52x lowp's CSR
 /// SpMV at 90 % and from 0.99–1.00x to 1.23x at 95 % (paired in each run), and packs 99 % as
 /// before; 4 windowed some of 99 %'s chunks, which then read 1.3x slower from DRAM. `Avx2`
-/// loads x element by element in both, so windows win there only by their fewer bytes: 0.70x
-/// `Gather`'s time at 1.20–1.31x its pairs (30–50 %), 1.29x at 1.39x. The others take
-/// `Avx2`'s figure: NEON's `tbl` kernel is untimed (no Arm hardware here).
+/// loads x lane by lane in both (but where `vgatherdps` is fast), so a windowed pair saves
+/// only bytes, and costs a mask and an add more: on an AMD Zen 1 core, whose best tier it is,
+/// `Windowed` took 1.57–3.26x `Gather`'s time at 1.3–2.6x its pairs (50–95 %), a gathered pair
+/// costing 0.78–0.84 windowed ones; 0.8 took `Hybrid` from 0.59–0.69x lowp's CSR SpMV at
+/// 50–95 % to
+/// 0.74–0.83x (every chunk gathered). The other tiers keep the 1.35 `Avx2` had before (measured on a Zen 4
+/// core with that tier forced, when its kernels gathered x by `vgatherdps`): NEON's `tbl`
+/// kernel is untimed (no Arm hardware here).
 fn gathered_pair_cost(isa: Isa) -> f64 {
     match isa {
         #[cfg(target_arch = "x86_64")]
         Isa::Avx512 | Isa::Avx512Bf16 if crate::arch::gathers_are_fast() => 2.2,
         #[cfg(target_arch = "x86_64")]
         Isa::Avx512 | Isa::Avx512Bf16 => 3.0,
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => 0.8,
         _ => 1.35,
     }
 }
@@ -138,10 +146,44 @@ impl<T: Input> PackedCsr<T> {
     }
 
     /// Packs `a` in `layout`. The result holds [`PackedCsr::padded_len`] pairs, `nnz` of
-    /// them real.
+    /// them real. `Hybrid` takes this CPU's [`PackedCsr::gathered_step_cost`].
     pub fn pack_with(a: CsrRef<'_, T>, layout: PackedLayout) -> PackedCsr<T> {
+        Self::pack_at_cost(a, layout, Self::gathered_step_cost())
+    }
+
+    /// What [`PackedCsr::pack`] takes a gathered step to cost against a windowed one on this
+    /// CPU's best tier: 2.2 or 3 with AVX-512 (Intel's Sapphire and Emerald Rapids, whose
+    /// `vgatherdps` is fast, or not), 0.8 with AVX2, 1.35 elsewhere.
+    pub fn gathered_step_cost() -> f64 {
+        gathered_pair_cost(Isa::best())
+    }
+
+    /// Packs `a` in the [`PackedLayout::Hybrid`] layout as a CPU would whose
+    /// [`PackedCsr::gathered_step_cost`] is `cost`: the same packing, so the same product's
+    /// bits, wherever it runs (for instance a matrix packed once for a fleet of one CPU
+    /// kind). A cost below 1 gathers every entry: a chunk's windowed steps are never
+    /// fewer than its gathered ones.
+    ///
+    /// # Panics
+    /// When `cost` is not a positive finite number.
+    ///
+    /// ```
+    /// use lowp::sparse::{Csr, PackedCsr, PackedLayout};
+    /// let a = Csr::try_new(1, 40, vec![0, 2], vec![3, 35], vec![1.0f32, 2.0])?;
+    /// assert_eq!(PackedCsr::pack_hybrid(a.view(), 0.8).layout(), PackedLayout::Gather);
+    /// # Ok::<(), lowp::Error>(())
+    /// ```
+    pub fn pack_hybrid(a: CsrRef<'_, T>, cost: f64) -> PackedCsr<T> {
+        assert!(
+            cost.is_finite() && cost > 0.0,
+            "a gathered step's cost must be a positive finite number, not {cost}"
+        );
+        Self::pack_at_cost(a, PackedLayout::Hybrid, cost)
+    }
+
+    /// [`PackedCsr::pack_with`] with `cost` for `Hybrid`.
+    fn pack_at_cost(a: CsrRef<'_, T>, layout: PackedLayout, cost: f64) -> PackedCsr<T> {
         let chunks = a.rows().div_ceil(CHUNK);
-        let cost = gathered_pair_cost(Isa::best());
         let mut windowed = WindowedSteps {
             starts: vec![0],
             first_window: vec![0],

@@ -26,7 +26,7 @@ use crate::arch::with_width;
 /// # Safety
 /// `indices` is valid for reading 8 entries, each below `x.len()`; the CPU has avx.
 #[inline(always)]
-unsafe fn gather8(indices: *const u32, x: &[f32]) -> __m256 {
+pub(super) unsafe fn gather8(indices: *const u32, x: &[f32]) -> __m256 {
     // SAFETY: per the function's contract: the four 8-byte loads cover `indices[..8]`, and
     // every broadcast reads `x` at one of those indices.
     unsafe {
