@@ -137,11 +137,13 @@ pub(crate) struct Kernels {
     pub(crate) dot_f32_bf16: unsafe fn(&[f32], &[bf16]) -> f32,
     /// One GEMV row, `dot(x, row)`, for W walked a row at a time (16 MiB and more, from
     /// memory): the bits of the dot of the same types, but prefetching W ahead (past the
-    /// row, into the next) where the tier prefetches.
+    /// row, into the next) where the tier prefetches. `row` runs on to W's end: its first
+    /// `x.len()` elements are the row, and the prefetch stops at its end.
     pub(crate) row_f32_bf16: unsafe fn(&[f32], &[bf16]) -> f32,
     pub(crate) row_f32_f16: unsafe fn(&[f32], &[f16]) -> f32,
     pub(crate) row_f32: unsafe fn(&[f32], &[f32]) -> f32,
-    /// Two GEMV rows at once; each result bit-identical to the one-row kernel's.
+    /// Two GEMV rows at once; each result bit-identical to the one-row kernel's. The rows run
+    /// on to W's end, as the one-row kernel's does.
     pub(crate) dot2_f32_bf16: TwoRows<bf16>,
     pub(crate) dot2_f32_f16: TwoRows<f16>,
     pub(crate) dot2_f32: TwoRows<f32>,

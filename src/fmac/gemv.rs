@@ -69,7 +69,9 @@ impl Backend {
         // Row pairs share their loads of x; each row's result has the same bits as alone, so
         // how rows pair up (it depends on the thread split) does not change anything.
         let pair = |i: usize| -> [f32; 2] {
-            let (r0, r1) = (w.row(i), w.row(i + 1));
+            // Each row runs on to W's end, which bounds the kernels' prefetch (a row's first
+            // `cols` elements are multiplied, as x holds `cols`).
+            let (r0, r1) = (w.row_onward(i), w.row_onward(i + 1));
             // SAFETY (all arms): `self` exists only if the CPU supports `self.isa()`, the one
             // precondition of its kernel table.
             match W::DTYPE {
@@ -83,7 +85,7 @@ impl Backend {
             }
         };
         let single = |i: usize| -> f32 {
-            let r = w.row(i);
+            let r = w.row_onward(i);
             // SAFETY: as above.
             match W::DTYPE {
                 DType::F32 => unsafe { (self.kernels.row_f32)(x, same_type(r)) },

@@ -148,6 +148,16 @@ impl<'a, T> MatRef<'a, T> {
         &self.data[i * self.row_stride..][..self.cols]
     }
 
+    /// [`MatRef::row`] and what follows it in the buffer: the GEMV kernels multiply its first
+    /// `cols` elements and prefetch no further than its end.
+    pub(crate) fn row_onward(&self, i: usize) -> &'a [T] {
+        let row = self.row(i);
+        if row.is_empty() {
+            return row;
+        }
+        &self.data[i * self.row_stride..]
+    }
+
     /// Whether each row is a contiguous slice (so [`MatRef::row`] works).
     pub fn rows_are_contiguous(&self) -> bool {
         self.col_stride == 1 || self.cols <= 1

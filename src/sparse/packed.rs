@@ -462,7 +462,8 @@ impl Backend {
                 let pairs = w.starts[c]..w.starts[c + 1];
                 if !pairs.is_empty() {
                     let windows = &w.windows[w.first_window[c]..w.first_window[c + 1]];
-                    let (offsets, values) = (&w.offsets[pairs.clone()], &w.values[pairs]);
+                    // To the arrays' ends: the kernels prefetch ahead into the next chunks.
+                    let (offsets, values) = (&w.offsets[pairs.start..], &w.values[pairs.start..]);
                     // SAFETY: `self` proves the CPU supports its tier; the chunk holds
                     // 16·Σ steps pairs of its windows (the kernels read x only below x.len()).
                     unsafe { self.window_chunk(windows, offsets, values, x, &mut sums) };
@@ -472,7 +473,7 @@ impl Backend {
                     let lens = g.lens[c * CHUNK..][..CHUNK]
                         .try_into()
                         .expect("16 lengths per chunk");
-                    let (indices, values) = (&g.indices[pairs.clone()], &g.values[pairs]);
+                    let (indices, values) = (&g.indices[pairs.start..], &g.values[pairs.start..]);
                     // SAFETY: `self` proves the CPU supports its tier; the chunk holds
                     // 16·max(lens) pairs, and every real pair's index came from a validated
                     // CSR with `cols == x.len()` columns (checked above).

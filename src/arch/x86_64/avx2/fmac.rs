@@ -133,15 +133,15 @@ unsafe fn finish<A: Lanes, B: Lanes>(mut acc: [__m256; 4], a: &[A], b: &[B], who
 #[inline(always)]
 fn dot<A: Lanes, B: Lanes>(a: &[A], b: &[B]) -> f32 {
     if prefetches_dot(size_of_val(b)) {
-        dot_fetching::<A, B, true>(a, b)
+        dot_fetching::<A, B, true>(a, b, b.as_ptr_range().end)
     } else {
-        dot_fetching::<A, B, false>(a, b)
+        dot_fetching::<A, B, false>(a, b, b.as_ptr_range().end)
     }
 }
 
 /// The dot, prefetching `b` ahead (a GEMV row, and past it the next) when `FETCH`.
 #[inline(always)]
-fn dot_fetching<A: Lanes, B: Lanes, const FETCH: bool>(a: &[A], b: &[B]) -> f32 {
+fn dot_fetching<A: Lanes, B: Lanes, const FETCH: bool>(a: &[A], b: &[B], end: *const B) -> f32 {
     let n = a.len().min(b.len());
     let whole = n / 32 * 32;
     // SAFETY: only called from the kernels below, which enable avx2, fma and f16c; every load
@@ -150,7 +150,7 @@ fn dot_fetching<A: Lanes, B: Lanes, const FETCH: bool>(a: &[A], b: &[B]) -> f32 
         let mut acc = [_mm256_setzero_ps(); 4];
         for i in (0..whole).step_by(32) {
             if FETCH {
-                prefetch_read_ahead(&b[i..i + 32]);
+                prefetch_read_ahead(&b[i..i + 32], end);
             }
             for (j, acc) in acc.iter_mut().enumerate() {
                 let k = i + 8 * j;
@@ -175,7 +175,7 @@ fn dot2<B: Lanes>(x: &[f32], r0: &[B], r1: &[B]) -> [f32; 2] {
     unsafe {
         let mut acc = [[_mm256_setzero_ps(); 4]; 2];
         for i in (0..whole).step_by(32) {
-            prefetch_pair_ahead(r0, r1, i, 32);
+            prefetch_pair_ahead(&r0[..n], &r1[..n], i, 32, r1.as_ptr_range().end);
             let [acc0, acc1] = &mut acc;
             for (j, (a0, a1)) in acc0.iter_mut().zip(acc1.iter_mut()).enumerate() {
                 let k = i + 8 * j;
@@ -262,15 +262,15 @@ pub(in crate::arch::x86_64) unsafe fn dot_f32_bf16(a: &[f32], b: &[bf16]) -> f32
 
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(in crate::arch::x86_64) unsafe fn row_f32_bf16(x: &[f32], row: &[bf16]) -> f32 {
-    dot_fetching::<_, _, true>(x, row)
+    dot_fetching::<_, _, true>(x, row, row.as_ptr_range().end)
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(in crate::arch::x86_64) unsafe fn row_f32_f16(x: &[f32], row: &[f16]) -> f32 {
-    dot_fetching::<_, _, true>(x, row)
+    dot_fetching::<_, _, true>(x, row, row.as_ptr_range().end)
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(in crate::arch::x86_64) unsafe fn row_f32(x: &[f32], row: &[f32]) -> f32 {
-    dot_fetching::<_, _, true>(x, row)
+    dot_fetching::<_, _, true>(x, row, row.as_ptr_range().end)
 }

@@ -61,8 +61,16 @@ unsafe fn steps<T: Lanes + Copy + Into<f32>, const HARDWARE_GATHER: bool>(
         let mut sums = [0, 8].map(|h| _mm256_loadu_ps(out.as_ptr().add(h)));
         let mut live_indices = [0u32; 8];
         for p in 0..steps {
-            prefetch_at(indices.as_ptr(), 16 * p + PACKED_PREFETCH_PAIRS);
-            prefetch_at(values.as_ptr(), 16 * p + PACKED_PREFETCH_PAIRS);
+            prefetch_at(
+                indices.as_ptr(),
+                16 * p + PACKED_PREFETCH_PAIRS,
+                indices.len(),
+            );
+            prefetch_at(
+                values.as_ptr(),
+                16 * p + PACKED_PREFETCH_PAIRS,
+                values.len(),
+            );
             let next = _mm256_set1_epi32(p as i32 + 1);
             for (h, (sums, &lens)) in sums.iter_mut().zip(&lens).enumerate() {
                 // lens > p, unsigned: max(lens, p + 1) == lens.

@@ -167,6 +167,7 @@ fn rows<T: Lanes, const HARDWARE_GATHER: bool>(
     let ahead = avx2_dot_prefetch();
     for (r, o) in out.iter_mut().enumerate() {
         let range = indptr[r]..indptr[r + 1];
+        let ahead = ahead.starting_at(range.start, indices.len(), values.len());
         let (indices, values) = (&indices[range.clone()], &values[range]);
         // SAFETY: only called from the kernels below, which enable avx2, fma and f16c; the
         // caller guarantees the indices are below `x.len()`, and `dots` checked x for

@@ -328,6 +328,8 @@ fn drive<S: Copy + Default, D: Copy + Default, const WRITE_ONLY: bool, const OPT
     // runs) and f32 -> f16 1.11x faster, but not when f16 alone left it out: register
     // allocation and code layout, not the branch.
     let mut ahead = DrawAhead::<Bits, STEP>::new(src.len().min(dst.len()), sr.offset, tail_min);
+    // Where the arrays end: nothing past them is prefetched (see `prefetch_at`).
+    let (src_end, dst_end) = (src.as_ptr_range().end, dst.as_ptr_range().end);
     for_each_block_chunk::<_, _, STEP>(
         src,
         dst,
@@ -335,9 +337,9 @@ fn drive<S: Copy + Default, D: Copy + Default, const WRITE_ONLY: bool, const OPT
         tail_min,
         |s, d, block| {
             if large {
-                prefetch_ahead(s);
+                prefetch_ahead(s, src_end);
                 if !WRITE_ONLY {
-                    prefetch_ahead(d);
+                    prefetch_ahead(d, dst_end);
                 }
             }
             let stream = large && WRITE_ONLY && (d.as_ptr() as usize).is_multiple_of(32);

@@ -153,15 +153,19 @@ pub(super) unsafe fn finish16<A: MaskedLanes16, B: MaskedLanes16>(
 #[inline(always)]
 fn dot<A: MaskedLanes16, B: MaskedLanes16>(a: &[A], b: &[B]) -> f32 {
     if prefetches_dot(size_of_val(b)) {
-        dot_fetching::<A, B, true>(a, b)
+        dot_fetching::<A, B, true>(a, b, b.as_ptr_range().end)
     } else {
-        dot_fetching::<A, B, false>(a, b)
+        dot_fetching::<A, B, false>(a, b, b.as_ptr_range().end)
     }
 }
 
 /// The dot, prefetching `b` ahead (a GEMV row, and past it the next) when `FETCH`.
 #[inline(always)]
-fn dot_fetching<A: MaskedLanes16, B: MaskedLanes16, const FETCH: bool>(a: &[A], b: &[B]) -> f32 {
+fn dot_fetching<A: MaskedLanes16, B: MaskedLanes16, const FETCH: bool>(
+    a: &[A],
+    b: &[B],
+    end: *const B,
+) -> f32 {
     let n = a.len().min(b.len());
     let whole = n / 64 * 64;
     // SAFETY: only called from the kernels below, which enable avx512f/bw/dq/vl; every load
@@ -170,7 +174,7 @@ fn dot_fetching<A: MaskedLanes16, B: MaskedLanes16, const FETCH: bool>(a: &[A], 
         let mut acc = [_mm512_setzero_ps(); 4];
         for i in (0..whole).step_by(64) {
             if FETCH {
-                prefetch_read_ahead(&b[i..i + 64]);
+                prefetch_read_ahead(&b[i..i + 64], end);
             }
             for (j, acc) in acc.iter_mut().enumerate() {
                 let k = i + 16 * j;
@@ -288,7 +292,7 @@ fn dot2_fetching<B: MaskedLanes16, const FETCH: bool>(x: &[f32], r0: &[B], r1: &
         };
         for i in (0..whole).step_by(64) {
             if FETCH {
-                prefetch_pair_ahead(r0, r1, i, 64);
+                prefetch_pair_ahead(&r0[..n], &r1[..n], i, 64, r1.as_ptr_range().end);
             }
             for j in 0..4 {
                 step(&mut acc, j, i + 16 * j);
@@ -398,17 +402,17 @@ pub(in crate::arch::x86_64) unsafe fn dot_f32_bf16(a: &[f32], b: &[bf16]) -> f32
 
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
 pub(in crate::arch::x86_64) unsafe fn row_f32_bf16(x: &[f32], row: &[bf16]) -> f32 {
-    dot_fetching::<_, _, true>(x, row)
+    dot_fetching::<_, _, true>(x, row, row.as_ptr_range().end)
 }
 
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
 pub(in crate::arch::x86_64) unsafe fn row_f32_f16(x: &[f32], row: &[f16]) -> f32 {
-    dot_fetching::<_, _, true>(x, row)
+    dot_fetching::<_, _, true>(x, row, row.as_ptr_range().end)
 }
 
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
 pub(in crate::arch::x86_64) unsafe fn row_f32(x: &[f32], row: &[f32]) -> f32 {
-    dot_fetching::<_, _, true>(x, row)
+    dot_fetching::<_, _, true>(x, row, row.as_ptr_range().end)
 }
 
 #[cfg(test)]
@@ -422,7 +426,7 @@ mod tests {
     #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
     unsafe fn both(a: &[f16], b: &[f16]) -> [u32; 2] {
         let halves = super::dot_f16_halves(a, b);
-        let whole = super::dot_fetching::<f16, f16, false>(a, b);
+        let whole = super::dot_fetching::<f16, f16, false>(a, b, b.as_ptr_range().end);
         [halves.to_bits(), whole.to_bits()]
     }
 

@@ -38,8 +38,16 @@ fn chunk<T: Lanes16 + Copy + Into<f32>>(
         let mut sums = _mm512_loadu_ps(out.as_ptr());
         for p in 0..steps {
             let live = _mm512_cmpgt_epu32_mask(lens, _mm512_set1_epi32(p as i32));
-            prefetch_at(indices.as_ptr(), 16 * p + PACKED_PREFETCH_PAIRS);
-            prefetch_at(values.as_ptr(), 16 * p + PACKED_PREFETCH_PAIRS);
+            prefetch_at(
+                indices.as_ptr(),
+                16 * p + PACKED_PREFETCH_PAIRS,
+                indices.len(),
+            );
+            prefetch_at(
+                values.as_ptr(),
+                16 * p + PACKED_PREFETCH_PAIRS,
+                values.len(),
+            );
             let at = _mm512_loadu_si512(indices.as_ptr().add(16 * p).cast());
             let v = T::lanes16(values.as_ptr().add(16 * p));
             let xs = _mm512_mask_i32gather_ps::<4>(_mm512_setzero_ps(), live, at, x.as_ptr());

@@ -241,6 +241,9 @@ unsafe fn rows<T: MaskedLanes16 + Lanes, const HARDWARE_GATHER: bool>(
     let (short_ahead, ahead) = (avx2_dot_prefetch(), avx512_sparse_prefetch());
     for (r, o) in out.iter_mut().enumerate() {
         let range = indptr[r]..indptr[r + 1];
+        let at =
+            |ahead: SparsePrefetch| ahead.starting_at(range.start, indices.len(), values.len());
+        let (short_ahead, ahead) = (at(short_ahead), at(ahead));
         *o = if range.len() < SHORT_ROW {
             // SAFETY: this tier's CPUs have the `Avx2` tier's features; the caller guarantees
             // the indices are below `x.len()`, and `dots` checked x for `vgatherdps`.

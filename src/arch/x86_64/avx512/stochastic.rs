@@ -417,6 +417,8 @@ fn drive<
         unsafe { round_tail(s, d, &bits, &load, &round) }
     });
     let mut ahead = DrawAhead::<B, STEP>::new(src.len().min(dst.len()), sr.offset, tail_min);
+    // Where the arrays end: nothing past them is prefetched (see `prefetch_at`).
+    let (src_end, dst_end) = (src.as_ptr_range().end, dst.as_ptr_range().end);
     for_each_block_chunk::<_, _, STEP>(
         src,
         dst,
@@ -424,9 +426,9 @@ fn drive<
         tail_min,
         |s, d, block| {
             if large {
-                prefetch_ahead(s);
+                prefetch_ahead(s, src_end);
                 if !WRITE_ONLY {
-                    prefetch_ahead(d);
+                    prefetch_ahead(d, dst_end);
                 }
             }
             let stream = large && WRITE_ONLY && (d.as_ptr() as usize).is_multiple_of(64);

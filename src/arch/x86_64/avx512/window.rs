@@ -57,7 +57,7 @@ fn windows_of<T: Lanes16>(
     // `vpermt2ps` reads registers, whatever the offsets hold.
     unsafe {
         let mut sums = _mm512_loadu_ps(out.as_ptr());
-        let ahead = windowed_prefetch();
+        let ahead = windowed_prefetch().starting_at(0, offsets.len(), values.len());
         let mut at = 0;
         for &[col, steps] in windows {
             let col = col as usize;
