@@ -7,7 +7,9 @@ use core::arch::x86_64::*;
 
 use half::{bf16, f16};
 
-use super::super::{prefetch_pair_ahead, prefetch_read_ahead, prefetches_dot};
+use super::super::{
+    pair_prefetch_within, prefetch_pair_ahead, prefetch_read_ahead, prefetches_dot,
+};
 
 /// Eight elements from `p` as f32 lanes.
 pub(in crate::arch::x86_64) trait Lanes: Copy {
@@ -170,12 +172,23 @@ fn dot_fetching<A: Lanes, B: Lanes, const FETCH: bool>(a: &[A], b: &[B], end: *c
 #[inline(always)]
 fn dot2<B: Lanes>(x: &[f32], r0: &[B], r1: &[B]) -> [f32; 2] {
     let n = x.len().min(r0.len()).min(r1.len());
+    if pair_prefetch_within(&r0[..n], &r1[..n], r1.as_ptr_range().end) {
+        dot2_bounded::<B, false>(x, r0, r1)
+    } else {
+        dot2_bounded::<B, true>(x, r0, r1)
+    }
+}
+
+/// [`dot2`], its prefetch checked against W's end when `BOUNDED`.
+#[inline(always)]
+fn dot2_bounded<B: Lanes, const BOUNDED: bool>(x: &[f32], r0: &[B], r1: &[B]) -> [f32; 2] {
+    let n = x.len().min(r0.len()).min(r1.len());
     let whole = n / 32 * 32;
     // SAFETY: as in `dot`.
     unsafe {
         let mut acc = [[_mm256_setzero_ps(); 4]; 2];
         for i in (0..whole).step_by(32) {
-            prefetch_pair_ahead(&r0[..n], &r1[..n], i, 32, r1.as_ptr_range().end);
+            prefetch_pair_ahead::<_, BOUNDED>(&r0[..n], &r1[..n], i, 32, r1.as_ptr_range().end);
             let [acc0, acc1] = &mut acc;
             for (j, (a0, a1)) in acc0.iter_mut().zip(acc1.iter_mut()).enumerate() {
                 let k = i + 8 * j;

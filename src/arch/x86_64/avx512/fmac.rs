@@ -9,8 +9,8 @@ use half::{bf16, f16};
 
 use super::super::avx2::fmac::hsum;
 use super::super::{
-    prefetch_pair_ahead, prefetch_read_ahead, prefetches_dot, prefetches_row_pairs,
-    widens_f16_in_halves, within_valid_pages,
+    pair_prefetch_within, prefetch_pair_ahead, prefetch_read_ahead, prefetches_dot,
+    prefetches_row_pairs, widens_f16_in_halves, within_valid_pages,
 };
 
 /// Sixteen elements from `p` as f32 lanes.
@@ -269,16 +269,23 @@ unsafe fn join(low: __m256, high: __m256) -> __m512 {
 /// [`dot`]`(x, row)`, so each result has the same bits as the one-row kernel's.
 #[inline(always)]
 fn dot2<B: MaskedLanes16>(x: &[f32], r0: &[B], r1: &[B]) -> [f32; 2] {
-    if prefetches_row_pairs() {
-        dot2_fetching::<B, true>(x, r0, r1)
+    let n = x.len().min(r0.len()).min(r1.len());
+    if !prefetches_row_pairs() {
+        dot2_fetching::<B, false, false>(x, r0, r1)
+    } else if pair_prefetch_within(&r0[..n], &r1[..n], r1.as_ptr_range().end) {
+        dot2_fetching::<B, true, false>(x, r0, r1)
     } else {
-        dot2_fetching::<B, false>(x, r0, r1)
+        dot2_fetching::<B, true, true>(x, r0, r1)
     }
 }
 
-/// [`dot2`], prefetching ahead when `FETCH`.
+/// [`dot2`], prefetching ahead when `FETCH`, checked against W's end when `BOUNDED`.
 #[inline(always)]
-fn dot2_fetching<B: MaskedLanes16, const FETCH: bool>(x: &[f32], r0: &[B], r1: &[B]) -> [f32; 2] {
+fn dot2_fetching<B: MaskedLanes16, const FETCH: bool, const BOUNDED: bool>(
+    x: &[f32],
+    r0: &[B],
+    r1: &[B],
+) -> [f32; 2] {
     let n = x.len().min(r0.len()).min(r1.len());
     let whole = n / 64 * 64;
     let vectors = n / 16 * 16;
@@ -292,7 +299,7 @@ fn dot2_fetching<B: MaskedLanes16, const FETCH: bool>(x: &[f32], r0: &[B], r1: &
         };
         for i in (0..whole).step_by(64) {
             if FETCH {
-                prefetch_pair_ahead(&r0[..n], &r1[..n], i, 64, r1.as_ptr_range().end);
+                prefetch_pair_ahead::<_, BOUNDED>(&r0[..n], &r1[..n], i, 64, r1.as_ptr_range().end);
             }
             for j in 0..4 {
                 step(&mut acc, j, i + 16 * j);
