@@ -416,7 +416,7 @@ pub(crate) struct SparsePrefetch {
     pub(crate) l1: usize,
     pub(crate) l2: Option<usize>,
     /// Entries that exist from the arrays' pointers given to [`SparsePrefetch::fetch`]: none
-    /// past them is fetched ([`prefetch_at`]). `usize::MAX` until [`SparsePrefetch::within`].
+    /// past them is fetched ([`prefetch_at`]). `usize::MAX` until [`SparsePrefetch::starting_at`].
     pub(crate) room: usize,
 }
 
@@ -532,6 +532,15 @@ pub(crate) fn prefetch_l2_at<T>(p: *const T, ahead: usize, room: usize) {
         // SAFETY: as `prefetch_at`'s.
         unsafe { _mm_prefetch::<_MM_HINT_T1>(p.wrapping_add(ahead).cast::<i8>()) };
     }
+}
+
+/// Prefetches a packed SpMV chunk's step `p` [`PACKED_PREFETCH_PAIRS`] pairs ahead in its
+/// `indices` (or offsets) and `values`, which run on to the arrays' ends ([`prefetch_at`]).
+#[inline(always)]
+pub(crate) fn prefetch_packed_step<I, V>(indices: &[I], values: &[V], p: usize) {
+    let ahead = 16 * p + PACKED_PREFETCH_PAIRS;
+    prefetch_at(indices.as_ptr(), ahead, indices.len());
+    prefetch_at(values.as_ptr(), ahead, values.len());
 }
 
 /// Bytes from `chunk`'s start to `end` (an address at or past it): what [`prefetch_at`] may

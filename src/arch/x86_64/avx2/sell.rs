@@ -2,7 +2,7 @@
 //! one pass: lane `r` follows row `r`; a step per half is one load of 8 indices and 8 values,
 //! a load of x's 8 lanes (see [`steps`]) and one FMA, whose result a blend keeps only in the lanes
 //! whose row goes on (the others keep their sum, `-0` included). Values widen through the
-//! tier's `Lanes`. Indices and values are prefetched [`PACKED_PREFETCH_PAIRS`] pairs ahead:
+//! tier's `Lanes`. Indices and values are prefetched [`PACKED_PREFETCH_PAIRS`](super::super::PACKED_PREFETCH_PAIRS) pairs ahead:
 //! with this tier forced on an Emerald Rapids (4096² bf16, `Gather`), 1.4–1.65x from DRAM at
 //! 90–99 % sparsity, cache-resident 0.93–1.6x (three runs). (The windowed kernel does not:
 //! there the same prefetch gained 1.04–1.15x from DRAM and cost up to 12 % cache-resident.)
@@ -11,7 +11,7 @@ use core::arch::x86_64::*;
 
 use half::{bf16, f16};
 
-use super::super::{prefetch_at, PACKED_PREFETCH_PAIRS};
+use super::super::prefetch_packed_step;
 use super::fmac::Lanes;
 use super::sparse::{gather8, hardware_gather_for};
 
@@ -61,16 +61,7 @@ unsafe fn steps<T: Lanes + Copy + Into<f32>, const HARDWARE_GATHER: bool>(
         let mut sums = [0, 8].map(|h| _mm256_loadu_ps(out.as_ptr().add(h)));
         let mut live_indices = [0u32; 8];
         for p in 0..steps {
-            prefetch_at(
-                indices.as_ptr(),
-                16 * p + PACKED_PREFETCH_PAIRS,
-                indices.len(),
-            );
-            prefetch_at(
-                values.as_ptr(),
-                16 * p + PACKED_PREFETCH_PAIRS,
-                values.len(),
-            );
+            prefetch_packed_step(indices, values, p);
             let next = _mm256_set1_epi32(p as i32 + 1);
             for (h, (sums, &lens)) in sums.iter_mut().zip(&lens).enumerate() {
                 // lens > p, unsigned: max(lens, p + 1) == lens.

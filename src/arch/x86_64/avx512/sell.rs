@@ -2,7 +2,7 @@
 //! a step is one contiguous load of 16 indices and 16 values, one `vgatherdps` of x and one
 //! FMA, with the lanes whose row has ended masked off (their gather loads nothing, their sum
 //! keeps its value). No horizontal sum, no tail: what short rows pay for in the CSR dot.
-//! Indices and values are prefetched [`PACKED_PREFETCH_PAIRS`] pairs ahead (against none,
+//! Indices and values are prefetched [`PACKED_PREFETCH_PAIRS`](super::super::PACKED_PREFETCH_PAIRS) pairs ahead (against none,
 //! from DRAM 1.14–1.57x at 50–99 % sparsity on an Emerald Rapids, 8192 ahead; the distance's
 //! figures are the constant's).
 //! Values widen through the dot kernels' `Lanes16`.
@@ -13,7 +13,7 @@ use half::{bf16, f16};
 
 use crate::arch::x86_64::avx2::sparse::HARDWARE_GATHER_MAX_LEN;
 
-use super::super::{prefetch_at, PACKED_PREFETCH_PAIRS};
+use super::super::prefetch_packed_step;
 use super::fmac::Lanes16;
 
 #[inline(always)]
@@ -38,16 +38,7 @@ fn chunk<T: Lanes16 + Copy + Into<f32>>(
         let mut sums = _mm512_loadu_ps(out.as_ptr());
         for p in 0..steps {
             let live = _mm512_cmpgt_epu32_mask(lens, _mm512_set1_epi32(p as i32));
-            prefetch_at(
-                indices.as_ptr(),
-                16 * p + PACKED_PREFETCH_PAIRS,
-                indices.len(),
-            );
-            prefetch_at(
-                values.as_ptr(),
-                16 * p + PACKED_PREFETCH_PAIRS,
-                values.len(),
-            );
+            prefetch_packed_step(indices, values, p);
             let at = _mm512_loadu_si512(indices.as_ptr().add(16 * p).cast());
             let v = T::lanes16(values.as_ptr().add(16 * p));
             let xs = _mm512_mask_i32gather_ps::<4>(_mm512_setzero_ps(), live, at, x.as_ptr());
