@@ -43,10 +43,23 @@ impl Lanes for f32 {
 impl Lanes for bf16 {
     #[inline(always)]
     unsafe fn lanes(p: *const bf16) -> __m256 {
-        // SAFETY: per the trait's contract (8 bf16 = one 16-byte load).
+        // The 16 bytes in both 128-bit lanes, then each bf16 moved to the high half of its
+        // f32 by one byte shuffle. The obvious `vpmovzxwd` then `vpslld` by 16 costs two
+        // operations where this costs one (the broadcast is a load), and Zen 1 runs vector
+        // shifts on a single pipe: there an `Avx2` bf16 GEMV of 64 x 2048 (in L2) ran 1.40x
+        // faster (12.3 to 17.3 GB/s), an f32 · bf16 dot of 4096 elements 1.47x.
+        // A control byte that `vpshufb` turns into a zero.
+        const Z: i8 = -128;
+        // SAFETY: per the trait's contract (8 bf16 = one 16-byte load); the rest is
+        // register-only.
         unsafe {
-            let h = _mm_loadu_si128(p.cast());
-            _mm256_castsi256_ps(_mm256_slli_epi32::<16>(_mm256_cvtepu16_epi32(h)))
+            #[rustfmt::skip]
+            let high_halves = _mm256_setr_epi8(
+                Z, Z, 0, 1, Z, Z, 2, 3, Z, Z, 4, 5, Z, Z, 6, 7,
+                Z, Z, 8, 9, Z, Z, 10, 11, Z, Z, 12, 13, Z, Z, 14, 15,
+            );
+            let h = _mm256_broadcastsi128_si256(_mm_loadu_si128(p.cast()));
+            _mm256_castsi256_ps(_mm256_shuffle_epi8(h, high_halves))
         }
     }
 
