@@ -18,6 +18,7 @@ use super::super::{
 };
 use super::ars::{self, ArsKeys, ArsKeys2};
 use super::convert::high_halves;
+use super::fmac::Lanes;
 use crate::arch::portable::stochastic as portable;
 use crate::arch::{for_each_block_chunk, DrawAhead, F16_FAST_LOW, F16_FAST_SPAN, SR_BLOCK};
 use crate::backend::Sr;
@@ -631,9 +632,25 @@ fn load_f32(s: &[f32], i: usize) -> __m256i {
 /// 8 bf16 from `s[i..]` widened to f32, lanes past the end zero. Their NaNs are not quieted
 /// (`half`'s `to_f32`, the reference's, quiets them): the fused update only takes them into
 /// its sum, whose NaNs all become the canonical NaN, so no payload reaches a result.
+/// Weights widen by `Lanes`' broadcast load and byte shuffle where 8 are there, and bf16
+/// gradients by a shift ([`load_bf16_shifted`]): on Zen 1, whose vector shifts run on one
+/// pipe and shuffles on two, ARS-5 updates of 4096 weights ran 1.08x (bf16 gradients) and
+/// 1.10x (f32) faster that way, and 0.95x with both operands shuffled.
 #[inline]
 #[target_feature(enable = "avx2")]
 fn load_bf16(s: &[bf16], i: usize) -> __m256 {
+    // In a chunk `s.len()` and `i` are constants, and the test folds away.
+    if i + 8 <= s.len() {
+        // SAFETY: checked just above; the CPU has avx2.
+        return unsafe { <bf16 as Lanes>::lanes(s[i..].as_ptr()) };
+    }
+    load_bf16_shifted(s, i)
+}
+
+/// [`load_bf16`] by `vpmovzxwd` and a shift.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn load_bf16_shifted(s: &[bf16], i: usize) -> __m256 {
     let h = load16(s, i);
     _mm256_castsi256_ps(_mm256_slli_epi32::<16>(_mm256_cvtepu16_epi32(h)))
 }
@@ -747,7 +764,7 @@ fn axpy_f32_with(alpha: f32, g: &[f32], w: &mut [bf16], sr: Sr, random: impl Fn(
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
 fn axpy_bf16_with(alpha: f32, g: &[bf16], w: &mut [bf16], sr: Sr, random: impl Fn(u64) -> Bits) {
-    axpy(alpha, g, w, sr, random, |g, i| load_bf16(g, i));
+    axpy(alpha, g, w, sr, random, |g, i| load_bf16_shifted(g, i));
 }
 
 /// The kernel table's entries, one per operation, and their ARS-5 twins: `$name` draws the
