@@ -1,7 +1,7 @@
-//! Dot products: inputs widened to f32 lanes (a byte shuffle for bf16, F16C for f16), FMA into four
-//! accumulators (32 elements per step), the rest in vectors (the last one ending at the last
-//! element, its lanes already summed left as they were), a fixed reduction. bf16 · bf16 splits
-//! each load into even and odd lanes instead (no shuffles at all).
+//! Dot products: inputs widened to f32 lanes (a byte shuffle for bf16, F16C for f16), FMA
+//! into four accumulators (32 elements per step), the rest in vectors (the last one ending at
+//! the last element, its lanes already summed left as they were), a fixed reduction.
+//! bf16 · bf16 splits each load into even and odd lanes instead (no shuffles at all).
 
 use core::arch::x86_64::*;
 
