@@ -411,7 +411,7 @@ pub(crate) const PACKED_PREFETCH_PAIRS: usize = 2048;
 
 /// How far ahead the sparse kernels prefetch their matrix, in nonzeros (or packed pairs): into
 /// L1 always, and also into L2 from further ahead on some cores.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) struct SparsePrefetch {
     pub(crate) l1: usize,
     pub(crate) l2: Option<usize>,
@@ -422,15 +422,43 @@ pub(crate) struct SparsePrefetch {
 
 impl SparsePrefetch {
     /// Prefetches the entries `at` + the distances of two arrays walked side by side, below
-    /// [`SparsePrefetch::room`].
+    /// [`SparsePrefetch::room`] when `BOUNDED`; the caller passes `false` only for a walk
+    /// that [`SparsePrefetch::covers`].
     #[inline(always)]
-    pub(crate) fn fetch<I, V>(self, indices: *const I, values: *const V, at: usize) {
-        prefetch_at(indices, at + self.l1, self.room);
-        prefetch_at(values, at + self.l1, self.room);
+    pub(crate) fn fetch<const BOUNDED: bool, I, V>(
+        self,
+        indices: *const I,
+        values: *const V,
+        at: usize,
+    ) {
+        self.fetch_both::<_MM_HINT_T0, BOUNDED, I, V>(indices, values, at + self.l1);
         if let Some(l2) = self.l2 {
-            prefetch_l2_at(indices, at + l2, self.room);
-            prefetch_l2_at(values, at + l2, self.room);
+            self.fetch_both::<_MM_HINT_T1, BOUNDED, I, V>(indices, values, at + l2);
         }
+    }
+
+    /// Prefetches entry `ahead` of both arrays with the hint `HINT`, below
+    /// [`SparsePrefetch::room`] when `BOUNDED`.
+    #[inline(always)]
+    fn fetch_both<const HINT: i32, const BOUNDED: bool, I, V>(
+        self,
+        indices: *const I,
+        values: *const V,
+        ahead: usize,
+    ) {
+        if !BOUNDED || ahead < self.room {
+            prefetch_line::<HINT, _>(indices, ahead);
+            prefetch_line::<HINT, _>(values, ahead);
+        }
+    }
+
+    /// Whether every fetch of a walk over `n` entries (at entries up to `n`, the last one
+    /// for its tail) stays below [`SparsePrefetch::room`]: true of every row but those
+    /// within the distances of the matrix's end, whose walks then need no check per fetch.
+    #[inline(always)]
+    pub(crate) fn covers(self, n: usize) -> bool {
+        let farthest = self.l1.max(self.l2.unwrap_or(0));
+        n.saturating_add(farthest) < self.room
     }
 
     /// This prefetch for a walk from the entry `start` of a matrix's `indices` and `values`
@@ -519,9 +547,7 @@ pub(crate) fn windowed_prefetch() -> SparsePrefetch {
 #[inline(always)]
 pub(crate) fn prefetch_at<T>(p: *const T, ahead: usize, room: usize) {
     if ahead < room {
-        // SAFETY: SSE is part of the x86_64 baseline; a prefetch never faults, and
-        // `wrapping_add` keeps the address computation defined.
-        unsafe { _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(ahead).cast::<i8>()) };
+        prefetch_line::<_MM_HINT_T0, _>(p, ahead);
     }
 }
 
@@ -529,9 +555,17 @@ pub(crate) fn prefetch_at<T>(p: *const T, ahead: usize, room: usize) {
 #[inline(always)]
 pub(crate) fn prefetch_l2_at<T>(p: *const T, ahead: usize, room: usize) {
     if ahead < room {
-        // SAFETY: as `prefetch_at`'s.
-        unsafe { _mm_prefetch::<_MM_HINT_T1>(p.wrapping_add(ahead).cast::<i8>()) };
+        prefetch_line::<_MM_HINT_T1, _>(p, ahead);
     }
+}
+
+/// Prefetches the line holding `p + ahead` (in elements) with the hint `HINT`, unchecked:
+/// [`prefetch_at`]'s caveat is the caller's to heed.
+#[inline(always)]
+fn prefetch_line<const HINT: i32, T>(p: *const T, ahead: usize) {
+    // SAFETY: SSE is part of the x86_64 baseline; a prefetch never faults, and
+    // `wrapping_add` keeps the address computation defined.
+    unsafe { _mm_prefetch::<HINT>(p.wrapping_add(ahead).cast::<i8>()) };
 }
 
 /// Prefetches a packed SpMV chunk's step `p` [`PACKED_PREFETCH_PAIRS`] pairs ahead in its
@@ -670,3 +704,29 @@ pub(crate) fn pair_prefetch_within<T>(r0: &[T], r1: &[T], end: *const T) -> bool
 
 #[cfg(test)]
 pub(crate) use crate::arch::{check_sr_against_reference, xorshift};
+
+#[cfg(test)]
+mod tests {
+    use super::SparsePrefetch;
+
+    #[test]
+    fn a_walk_is_covered_only_while_its_farthest_fetch_stays_in_room() {
+        let near = SparsePrefetch {
+            l1: 512,
+            l2: None,
+            room: 1000,
+        };
+        assert!(near.covers(487));
+        assert!(!near.covers(488));
+        // The L2 distance is the farther one; the room counts from the walk's start.
+        let far = SparsePrefetch {
+            l2: Some(8192),
+            ..near
+        };
+        assert!(far.starting_at(0, 9000, 9100).covers(807));
+        assert!(!far.starting_at(0, 9000, 9100).covers(808));
+        assert!(far.starting_at(100, 9100, 9000).covers(707));
+        assert!(!far.starting_at(100, 9100, 9000).covers(708));
+        assert!(!far.starting_at(9500, 9100, 9000).covers(0));
+    }
+}

@@ -148,7 +148,7 @@ fn dot<T: MaskedLanes16, const HARDWARE_GATHER: bool, const WINDOWED: bool>(
     unsafe {
         let mut acc = _mm512_setzero_ps();
         for p in (0..whole).step_by(16) {
-            ahead.fetch(indices.as_ptr(), values.as_ptr(), p);
+            ahead.fetch::<true, _, _>(indices.as_ptr(), values.as_ptr(), p);
             let at = indices.as_ptr().add(p);
             let first = *at as usize;
             let base = first.saturating_sub((first + skew) % 16).min(last_base);
@@ -162,7 +162,7 @@ fn dot<T: MaskedLanes16, const HARDWARE_GATHER: bool, const WINDOWED: bool>(
         }
         if whole < n {
             // As the `Avx2` dot's tail: no line of the stream left unfetched.
-            ahead.fetch(indices.as_ptr(), values.as_ptr(), whole);
+            ahead.fetch::<true, _, _>(indices.as_ptr(), values.as_ptr(), whole);
             let lanes = ((1u32 << (n - whole)) - 1) as __mmask16;
             let xs = if whole + 16 <= indices.len() {
                 x16::<HARDWARE_GATHER>(indices.as_ptr().add(whole), x.as_ptr())

@@ -80,7 +80,7 @@ fn windows_of<T: Lanes16>(
             let x_low = _mm512_maskz_loadu_ps(low, window);
             let x_high = _mm512_maskz_loadu_ps(high, window.wrapping_add(16));
             for _ in 0..steps {
-                ahead.fetch(offsets.as_ptr(), values.as_ptr(), at);
+                ahead.fetch::<true, _, _>(offsets.as_ptr(), values.as_ptr(), at);
                 let offset = _mm512_cvtepu8_epi32(_mm_loadu_si128(offsets.as_ptr().add(at).cast()));
                 let xs = _mm512_permutex2var_ps(x_low, offset, x_high);
                 sums = _mm512_fmadd_ps(T::lanes16(values.as_ptr().add(at)), xs, sums);
