@@ -85,7 +85,9 @@ pub(crate) struct PeakRun {
 
 /// `(indptr, indices, values, x, out)`: `out[r] = Σ values[p]·x[indices[p]]` over row `r`.
 /// Besides the CPU's support, the vector kernels need every index below `x.len()` (they read
-/// x unchecked); the callers pass validated structures.
+/// x unchecked), and `indptr` to hold at least `out.len() + 1` non-decreasing offsets, the
+/// last at most `indices.len()` and `values.len()` (the `Avx2` tier slices the rows
+/// unchecked); the callers pass validated structures.
 pub(crate) type SparseDots<T> = unsafe fn(&[usize], &[u32], &[T], &[f32], &mut [f32]);
 
 /// `(lens, indices, values, x, out)`: one chunk of a [`PackedCsr`](crate::sparse::PackedCsr),
@@ -150,7 +152,7 @@ pub(crate) struct Kernels {
     pub(crate) gemm: GemmKernels,
     /// `out[r] = Σ_p values[p]·x[indices[p]]` over `p` in `indptr[r]..indptr[r + 1]`, for
     /// every `r < out.len()`: a block of sparse rows times a dense vector. Precondition beyond
-    /// the tier: every index is below `x.len()` (a validated structure); offsets are checked.
+    /// the tier: a validated structure (see [`SparseDots`]).
     pub(crate) sparse_dots_f32: SparseDots<f32>,
     pub(crate) sparse_dots_bf16: SparseDots<bf16>,
     pub(crate) sparse_dots_f16: SparseDots<f16>,

@@ -207,7 +207,7 @@ impl<T, O: Orientation> Sparse<T, O> {
     ///
     /// # Safety
     /// The parts must satisfy every invariant listed on [`Sparse`]: the products index the
-    /// dense operands with `indices` without bounds checks.
+    /// dense operands with `indices`, and the nonzeros with `indptr`, without bounds checks.
     pub unsafe fn new_unchecked(
         rows: usize,
         cols: usize,

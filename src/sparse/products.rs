@@ -101,7 +101,8 @@ impl Backend {
                 let ptr = &indptr[start..=start + ys.len()];
                 let out = &mut dots[..ys.len()];
                 // SAFETY: `self` proves the CPU supports its tier; the structure is validated
-                // (every index below the minor dimension, which the caller checked is x.len()).
+                // (every index below the minor dimension, which the caller checked is x.len();
+                // `ptr`, `out.len() + 1` offsets, non-decreasing and at most the nonzeros).
                 unsafe {
                     match T::DTYPE {
                         DType::F32 => (k.sparse_dots_f32)(ptr, indices, same_type(values), x, out),

@@ -233,13 +233,28 @@ fn rows_fetching<T: Lanes, const HARDWARE_GATHER: bool>(
     out: &mut [f32],
     ahead: SparsePrefetch,
 ) {
+    // The rows' slices are taken unchecked: the kernels' callers pass validated offsets
+    // ([`SparseDots`](crate::backend::SparseDots)). At 99 % sparsity (41 nonzeros a row) the
+    // checks cost 1.05x on Zen 1; checking the block's offsets once instead won back 1.015x.
+    debug_assert!(offsets_fit(
+        indptr,
+        out.len(),
+        indices.len().min(values.len())
+    ));
     // The previous row's lanes and tail, summed once this row's dot is issued.
     // SAFETY: `rows` runs only inside the kernels below, which enable avx2, fma and f16c.
     let mut pending = (unsafe { _mm256_setzero_ps() }, 0.0);
     for r in 0..out.len() {
-        let range = indptr[r]..indptr[r + 1];
+        // SAFETY: the kernels' callers pass `out.len() + 1` offsets or more.
+        let range = unsafe { *indptr.get_unchecked(r)..*indptr.get_unchecked(r + 1) };
         let ahead = ahead.starting_at(range.start, indices.len(), values.len());
-        let (indices, values) = (&indices[range.clone()], &values[range]);
+        // SAFETY: and the offsets are non-decreasing, the last within both arrays.
+        let (indices, values) = unsafe {
+            (
+                indices.get_unchecked(range.clone()),
+                values.get_unchecked(range),
+            )
+        };
         // SAFETY: as above; the caller guarantees the indices are below `x.len()`, and
         // `dots` checked x for `vgatherdps`.
         let parts = unsafe { dot_parts::<T, HARDWARE_GATHER>(indices, values, x, ahead) };
@@ -253,6 +268,14 @@ fn rows_fetching<T: Lanes, const HARDWARE_GATHER: bool>(
         // SAFETY: as above.
         *last = unsafe { hsum(pending.0) } + pending.1;
     }
+}
+
+/// Whether `indptr` holds the offsets of `rows` rows over `nnz` nonzeros: at least `rows + 1`
+/// of them, non-decreasing, the last at most `nnz`.
+fn offsets_fit(indptr: &[usize], rows: usize, nnz: usize) -> bool {
+    indptr
+        .get(..=rows)
+        .is_some_and(|offsets| offsets.windows(2).all(|w| w[0] <= w[1]) && offsets[rows] <= nnz)
 }
 
 /// Nonzeros ahead whose rows of B are prefetched: B's rows are met in random order, so the
@@ -610,6 +633,20 @@ pub(in crate::arch::x86_64) mod tests {
         super::rows::<T, true>(indptr, indices, values, x, &mut hardware);
         super::rows::<T, false>(indptr, indices, values, x, &mut broadcast);
         [hardware, broadcast].map(|v| v.iter().map(|y| y.to_bits()).collect())
+    }
+
+    /// The offsets `rows` slices unchecked (its `debug_assert!`): enough of them for the
+    /// block, non-decreasing, the last within the nonzeros; those past the block do not count.
+    #[test]
+    fn offsets_fit_only_a_block_the_rows_can_slice() {
+        use super::offsets_fit;
+        assert!(offsets_fit(&[0, 2, 2, 5], 3, 5));
+        assert!(offsets_fit(&[3, 4, 9], 1, 5));
+        assert!(offsets_fit(&[5], 0, 5));
+        assert!(!offsets_fit(&[0, 2, 2], 3, 5));
+        assert!(!offsets_fit(&[0, 3, 2, 5], 3, 5));
+        assert!(!offsets_fit(&[0, 2, 2, 6], 3, 5));
+        assert!(!offsets_fit(&[], 0, 5));
     }
 
     #[test]
