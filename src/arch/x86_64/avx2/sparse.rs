@@ -102,7 +102,7 @@ unsafe fn at(x: &[f32], i: u64) -> __m256 {
 ///
 /// # Safety
 /// The CPU has avx2, fma and f16c; every index is below `x.len()`; when `HARDWARE_GATHER`,
-/// [`hardware_gather_for`] holds for x.
+/// x is at most [`HARDWARE_GATHER_MAX_LEN`] long (as [`hardware_gather_for`] checks).
 #[inline(always)]
 pub(in crate::arch::x86_64) unsafe fn dot<T: Lanes, const HARDWARE_GATHER: bool>(
     indices: &[u32],
@@ -186,18 +186,36 @@ unsafe fn dot_fetching<T: Lanes, const HARDWARE_GATHER: bool, const BOUNDED: boo
 }
 
 /// [`dot`] of each row of a block, inlined into one target-feature function.
+///
+/// # Safety
+/// The CPU has avx2, fma and f16c, and the arguments meet [`SparseDots`]' precondition
+/// (validated offsets, every index below `x.len()`).
+///
+/// [`SparseDots`]: crate::backend::SparseDots
 #[inline(always)]
-fn dots<T: Lanes>(indptr: &[usize], indices: &[u32], values: &[T], x: &[f32], out: &mut [f32]) {
-    if hardware_gather_for(x) {
-        rows::<T, true>(indptr, indices, values, x, out)
-    } else {
-        rows::<T, false>(indptr, indices, values, x, out)
+unsafe fn dots<T: Lanes>(
+    indptr: &[usize],
+    indices: &[u32],
+    values: &[T],
+    x: &[f32],
+    out: &mut [f32],
+) {
+    // SAFETY: per the function's contract, and `hardware_gather_for` checked x's length.
+    unsafe {
+        if hardware_gather_for(x) {
+            rows::<T, true>(indptr, indices, values, x, out)
+        } else {
+            rows::<T, false>(indptr, indices, values, x, out)
+        }
     }
 }
 
 /// [`dots`] with the way of loading x fixed.
+///
+/// # Safety
+/// As [`dots`]', and when `HARDWARE_GATHER`, x is at most [`HARDWARE_GATHER_MAX_LEN`] long.
 #[inline(always)]
-fn rows<T: Lanes, const HARDWARE_GATHER: bool>(
+unsafe fn rows<T: Lanes, const HARDWARE_GATHER: bool>(
     indptr: &[usize],
     indices: &[u32],
     values: &[T],
@@ -211,9 +229,20 @@ fn rows<T: Lanes, const HARDWARE_GATHER: bool>(
         // instead of holding the distances in registers, which it runs short of: with
         // `dot`'s unchecked walks, one stack reload a step instead of four, and at 99 %
         // sparsity (41 nonzeros a row) 1.08-1.10x on Zen 1 (see the README's session 41).
-        rows_fetching::<T, HARDWARE_GATHER>(indptr, indices, values, x, out, AVX2_SPARSE_PREFETCH)
+        // SAFETY: per the function's contract.
+        unsafe {
+            rows_fetching::<T, HARDWARE_GATHER>(
+                indptr,
+                indices,
+                values,
+                x,
+                out,
+                AVX2_SPARSE_PREFETCH,
+            )
+        }
     } else {
-        rows_fetching::<T, HARDWARE_GATHER>(indptr, indices, values, x, out, ahead)
+        // SAFETY: per the function's contract.
+        unsafe { rows_fetching::<T, HARDWARE_GATHER>(indptr, indices, values, x, out, ahead) }
     }
 }
 
@@ -224,8 +253,11 @@ fn rows<T: Lanes, const HARDWARE_GATHER: bool>(
 /// on Zen 1 put about a quarter of the kernel's samples on that chain; taken one row later,
 /// the SpMV ran 1.03-1.12x faster (the README's session 42). Deferring it by 16 rows, through
 /// an array on the stack, ran 0.87x.
+///
+/// # Safety
+/// As [`rows`]'.
 #[inline(always)]
-fn rows_fetching<T: Lanes, const HARDWARE_GATHER: bool>(
+unsafe fn rows_fetching<T: Lanes, const HARDWARE_GATHER: bool>(
     indptr: &[usize],
     indices: &[u32],
     values: &[T],
@@ -233,19 +265,19 @@ fn rows_fetching<T: Lanes, const HARDWARE_GATHER: bool>(
     out: &mut [f32],
     ahead: SparsePrefetch,
 ) {
-    // The rows' slices are taken unchecked: the kernels' callers pass validated offsets
-    // ([`SparseDots`](crate::backend::SparseDots)). At 99 % sparsity (41 nonzeros a row) the
-    // checks cost 1.05x on Zen 1; checking the block's offsets once instead won back 1.015x.
+    // The rows' slices are taken unchecked: the offsets are validated (the contract). At 99 %
+    // sparsity (41 nonzeros a row) the checks cost 1.05x on Zen 1; checking the block's
+    // offsets once instead won back 1.015x.
     debug_assert!(offsets_fit(
         indptr,
         out.len(),
         indices.len().min(values.len())
     ));
     // The previous row's lanes and tail, summed once this row's dot is issued.
-    // SAFETY: `rows` runs only inside the kernels below, which enable avx2, fma and f16c.
+    // SAFETY: the CPU has avx (the contract).
     let mut pending = (unsafe { _mm256_setzero_ps() }, 0.0);
     for r in 0..out.len() {
-        // SAFETY: the kernels' callers pass `out.len() + 1` offsets or more.
+        // SAFETY: the contract: `out.len() + 1` offsets or more.
         let range = unsafe { *indptr.get_unchecked(r)..*indptr.get_unchecked(r + 1) };
         let ahead = ahead.starting_at(range.start, indices.len(), values.len());
         // SAFETY: and the offsets are non-decreasing, the last within both arrays.
@@ -255,8 +287,8 @@ fn rows_fetching<T: Lanes, const HARDWARE_GATHER: bool>(
                 values.get_unchecked(range),
             )
         };
-        // SAFETY: as above; the caller guarantees the indices are below `x.len()`, and
-        // `dots` checked x for `vgatherdps`.
+        // SAFETY: the contract: the CPU's features, every index below `x.len()`, and x
+        // short enough for `vgatherdps` when `HARDWARE_GATHER`.
         let parts = unsafe { dot_parts::<T, HARDWARE_GATHER>(indices, values, x, ahead) };
         if r > 0 {
             // SAFETY: as above.
@@ -427,7 +459,9 @@ pub(in crate::arch::x86_64) unsafe fn dots_f32(
     x: &[f32],
     out: &mut [f32],
 ) {
-    dots(indptr, indices, values, x, out)
+    // SAFETY: the caller's contract ([`SparseDots`](crate::backend::SparseDots)); the
+    // features are enabled here.
+    unsafe { dots(indptr, indices, values, x, out) }
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
@@ -438,7 +472,9 @@ pub(in crate::arch::x86_64) unsafe fn dots_bf16(
     x: &[f32],
     out: &mut [f32],
 ) {
-    dots(indptr, indices, values, x, out)
+    // SAFETY: the caller's contract ([`SparseDots`](crate::backend::SparseDots)); the
+    // features are enabled here.
+    unsafe { dots(indptr, indices, values, x, out) }
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
@@ -449,7 +485,9 @@ pub(in crate::arch::x86_64) unsafe fn dots_f16(
     x: &[f32],
     out: &mut [f32],
 ) {
-    dots(indptr, indices, values, x, out)
+    // SAFETY: the caller's contract ([`SparseDots`](crate::backend::SparseDots)); the
+    // features are enabled here.
+    unsafe { dots(indptr, indices, values, x, out) }
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
@@ -630,8 +668,12 @@ pub(in crate::arch::x86_64) mod tests {
     ) -> [Vec<u32>; 2] {
         let rows = indptr.len() - 1;
         let (mut hardware, mut broadcast) = (vec![0f32; rows], vec![0f32; rows]);
-        super::rows::<T, true>(indptr, indices, values, x, &mut hardware);
-        super::rows::<T, false>(indptr, indices, values, x, &mut broadcast);
+        // SAFETY: the caller's contract; the tests' rows are valid, and their x is short
+        // enough for `vgatherdps`.
+        unsafe {
+            super::rows::<T, true>(indptr, indices, values, x, &mut hardware);
+            super::rows::<T, false>(indptr, indices, values, x, &mut broadcast);
+        }
         [hardware, broadcast].map(|v| v.iter().map(|y| y.to_bits()).collect())
     }
 
