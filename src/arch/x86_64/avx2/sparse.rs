@@ -96,34 +96,17 @@ unsafe fn at(x: &[f32], i: u64) -> __m256 {
     unsafe { _mm256_broadcast_ss(x.get_unchecked(i as u32 as usize)) }
 }
 
-/// The dot of one row, prefetching the matrix `ahead`; x loaded
-/// by [`gather8_hardware`] when `HARDWARE_GATHER` (the caller checked [`hardware_gather_for`]),
+/// The dot of one row, prefetching the matrix `ahead`, before its last reduction: the lanes
+/// to sum, and the sum of the elements past the last whole vector, to add to theirs (the row's
+/// dot is `hsum(lanes) + tail`; the rows loops take that sum one row later). x is loaded by
+/// [`gather8_hardware`] when `HARDWARE_GATHER` (the caller checked [`hardware_gather_for`]),
 /// else by [`gather8`], with the same bits. The AVX-512 tiers take it for short rows.
 ///
 /// # Safety
 /// The CPU has avx2, fma and f16c; every index is below `x.len()`; when `HARDWARE_GATHER`,
 /// x is at most [`HARDWARE_GATHER_MAX_LEN`] long (as [`hardware_gather_for`] checks).
 #[inline(always)]
-pub(in crate::arch::x86_64) unsafe fn dot<T: Lanes, const HARDWARE_GATHER: bool>(
-    indices: &[u32],
-    values: &[T],
-    x: &[f32],
-    ahead: SparsePrefetch,
-) -> f32 {
-    // SAFETY: per the function's contract.
-    unsafe {
-        let (lanes, tail) = dot_parts::<T, HARDWARE_GATHER>(indices, values, x, ahead);
-        hsum(lanes) + tail
-    }
-}
-
-/// [`dot`] before its last reduction: the lanes to sum, and the sum of the elements past the
-/// last whole vector, to add to theirs.
-///
-/// # Safety
-/// As [`dot`]'s.
-#[inline(always)]
-unsafe fn dot_parts<T: Lanes, const HARDWARE_GATHER: bool>(
+pub(in crate::arch::x86_64) unsafe fn dot_parts<T: Lanes, const HARDWARE_GATHER: bool>(
     indices: &[u32],
     values: &[T],
     x: &[f32],
@@ -142,7 +125,7 @@ unsafe fn dot_parts<T: Lanes, const HARDWARE_GATHER: bool>(
 /// [`dot_parts`], its prefetches checked against the matrix's end when `BOUNDED`.
 ///
 /// # Safety
-/// As [`dot`]'s.
+/// As [`dot_parts`]'.
 #[inline(always)]
 unsafe fn dot_fetching<T: Lanes, const HARDWARE_GATHER: bool, const BOUNDED: bool>(
     indices: &[u32],
@@ -185,7 +168,8 @@ unsafe fn dot_fetching<T: Lanes, const HARDWARE_GATHER: bool, const BOUNDED: boo
     }
 }
 
-/// [`dot`] of each row of a block, inlined into one target-feature function.
+/// The dot of each row of a block ([`dot_parts`], summed), inlined into one target-feature
+/// function.
 ///
 /// # Safety
 /// The CPU has avx2, fma and f16c, and the arguments meet [`SparseDots`]' precondition
@@ -227,7 +211,7 @@ unsafe fn rows<T: Lanes, const HARDWARE_GATHER: bool>(
     if ahead == AVX2_SPARSE_PREFETCH {
         // The same setting as a constant, so that the loop prefetches at fixed offsets
         // instead of holding the distances in registers, which it runs short of: with
-        // `dot`'s unchecked walks, one stack reload a step instead of four, and at 99 %
+        // `dot_parts`' unchecked walks, one stack reload a step instead of four, and at 99 %
         // sparsity (41 nonzeros a row) 1.08-1.10x on Zen 1 (see the README's session 41).
         // SAFETY: per the function's contract.
         unsafe {
@@ -304,7 +288,7 @@ unsafe fn rows_fetching<T: Lanes, const HARDWARE_GATHER: bool>(
 
 /// Whether `indptr` holds the offsets of `rows` rows over `nnz` nonzeros: at least `rows + 1`
 /// of them, non-decreasing, the last at most `nnz`.
-fn offsets_fit(indptr: &[usize], rows: usize, nnz: usize) -> bool {
+pub(in crate::arch::x86_64) fn offsets_fit(indptr: &[usize], rows: usize, nnz: usize) -> bool {
     indptr
         .get(..=rows)
         .is_some_and(|offsets| offsets.windows(2).all(|w| w[0] <= w[1]) && offsets[rows] <= nnz)

@@ -14,7 +14,7 @@ use core::arch::x86_64::*;
 
 use half::{bf16, f16};
 
-use super::super::avx2::fmac::Lanes;
+use super::super::avx2::fmac::{hsum, Lanes};
 use super::super::avx2::sparse as avx2;
 use super::super::{
     avx2_dot_prefetch, avx512_sparse_prefetch, last_columns_within, SparsePrefetch,
@@ -118,20 +118,20 @@ unsafe fn window16(indices: *const u32, base: usize, x: &[f32]) -> __m512 {
     }
 }
 
-/// The dot of one row: `values` are its values, `indices[..values.len()]` its column
-/// indices, and the matrix's indices that follow them pad the last, masked step (a copy
-/// padded with zeros when fewer than 16 follow). One accumulator: a step of 16 nonzeros
-/// takes about eight cycles of loads, longer than the FMA's latency, so more accumulators
-/// measured no faster. x is loaded by [`x16`], or with `WINDOWED` by [`window16`] where a
-/// step's columns fit a window (both give the same lanes, so the choice never shows in the
-/// bits); the matrix is prefetched `ahead`.
+/// The dot of one row before its sum across lanes: `values` are its values,
+/// `indices[..values.len()]` its column indices, and the matrix's indices that follow them
+/// pad the last, masked step (a copy padded with zeros when fewer than 16 follow). One
+/// accumulator: a step of 16 nonzeros takes about eight cycles of loads, longer than the
+/// FMA's latency, so more accumulators measured no faster. x is loaded by [`x16`], or with
+/// `WINDOWED` by [`window16`] where a step's columns fit a window (both give the same lanes,
+/// so the choice never shows in the bits); the matrix is prefetched `ahead`.
 #[inline(always)]
-fn dot<T: MaskedLanes16, const HARDWARE_GATHER: bool, const WINDOWED: bool>(
+fn dot_lanes<T: MaskedLanes16, const HARDWARE_GATHER: bool, const WINDOWED: bool>(
     indices: &[u32],
     values: &[T],
     x: &[f32],
     ahead: SparsePrefetch,
-) -> f32 {
+) -> __m512 {
     let n = indices.len().min(values.len());
     let whole = n / 16 * 16;
     // Windows start on a 64-byte line of x, so that no load of x splits a line (on Zen 4,
@@ -175,15 +175,16 @@ fn dot<T: MaskedLanes16, const HARDWARE_GATHER: bool, const WINDOWED: bool>(
             // Lanes past the row keep the accumulator: their x may be an infinity or a NaN.
             acc = _mm512_mask3_fmadd_ps(vs, xs, acc, lanes);
         }
-        hsum16(acc)
+        acc
     }
 }
 
-/// [`dot`] with windows, out of line: inlined beside the other two dots, it left the
-/// broadcast loop one register short, which then reloaded a pointer from the stack each step.
+/// [`dot_lanes`] with windows, summed, out of line: inlined beside the other two dots, it left
+/// the broadcast loop one register short, which then reloaded a pointer from the stack each
+/// step.
 ///
 /// # Safety
-/// As [`dot`]'s callers; the CPU has avx512f/bw/dq/vl.
+/// As [`dot_lanes`]' callers; the CPU has avx512f/bw/dq/vl.
 #[inline(never)]
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
 unsafe fn windowed_dot<T: MaskedLanes16, const HARDWARE_GATHER: bool>(
@@ -192,7 +193,9 @@ unsafe fn windowed_dot<T: MaskedLanes16, const HARDWARE_GATHER: bool>(
     x: &[f32],
     ahead: SparsePrefetch,
 ) -> f32 {
-    dot::<T, HARDWARE_GATHER, true>(indices, values, x, ahead)
+    hsum16(dot_lanes::<T, HARDWARE_GATHER, true>(
+        indices, values, x, ahead,
+    ))
 }
 
 /// Rows holding at least this fraction of x's columns try a window for each step. Below it
@@ -220,14 +223,20 @@ fn dots<T: MaskedLanes16 + Lanes>(
     }
 }
 
-/// The 16-lane [`dot`] of each row, or the `Avx2` tier's for a row shorter than
+/// The 16-lane [`dot_lanes`] of each row, or the `Avx2` tier's for a row shorter than
 /// [`SHORT_ROW`], with the way of loading x fixed; rows of [`WINDOWED_DENSITY`] or more by
 /// [`windowed_dot`]. A target-feature function (inlined all the same), so that `windowed_dot`
 /// stays out of line: called from an `inline(always)` function without the features, it was
-/// inlined in spite of `inline(never)`.
+/// inlined in spite of `inline(never)`. As in the `Avx2` rows loop, each row's slices are
+/// taken unchecked and its sum across lanes after the next row's dot is issued (at 99 %
+/// sparsity on Zen 1, 1.05x each there, the README's session 42; untimed on AVX-512 cores).
 ///
 /// # Safety
-/// The CPU has avx512f/bw/dq/vl; as [`dots`]'s callers.
+/// The CPU has avx512f/bw/dq/vl; as [`dots`]'s callers: validated offsets (the
+/// [`SparseDots`] precondition), every index below `x.len()`, and x short enough for
+/// `vgatherdps` when `HARDWARE_GATHER`.
+///
+/// [`SparseDots`]: crate::backend::SparseDots
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
 unsafe fn rows<T: MaskedLanes16 + Lanes, const HARDWARE_GATHER: bool>(
@@ -237,39 +246,80 @@ unsafe fn rows<T: MaskedLanes16 + Lanes, const HARDWARE_GATHER: bool>(
     x: &[f32],
     out: &mut [f32],
 ) {
+    debug_assert!(avx2::offsets_fit(
+        indptr,
+        out.len(),
+        indices.len().min(values.len())
+    ));
     // Read once per block: both settings depend only on the CPU.
     let (short_ahead, ahead) = (avx2_dot_prefetch(), avx512_sparse_prefetch());
-    for (r, o) in out.iter_mut().enumerate() {
-        let range = indptr[r]..indptr[r + 1];
+    // The previous row's dot, summed once this row's dot is issued.
+    let mut pending = Parts::Summed(0.0);
+    for r in 0..out.len() {
+        // SAFETY: the contract: `out.len() + 1` offsets or more.
+        let range = unsafe { *indptr.get_unchecked(r)..*indptr.get_unchecked(r + 1) };
         let at =
             |ahead: SparsePrefetch| ahead.starting_at(range.start, indices.len(), values.len());
         let (short_ahead, ahead) = (at(short_ahead), at(ahead));
-        *o = if range.len() < SHORT_ROW {
+        // SAFETY: and the offsets are non-decreasing, the last within both arrays; the 16-lane
+        // dots take the indices to the array's end (their last step's padding).
+        let (row_indices, row_values, indices_on) = unsafe {
+            (
+                indices.get_unchecked(range.clone()),
+                values.get_unchecked(range.clone()),
+                indices.get_unchecked(range.start..),
+            )
+        };
+        let parts = if range.len() < SHORT_ROW {
             // SAFETY: this tier's CPUs have the `Avx2` tier's features; the caller guarantees
-            // the indices are below `x.len()`, and `dots` checked x for `vgatherdps`.
-            unsafe {
-                avx2::dot::<T, HARDWARE_GATHER>(
-                    &indices[range.clone()],
-                    &values[range],
-                    x,
-                    short_ahead,
-                )
-            }
+            // the indices are below `x.len()`, and x's length for `vgatherdps`.
+            let (lanes, tail) = unsafe {
+                avx2::dot_parts::<T, HARDWARE_GATHER>(row_indices, row_values, x, short_ahead)
+            };
+            Parts::Short(lanes, tail)
         } else if range.len() * WINDOWED_DENSITY[1] >= x.len() * WINDOWED_DENSITY[0]
             && x.len() >= WINDOW
         {
             // SAFETY: this function has `windowed_dot`'s features; `x.len() >= WINDOW`.
-            unsafe {
-                windowed_dot::<T, HARDWARE_GATHER>(
-                    &indices[range.start..],
-                    &values[range],
-                    x,
-                    ahead,
-                )
-            }
+            Parts::Summed(unsafe {
+                windowed_dot::<T, HARDWARE_GATHER>(indices_on, row_values, x, ahead)
+            })
         } else {
-            dot::<T, HARDWARE_GATHER, false>(&indices[range.start..], &values[range], x, ahead)
+            Parts::Long(dot_lanes::<T, HARDWARE_GATHER, false>(
+                indices_on, row_values, x, ahead,
+            ))
         };
+        if r > 0 {
+            out[r - 1] = pending.sum();
+        }
+        pending = parts;
+    }
+    if let Some(last) = out.last_mut() {
+        *last = pending.sum();
+    }
+}
+
+/// A row's dot before its sum across lanes, which [`rows`] takes one row later.
+#[derive(Clone, Copy)]
+enum Parts {
+    /// The `Avx2` dot's lanes and tail.
+    Short(__m256, f32),
+    /// The 16-lane dot's lanes.
+    Long(__m512),
+    /// A windowed row's dot, summed out of line.
+    Summed(f32),
+}
+
+impl Parts {
+    /// The row's dot: the same operations in the same order as each dot summed at once.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn sum(self) -> f32 {
+        match self {
+            Parts::Short(lanes, tail) => hsum(lanes) + tail,
+            Parts::Long(lanes) => hsum16(lanes),
+            Parts::Summed(dot) => dot,
+        }
     }
 }
 
@@ -461,11 +511,11 @@ mod tests {
         windowed: bool,
     ) -> f32 {
         let ahead = crate::arch::x86_64::avx512_sparse_prefetch();
-        if windowed {
-            super::dot::<T, false, true>(indices, values, x, ahead)
+        super::hsum16(if windowed {
+            super::dot_lanes::<T, false, true>(indices, values, x, ahead)
         } else {
-            super::dot::<T, false, false>(indices, values, x, ahead)
-        }
+            super::dot_lanes::<T, false, false>(indices, values, x, ahead)
+        })
     }
 
     #[test]
