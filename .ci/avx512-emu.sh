@@ -19,7 +19,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 WORK="$ROOT/target/avx512-emu"
-TESTS=(dispatch convert stochastic fmac gemm sparse tensor set_active allocations workspace spmv_packed exhaustive)
+# `lib` is the crate's unit tests: the AVX-512 kernels' own checks (x loaded by vgatherdps, by
+# broadcasts and through windows, with the same bits).
+TESTS=(lib dispatch convert stochastic fmac gemm sparse tensor set_active allocations workspace spmv_packed exhaustive)
 log() { printf '[avx512-emu %s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
 die() {
   log "error: $*"
@@ -128,7 +130,8 @@ log "building the release tests"
 cargo test --release --no-run --message-format=json-render-diagnostics >"$WORK/cargo.json"
 ROOTFS="$WORK/rootfs"
 rm -rf "$ROOTFS" && mkdir -p "$ROOTFS"/{bin,dev,proc,sys,tests}
-# The executable cargo built for a target: `artifact test convert`, `artifact bin lowp`.
+# The executable cargo built for a target: `artifact test convert`, `artifact bin lowp`, and
+# `artifact lib lowp` (the unit tests').
 artifact() {
   python3 - "$WORK/cargo.json" "$1" "$2" <<'EOF'
 import json, sys
@@ -138,7 +141,7 @@ for line in open(path):
     t = m.get("target", {})
     if m.get("reason") == "compiler-artifact" and m.get("executable") \
             and t.get("kind") == [kind] and t.get("name") == name \
-            and m["profile"]["test"] == (kind == "test"):
+            and m["profile"]["test"] == (kind in ("test", "lib")):
         print(m["executable"])
 EOF
 }
@@ -146,7 +149,7 @@ with_libraries() {
   ldd "$1" | grep -o '/[^ ]*' | while read -r lib; do cp --parents -L -n "$lib" "$ROOTFS"; done
 }
 for name in "${TESTS[@]}"; do
-  exe=$(artifact test "$name")
+  if [[ $name == lib ]]; then exe=$(artifact lib lowp); else exe=$(artifact test "$name"); fi
   [[ -n $exe ]] || die "no test executable named $name"
   cp "$exe" "$ROOTFS/tests/$name"
   with_libraries "$exe"
