@@ -201,12 +201,14 @@ impl Vaes {
 
 /// Bits of [`IDENTITY`]: the CPU's identity has been read; its vendor is AMD; its core is one
 /// whose `vgatherdps` beats lowp's broadcast loads; one whose AVX-512 sparse dots run faster
-/// prefetching nearer; Zen 4 (AMD family 19h with AVX-512; Zen 3, the same family, has none).
+/// prefetching nearer; Zen 4 (AMD family 19h with AVX-512; Zen 3, the same family, has none);
+/// Zen 1 or Zen+ (AMD family 17h below model 30h, where Zen 2 starts).
 const KNOWN: u8 = 1;
 const AMD: u8 = 2;
 const FAST_GATHER: u8 = 4;
 const NEAR_SPARSE_PREFETCH: u8 = 8;
 const ZEN4: u8 = 16;
+const ZEN1: u8 = 32;
 
 /// What lowp's kernel choices need of `cpuid`'s identification leaves, read once: in a VM each
 /// `cpuid` traps to the hypervisor (microseconds).
@@ -249,6 +251,9 @@ fn read_identity() -> u8 {
         if full_family == 0x19 && std::arch::is_x86_feature_detected!("avx512f") {
             id |= ZEN4;
         }
+        if full_family == 0x17 && model < 0x30 {
+            id |= ZEN1;
+        }
     }
     if server_golden_cove {
         id |= FAST_GATHER | NEAR_SPARSE_PREFETCH;
@@ -266,6 +271,17 @@ fn read_identity() -> u8 {
 /// would let the machine's load change the bits.
 pub(crate) fn prefers_bf16_pair_dot() -> bool {
     identity() & AMD != 0
+}
+
+/// Whether the `Avx2` stochastic kernels draw each chunk's random bits one chunk ahead, so
+/// that the next chunk's generator overlaps this chunk's rounding. It paid on Zen 4 (ARS-5
+/// f32 -> bf16 of 4096 elements: 1.18x). On Zen 1 the eight blocks held across the chunk
+/// spilled round keys and blocks to the stack, and drawing each chunk's bits at its start ran
+/// faster, with the same bits: ARS-5 f32 -> bf16 of 4096 elements 1.10x, f16 1.01-1.02x, the
+/// fused update 1.02-1.06x, Philox f32 -> bf16 1.02-1.05x (alternated builds, the README's
+/// session 43). The other cores are untimed without it, so they keep it.
+pub(crate) fn draws_random_bits_ahead() -> bool {
+    identity() & ZEN1 == 0
 }
 
 /// Whether the sparse dots load x with `vgatherdps` rather than one broadcast load per lane

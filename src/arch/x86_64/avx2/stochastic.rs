@@ -13,8 +13,8 @@ use core::arch::x86_64::*;
 use half::{bf16, f16};
 
 use super::super::{
-    edge, head_in_place, in_place_tail_min, prefetch_ahead, reach_within, tail_in_place, to_line,
-    within_valid_pages, Aes, Vaes, STREAM_MIN_BYTES,
+    draws_random_bits_ahead, edge, head_in_place, in_place_tail_min, prefetch_ahead, reach_within,
+    tail_in_place, to_line, within_valid_pages, Aes, Vaes, STREAM_MIN_BYTES,
 };
 use super::ars::{self, ArsKeys, ArsKeys2};
 use super::convert::high_halves;
@@ -283,9 +283,16 @@ type Bits = [__m128i; BLOCKS];
 /// over chunks of [`STEP`] elements, with the random values of `random`. `WRITE_ONLY`: `load`
 /// never reads `dst`, so a large output is streamed (as on the `Avx512` tier, whose driver
 /// says why). `OPTIMISTIC` (IEEE bf16 only): each chunk is first rounded as if it held no
-/// NaN, as on the `Avx512` tier.
+/// NaN, as on the `Avx512` tier. `AHEAD`: each chunk's bits are drawn one chunk ahead
+/// ([`draws_random_bits_ahead`] says where that pays).
 #[inline(always)]
-fn drive<S: Copy + Default, D: Copy + Default, const WRITE_ONLY: bool, const OPTIMISTIC: bool>(
+fn drive<
+    S: Copy + Default,
+    D: Copy + Default,
+    const WRITE_ONLY: bool,
+    const OPTIMISTIC: bool,
+    const AHEAD: bool,
+>(
     src: &[S],
     dst: &mut [D],
     sr: Sr,
@@ -344,9 +351,11 @@ fn drive<S: Copy + Default, D: Copy + Default, const WRITE_ONLY: bool, const OPT
                 }
             }
             let stream = large && WRITE_ONLY && (d.as_ptr() as usize).is_multiple_of(32);
-            // Drawn a chunk ahead (ARS-5 f32 -> bf16 of 4096 elements on a Zen 4 core: 1.18x
-            // faster).
-            let bits = ahead.take(block, &random);
+            let bits = if AHEAD {
+                ahead.take(block, &random)
+            } else {
+                random(block)
+            };
             let store = |d: &mut [D], k: usize, ys| {
                 let p: *mut __m256i = d[8 * k..].as_mut_ptr().cast();
                 // SAFETY: `d` holds STEP 16-bit elements; this writes 16 of them from 8k,
@@ -657,10 +666,15 @@ fn load_bf16_shifted(s: &[bf16], i: usize) -> __m256 {
 
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-fn f32_to_bf16_with(src: &[f32], dst: &mut [bf16], sr: Sr, random: impl Fn(u64) -> Bits) {
+fn f32_to_bf16_with<const AHEAD: bool>(
+    src: &[f32],
+    dst: &mut [bf16],
+    sr: Sr,
+    random: impl Fn(u64) -> Bits,
+) {
     let edge = |s: &[f32], d: &mut [bf16], at| edge::f32_to_bf16(s, d, at, sr);
     match sr.overflow {
-        Overflow::Infinity => drive::<_, _, true, true>(
+        Overflow::Infinity => drive::<_, _, true, true, AHEAD>(
             src,
             dst,
             sr,
@@ -669,7 +683,7 @@ fn f32_to_bf16_with(src: &[f32], dst: &mut [bf16], sr: Sr, random: impl Fn(u64) 
             |x, r| sr_bf16_pair::<false>(x, r),
             edge,
         ),
-        Overflow::Saturate => drive::<_, _, true, false>(
+        Overflow::Saturate => drive::<_, _, true, false, AHEAD>(
             src,
             dst,
             sr,
@@ -683,10 +697,15 @@ fn f32_to_bf16_with(src: &[f32], dst: &mut [bf16], sr: Sr, random: impl Fn(u64) 
 
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-fn f32_to_f16_with(src: &[f32], dst: &mut [f16], sr: Sr, random: impl Fn(u64) -> Bits) {
+fn f32_to_f16_with<const AHEAD: bool>(
+    src: &[f32],
+    dst: &mut [f16],
+    sr: Sr,
+    random: impl Fn(u64) -> Bits,
+) {
     let edge = |s: &[f32], d: &mut [f16], at| edge::f32_to_f16(s, d, at, sr);
     match sr.overflow {
-        Overflow::Infinity => drive::<_, _, true, false>(
+        Overflow::Infinity => drive::<_, _, true, false, AHEAD>(
             src,
             dst,
             sr,
@@ -695,7 +714,7 @@ fn f32_to_f16_with(src: &[f32], dst: &mut [f16], sr: Sr, random: impl Fn(u64) ->
             |x, r| sr_f16_pair::<false>(x, r),
             edge,
         ),
-        Overflow::Saturate => drive::<_, _, true, false>(
+        Overflow::Saturate => drive::<_, _, true, false, AHEAD>(
             src,
             dst,
             sr,
@@ -726,7 +745,7 @@ fn update<const SATURATE: bool>(t: [__m256i; 2], r: [__m256i; 2]) -> __m256i {
 
 /// The fused update with gradients read by `grad(g, i)` (8 lanes from element `i`).
 #[inline(always)]
-fn axpy<G: Copy + Default + Into<f32>>(
+fn axpy<G: Copy + Default + Into<f32>, const AHEAD: bool>(
     alpha: f32,
     g: &[G],
     w: &mut [bf16],
@@ -748,23 +767,39 @@ fn axpy<G: Copy + Default + Into<f32>>(
     // SAFETY: as above.
     let saturating = |t, r| unsafe { update::<true>(t, r) };
     match sr.overflow {
-        Overflow::Infinity => drive::<_, _, false, false>(g, w, sr, random, sum, to_infinity, edge),
-        Overflow::Saturate => drive::<_, _, false, false>(g, w, sr, random, sum, saturating, edge),
+        Overflow::Infinity => {
+            drive::<_, _, false, false, AHEAD>(g, w, sr, random, sum, to_infinity, edge)
+        }
+        Overflow::Saturate => {
+            drive::<_, _, false, false, AHEAD>(g, w, sr, random, sum, saturating, edge)
+        }
     }
 }
 
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-fn axpy_f32_with(alpha: f32, g: &[f32], w: &mut [bf16], sr: Sr, random: impl Fn(u64) -> Bits) {
-    axpy(alpha, g, w, sr, random, |g, i| {
+fn axpy_f32_with<const AHEAD: bool>(
+    alpha: f32,
+    g: &[f32],
+    w: &mut [bf16],
+    sr: Sr,
+    random: impl Fn(u64) -> Bits,
+) {
+    axpy::<_, AHEAD>(alpha, g, w, sr, random, |g, i| {
         _mm256_castsi256_ps(load_f32(g, i))
     });
 }
 
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-fn axpy_bf16_with(alpha: f32, g: &[bf16], w: &mut [bf16], sr: Sr, random: impl Fn(u64) -> Bits) {
-    axpy(alpha, g, w, sr, random, |g, i| load_bf16_shifted(g, i));
+fn axpy_bf16_with<const AHEAD: bool>(
+    alpha: f32,
+    g: &[bf16],
+    w: &mut [bf16],
+    sr: Sr,
+    random: impl Fn(u64) -> Bits,
+) {
+    axpy::<_, AHEAD>(alpha, g, w, sr, random, |g, i| load_bf16_shifted(g, i));
 }
 
 /// The kernel table's entries, one per operation, and their ARS-5 twins: `$name` draws the
@@ -772,7 +807,7 @@ fn axpy_bf16_with(alpha: f32, g: &[bf16], w: &mut [bf16], sr: Sr, random: impl F
 /// where it has AES-NI only, and through the `Portable` tier's kernel (software AES by tables)
 /// where it has neither.
 macro_rules! entries {
-    ($($name:ident, $ars:ident, $vaes:ident, $with:ident($($arg:ident: $ty:ty),*);)*) => {$(
+    ($($name:ident, $ars:ident, $ars_drawn:ident, $vaes:ident, $with:ident($($arg:ident: $ty:ty),*);)*) => {$(
         #[target_feature(enable = "avx2,fma,f16c")]
         pub(in crate::arch::x86_64) unsafe fn $name($($arg: $ty,)* sr: Sr) {
             if sr.generator == Generator::Ars5 {
@@ -789,23 +824,45 @@ macro_rules! entries {
             // Opaque to the optimiser, so the loop reads the keys from memory instead of
             // rebuilding each broadcast from the seed (two instructions each) in every step.
             let keys = core::hint::black_box(RoundKeys::new(sr.seed));
-            $with($($arg,)* sr, |first| random_blocks(&keys, first))
+            let random = |first| random_blocks(&keys, first);
+            if draws_random_bits_ahead() {
+                $with::<true>($($arg,)* sr, random)
+            } else {
+                $with::<false>($($arg,)* sr, random)
+            }
         }
 
         /// # Safety
         /// The CPU supports the Avx2 tier.
         #[target_feature(enable = "avx2,fma,f16c,aes")]
-        unsafe fn $ars(_: Aes, $($arg: $ty,)* sr: Sr) {
+        unsafe fn $ars(aes: Aes, $($arg: $ty,)* sr: Sr) {
+            // SAFETY: the caller's contract.
+            unsafe {
+                if draws_random_bits_ahead() {
+                    $ars_drawn::<true>(aes, $($arg,)* sr)
+                } else {
+                    $ars_drawn::<false>(aes, $($arg,)* sr)
+                }
+            }
+        }
+
+        /// `$ars` with the draw ahead fixed (the tests run both).
+        ///
+        /// # Safety
+        /// The CPU supports the Avx2 tier.
+        #[target_feature(enable = "avx2,fma,f16c,aes")]
+        unsafe fn $ars_drawn<const AHEAD: bool>(_: Aes, $($arg: $ty,)* sr: Sr) {
             let keys = core::hint::black_box(ArsKeys::new(sr.seed));
-            $with($($arg,)* sr, |first| ars::random_blocks(&keys, first))
+            $with::<AHEAD>($($arg,)* sr, |first| ars::random_blocks(&keys, first))
         }
 
         /// # Safety
         /// The CPU supports the Avx2 tier.
         #[target_feature(enable = "avx2,fma,f16c,aes,vaes")]
         unsafe fn $vaes(_: Vaes, $($arg: $ty,)* sr: Sr) {
+            // Drawn ahead: no core with VAES was timed without it.
             let keys = core::hint::black_box(ArsKeys2::new(sr.seed));
-            $with($($arg,)* sr, |first| {
+            $with::<true>($($arg,)* sr, |first| {
                 ars::random_blocks_vaes(&keys, first)
             })
         }
@@ -813,26 +870,52 @@ macro_rules! entries {
 }
 
 entries! {
-    f32_to_bf16, f32_to_bf16_ars, f32_to_bf16_vaes, f32_to_bf16_with(src: &[f32], dst: &mut [bf16]);
-    f32_to_f16, f32_to_f16_ars, f32_to_f16_vaes, f32_to_f16_with(src: &[f32], dst: &mut [f16]);
-    axpy_f32, axpy_f32_ars, axpy_f32_vaes, axpy_f32_with(alpha: f32, g: &[f32], w: &mut [bf16]);
-    axpy_bf16, axpy_bf16_ars, axpy_bf16_vaes, axpy_bf16_with(alpha: f32, g: &[bf16], w: &mut [bf16]);
+    f32_to_bf16, f32_to_bf16_ars, f32_to_bf16_ars_drawn, f32_to_bf16_vaes,
+        f32_to_bf16_with(src: &[f32], dst: &mut [bf16]);
+    f32_to_f16, f32_to_f16_ars, f32_to_f16_ars_drawn, f32_to_f16_vaes,
+        f32_to_f16_with(src: &[f32], dst: &mut [f16]);
+    axpy_f32, axpy_f32_ars, axpy_f32_ars_drawn, axpy_f32_vaes,
+        axpy_f32_with(alpha: f32, g: &[f32], w: &mut [bf16]);
+    axpy_bf16, axpy_bf16_ars, axpy_bf16_ars_drawn, axpy_bf16_vaes,
+        axpy_bf16_with(alpha: f32, g: &[bf16], w: &mut [bf16]);
 }
 
 #[cfg(test)]
 mod tests {
     //! Both ARS-5 kernels against the reference: a CPU with VAES runs only the ymm one by
-    //! default, one with AES-NI alone only the xmm one. And the heads and tails whose masked
-    //! loads and stores would reach past their slices' pages ([`within_valid_pages`]).
+    //! default, one with AES-NI alone only the xmm one; and the xmm and Philox kernels with
+    //! their bits drawn ahead and not (each CPU runs one of the two by default). And the heads
+    //! and tails whose masked loads and stores would reach past their slices' pages
+    //! ([`within_valid_pages`]).
 
     use half::bf16;
 
     use super::super::super::{check_sr_against_reference, Aes, Vaes};
     use super::*;
+    use crate::arch::SrOutputs;
     use crate::reference::stochastic::SrOptions;
 
+    /// The xmm ARS-5 kernels, or the Philox ones (as `sr` names), with the draw ahead fixed.
+    #[target_feature(enable = "avx2,fma,f16c,aes")]
+    fn drawn<const AHEAD: bool>(aes: Aes, s: &[f32], out: &mut SrOutputs, sr: Sr) {
+        if sr.generator == Generator::Ars5 {
+            // SAFETY: this function's features are the Avx2 tier's and AES-NI.
+            unsafe {
+                f32_to_bf16_ars_drawn::<AHEAD>(aes, s, &mut out.bf16, sr);
+                f32_to_f16_ars_drawn::<AHEAD>(aes, s, &mut out.f16, sr);
+                axpy_f32_ars_drawn::<AHEAD>(aes, 0.5, s, &mut out.axpy, sr);
+            }
+        } else {
+            let keys = RoundKeys::new(sr.seed);
+            let random = |first| random_blocks(&keys, first);
+            f32_to_bf16_with::<AHEAD>(s, &mut out.bf16, sr, random);
+            f32_to_f16_with::<AHEAD>(s, &mut out.f16, sr, random);
+            axpy_f32_with::<AHEAD>(0.5, s, &mut out.axpy, sr, random);
+        }
+    }
+
     #[test]
-    fn xmm_and_ymm_ars_kernels_match_the_reference() {
+    fn every_generator_kernel_and_draw_matches_the_reference() {
         if !crate::Isa::Avx2.is_supported() {
             return;
         }
@@ -847,22 +930,30 @@ mod tests {
             (300, 3),
             (700, u64::MAX - 40),
         ] {
-            for overflow in [Overflow::Infinity, Overflow::Saturate] {
+            for (overflow, generator) in [
+                (Overflow::Infinity, Generator::Ars5),
+                (Overflow::Saturate, Generator::Ars5),
+                (Overflow::Infinity, Generator::Philox4x32_10),
+                (Overflow::Saturate, Generator::Philox4x32_10),
+            ] {
                 let options = SrOptions {
                     overflow,
-                    generator: Generator::Ars5,
+                    generator,
                 };
                 let sr = Sr::new(0x5eed, offset, options);
                 let s = &src[..len];
                 if let Some(aes) = Aes::detect() {
-                    check_sr_against_reference(s, &w0, sr, "xmm", |out| {
+                    check_sr_against_reference(s, &w0, sr, "drawn ahead", |out| {
                         // SAFETY: the Avx2 tier is supported (checked above).
-                        unsafe {
-                            f32_to_bf16_ars(aes, s, &mut out.bf16, sr);
-                            f32_to_f16_ars(aes, s, &mut out.f16, sr);
-                            axpy_f32_ars(aes, 0.5, s, &mut out.axpy, sr);
-                        }
+                        unsafe { drawn::<true>(aes, s, out, sr) }
                     });
+                    check_sr_against_reference(s, &w0, sr, "drawn in place", |out| {
+                        // SAFETY: as above.
+                        unsafe { drawn::<false>(aes, s, out, sr) }
+                    });
+                }
+                if generator == Generator::Philox4x32_10 {
+                    continue;
                 }
                 if let Some(vaes) = Vaes::detect() {
                     check_sr_against_reference(s, &w0, sr, "ymm", |out| {
