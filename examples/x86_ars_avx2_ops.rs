@@ -21,12 +21,15 @@
 mod x86_clock;
 
 #[cfg(target_arch = "x86_64")]
+#[path = "common/alternate.rs"]
+mod alternate;
+
+#[cfg(target_arch = "x86_64")]
 mod probe {
     use std::arch::asm;
     use std::time::Instant;
 
-    use half::bf16;
-    use lowp::{Backend, Generator, Isa};
+    use lowp::{Backend, Isa};
 
     const ITERATIONS: u64 = 10_000_000;
 
@@ -169,26 +172,6 @@ mod probe {
         }};
     }
 
-    /// Seconds per call of `a` and of `b`: medians of 31 samples of many calls each, the two
-    /// sampled alternately (this host's speed drifts).
-    fn per_call(mut a: impl FnMut(), mut b: impl FnMut()) -> (f64, f64) {
-        let calls = 20_000;
-        let time = |f: &mut dyn FnMut()| {
-            let start = Instant::now();
-            for _ in 0..calls {
-                f();
-            }
-            start.elapsed().as_secs_f64() / calls as f64
-        };
-        let (mut ta, mut tb): (Vec<f64>, Vec<f64>) =
-            (0..31).map(|_| (time(&mut a), time(&mut b))).unzip();
-        let median = |v: &mut Vec<f64>| {
-            v.sort_by(f64::total_cmp);
-            v[v.len() / 2]
-        };
-        (median(&mut ta), median(&mut tb))
-    }
-
     pub fn main() {
         let Some(backend) = Backend::new(Isa::Avx2) else {
             println!("this probe needs the Avx2 tier");
@@ -203,26 +186,7 @@ mod probe {
         println!("cycles per 64 values (eight blocks of random bits):");
 
         let n = 4096;
-        let src: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin()).collect();
-        let (mut nearest_out, mut ars5_out) = (vec![bf16::ZERO; n], vec![bf16::ZERO; n]);
-        let (nearest, ars5) = per_call(
-            || {
-                backend
-                    .f32_to_bf16(std::hint::black_box(&src), &mut nearest_out)
-                    .expect("same lengths")
-            },
-            || {
-                backend
-                    .f32_to_bf16_stochastic_with(
-                        std::hint::black_box(&src),
-                        &mut ars5_out,
-                        7,
-                        0,
-                        Generator::Ars5,
-                    )
-                    .expect("same lengths")
-            },
-        );
+        let (nearest, ars5) = super::alternate::nearest_and_ars5(backend, n);
         let kernel_cycles = |t: f64| t * hz / (n / 64) as f64;
         let (nearest, ars5) = (kernel_cycles(nearest), kernel_cycles(ars5));
         let row = |name: &str, cycles: f64| println!("  {name:<58} {cycles:6.2}");
