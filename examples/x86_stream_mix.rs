@@ -81,8 +81,11 @@ mod probe {
     }
 
     /// Every output line in order, the input prefetched 4 KiB ahead.
+    ///
+    /// # Safety
+    /// `dst` is 64-byte aligned and `src` at least twice its length; the CPU has avx2.
     #[target_feature(enable = "avx2")]
-    fn one_stream<const ROUND: bool>(src: &[f32], dst: &mut [bf16]) {
+    unsafe fn one_stream<const ROUND: bool>(src: &[f32], dst: &mut [bf16]) {
         let lines = dst.len() / 32;
         let (s, d) = (
             src.as_ptr() as *const __m256i,
@@ -93,16 +96,19 @@ mod probe {
             let ahead = src.as_ptr().wrapping_add(32 * at + 1024) as *const i8;
             _mm_prefetch::<_MM_HINT_T0>(ahead);
             _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(64));
-            // SAFETY: `dst` is 64-byte aligned (the caller) and holds `lines` lines; `src`
-            // holds twice as many.
+            // SAFETY: the function's contract: `dst` is 64-byte aligned and holds `lines`
+            // lines; `src` holds twice as many.
             unsafe { line::<ROUND>(s, d, at) };
         }
         _mm_sfence();
     }
 
     /// Blocks of four regions of 4 KiB of output, a line of each region in turn; no prefetch.
+    ///
+    /// # Safety
+    /// As [`one_stream`]'s.
     #[target_feature(enable = "avx2")]
-    fn four_regions<const ROUND: bool>(src: &[f32], dst: &mut [bf16]) {
+    unsafe fn four_regions<const ROUND: bool>(src: &[f32], dst: &mut [bf16]) {
         const REGION: usize = 64; // lines of output
         let blocks = dst.len() / 32 / (4 * REGION);
         let (s, d) = (
@@ -112,7 +118,8 @@ mod probe {
         for block in 0..blocks {
             for j in 0..REGION {
                 for region in 0..4 {
-                    // SAFETY: as in `one_stream`: every line is below `blocks · 4 · REGION`.
+                    // SAFETY: the function's contract, and every line is below
+                    // `blocks · 4 · REGION`.
                     unsafe { line::<ROUND>(s, d, (4 * block + region) * REGION + j) };
                 }
             }
