@@ -1,10 +1,12 @@
-//! ARS-5 with AES-NI: one `aesenc` per block and round on xmm registers, or per two blocks
-//! on ymm registers where the CPU has VAES; eight blocks in flight. Bit-identical to
+//! ARS-5 with AES-NI: one `aesenc` per block and round on xmm registers (eight blocks in
+//! flight), or per two blocks on ymm registers where the CPU has VAES (sixteen blocks, in the
+//! order [`PairedBits`] describes). Bit-identical to
 //! [`crate::reference::ars`] with lowp's mapping of blocks to elements.
 
 use core::arch::x86_64::*;
 
 use super::super::Aes;
+use super::paired_bits::{PairedBits, PAIRED_BLOCKS};
 use crate::reference::ars::{round_keys, ROUNDS};
 
 /// Blocks per call, as the Philox kernel's step.
@@ -24,7 +26,7 @@ pub(super) struct ArsKeys {
 #[derive(Clone, Copy)]
 pub(super) struct ArsKeys2 {
     keys: [__m256i; ROUNDS + 1],
-    offset_keys: [__m256i; BLOCKS / 2],
+    offset_keys: [__m256i; PAIRED_BLOCKS / 2],
 }
 
 impl ArsKeys2 {
@@ -35,7 +37,7 @@ impl ArsKeys2 {
         for (out, key) in keys.iter_mut().zip(round_keys128(seed)) {
             *out = _mm256_broadcastsi128_si256(key);
         }
-        let mut offset_keys = [_mm256_setzero_si256(); BLOCKS / 2];
+        let mut offset_keys = [_mm256_setzero_si256(); PAIRED_BLOCKS / 2];
         for (j, out) in offset_keys.iter_mut().enumerate() {
             let j = 2 * j as i64;
             *out = _mm256_xor_si256(keys[0], _mm256_setr_epi64x(j, 0, j + 1, 0));
@@ -117,16 +119,17 @@ pub(in crate::arch::x86_64) fn block_values(
     unsafe { encrypt(keys, block) }
 }
 
-/// [`random_blocks`] with two blocks per `vaesenc` (ymm, VAES).
+/// The random values of blocks `first..first + 16`, two blocks per `vaesenc` (ymm, VAES), in
+/// the order [`PairedBits`] says.
 #[inline]
 #[target_feature(enable = "avx2,aes,vaes")]
-pub(super) fn random_blocks_vaes(keys: &ArsKeys2, first: u64) -> [__m128i; BLOCKS] {
+pub(super) fn random_blocks_vaes(keys: &ArsKeys2, first: u64) -> PairedBits {
     let k = &keys.keys;
-    let mut v = [_mm256_setzero_si256(); BLOCKS / 2];
-    if first.is_multiple_of(BLOCKS as u64) {
-        // Every step of an array whose offset is a multiple of 64 elements: adding an offset
-        // below 8 sets low bits that are clear, so `(first + o) ^ k0 = first ^ (o ^ k0)`, one
-        // XOR per vector, with no wrap (2^61 is a multiple of 8). Building each counter
+    let mut v = [_mm256_setzero_si256(); PAIRED_BLOCKS / 2];
+    if first.is_multiple_of(PAIRED_BLOCKS as u64) {
+        // Every step of an array whose offset is a multiple of 128 elements: adding an offset
+        // below 16 sets low bits that are clear, so `(first + o) ^ k0 = first ^ (o ^ k0)`, one
+        // XOR per vector, with no wrap (2^61 is a multiple of 16). Building each counter
         // vector from two 64-bit halves took five instructions (ARS-5 f32 -> bf16 of 4096
         // elements on a Zen 4 core: 1.13-1.18x with this alone).
         let start = _mm256_and_si256(
@@ -147,11 +150,5 @@ pub(super) fn random_blocks_vaes(keys: &ArsKeys2, first: u64) -> [__m128i; BLOCK
             *v = _mm256_aesenc_epi128(*v, *key);
         }
     }
-    let mut out = [_mm_setzero_si128(); BLOCKS];
-    for (j, v) in v.into_iter().enumerate() {
-        let v = _mm256_aesenclast_epi128(v, k[ROUNDS]);
-        out[2 * j] = _mm256_castsi256_si128(v);
-        out[2 * j + 1] = _mm256_extracti128_si256::<1>(v);
-    }
-    out
+    PairedBits(v.map(|v| _mm256_aesenclast_epi128(v, k[ROUNDS])))
 }

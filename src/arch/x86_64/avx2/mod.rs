@@ -4,6 +4,7 @@ pub(super) mod ars;
 mod convert;
 pub(super) mod fmac;
 pub(super) mod gemm;
+mod paired_bits;
 mod sell;
 pub(super) mod sparse;
 pub(super) mod stochastic;
