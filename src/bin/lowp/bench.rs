@@ -92,22 +92,31 @@ pub(crate) fn paired_medians(
     min_sample: Duration,
     samples: usize,
 ) -> (f64, f64) {
-    let iters = [true, false].map(|copy| calibrate(&mut || f(copy), min_sample));
-    let mut secs = [Vec::new(), Vec::new()];
+    let [copy, kernel] = medians_in_turn(|which| f(which == 0), min_sample, samples);
+    (copy, kernel)
+}
+
+/// Median seconds per call of `f(0)`, ..., `f(N - 1)`, sampled in turn, as [`paired_medians`].
+fn medians_in_turn<const N: usize>(
+    mut f: impl FnMut(usize),
+    min_sample: Duration,
+    samples: usize,
+) -> [f64; N] {
+    let iters: [u32; N] = core::array::from_fn(|which| calibrate(&mut || f(which), min_sample));
+    let mut secs: [Vec<f64>; N] = core::array::from_fn(|_| Vec::new());
     for _ in 0..samples {
-        for (which, copy) in [true, false].into_iter().enumerate() {
+        for (which, secs) in secs.iter_mut().enumerate() {
             let start = Instant::now();
             for _ in 0..iters[which] {
-                f(copy);
+                f(which);
             }
-            secs[which].push(start.elapsed().as_secs_f64() / f64::from(iters[which]));
+            secs.push(start.elapsed().as_secs_f64() / f64::from(iters[which]));
         }
     }
-    let [copy, kernel] = secs.map(|mut v| {
+    secs.map(|mut v| {
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
-    });
-    (copy, kernel)
+    })
 }
 
 struct Buffers {
@@ -137,7 +146,7 @@ pub fn run(options: Options) -> Result<(), String> {
     };
     println!(
         "lowp bench: single thread; medians; GB/s = (bytes read + bytes written) / s;\n\
-copy = memcpy of the f32 array, sampled alternately with each row's kernel"
+copy = memcpy of the f32 array, sampled in turn with each row's kernel and its x base baseline"
     );
     println!("cpu: {}", crate::info::cpu_name());
     println!(
@@ -205,36 +214,46 @@ fn bench_size(size: &Size, b: &mut Buffers, quick: bool) {
         "kernel", "path", "GB/s", "x base", "copy GB/s", "x copy"
     );
     let mut copies = Vec::new();
-    // GB/s of each (kernel, path) measured so far: the baselines of later rows.
-    let mut measured: Vec<(Kernel, Option<Backend>, f64)> = Vec::new();
     for kernel in Kernel::ALL {
         let paths = std::iter::once(None).chain(Backend::all_supported().into_iter().map(Some));
         for path in paths.filter(|p| p.is_some() || kernel.has_half()) {
-            // The copy moves the f32 array: 4n bytes read, 4n written.
-            let (copy_secs, secs) = paired_medians(
-                |copy| {
-                    if copy {
-                        black_box(&mut *bufs.dst).copy_from_slice(black_box(bufs.src));
-                    } else {
-                        kernel.run(path, &mut bufs);
-                    }
-                },
-                min_sample,
-                samples,
-            );
+            // The copy moves the f32 array: 4n bytes read, 4n written. The row's baseline
+            // (where it has one) is sampled in turn with the two, so that its ratio compares
+            // the same moments of the machine.
+            let (base_kernel, base_path) = kernel.baseline(path);
+            let own_base = (base_kernel, base_path) == (kernel, path);
+            let [copy_secs, secs, base_secs] = if own_base || !kernel.has_base() {
+                let (copy, secs) = paired_medians(
+                    |copy| {
+                        if copy {
+                            black_box(&mut *bufs.dst).copy_from_slice(black_box(bufs.src));
+                        } else {
+                            kernel.run(path, &mut bufs);
+                        }
+                    },
+                    min_sample,
+                    samples,
+                );
+                [copy, secs, secs]
+            } else {
+                medians_in_turn(
+                    |which| match which {
+                        0 => black_box(&mut *bufs.dst).copy_from_slice(black_box(bufs.src)),
+                        1 => kernel.run(path, &mut bufs),
+                        _ => base_kernel.run(base_path, &mut bufs),
+                    },
+                    min_sample,
+                    samples,
+                )
+            };
             let (g, copy) = (
                 gbs(kernel.bytes_per_element() * n, secs),
                 gbs(8 * n, copy_secs),
             );
             copies.push(copy);
-            let (base_kernel, base_path) = kernel.baseline(path);
-            let base = measured
-                .iter()
-                .find(|m| m.0 == base_kernel && m.1 == base_path)
-                .map_or(g, |m| m.2);
-            measured.push((kernel, path, g));
+            let base = gbs(base_kernel.bytes_per_element() * n, base_secs);
             let name = path.map_or("half", |b| b.isa().name());
-            let ratio = if base_kernel == kernel && base_path == path && kernel.has_base() {
+            let ratio = if own_base && kernel.has_base() {
                 "1.00".to_string()
             } else if kernel.has_base() {
                 format!("{:.2}", g / base)
@@ -253,7 +272,7 @@ fn bench_size(size: &Size, b: &mut Buffers, quick: bool) {
         "plain copy, median over the rows: {:.1} GB/s",
         copies[copies.len() / 2]
     );
-    println!("x base: conversions against half's slice conversion, stochastic rounding against lowp's round-to-nearest on the same tier");
+    println!("x base: conversions against half's slice conversion, stochastic rounding against lowp's round-to-nearest on the same tier, each sampled in turn with the row");
 }
 
 /// Elements of slack in every buffer, enough to move its start to any page offset.
