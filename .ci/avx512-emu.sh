@@ -47,7 +47,7 @@ fi
 #    sources stay as they are.
 BOCHS="$WORK/bochs-3.0/bochs"
 # Bumped whenever the source patches below change, so a cached build is rebuilt.
-PATCHED="$WORK/bochs-3.0/.lowp-patches-2"
+PATCHED="$WORK/bochs-3.0/.lowp-patches-3"
 if [[ ! -x $BOCHS || ! -f $PATCHED ]]; then
   apt_trixie() {
     apt-get -o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts="$WORK/apt/sources" \
@@ -76,16 +76,21 @@ EOF
 import os, sys
 root = sys.argv[1]
 patches = {
-    # Cooper Lake: the Skylake-X model plus AVX512_BF16 (CPUID leaf 7 subleaf 1, EAX bit 5).
+    # Cooper Lake: the Skylake-X model plus AVX512_BF16 (CPUID leaf 7 subleaf 1, EAX bit 5);
+    # and VAES with VPCLMULQDQ (leaf 7 subleaf 0, ECX bits 9 and 10), which no Cooper Lake
+    # has, so that the `Avx2` tier's ymm ARS-5 kernels run their unit tests here too.
     "cpu/cpudb/intel/corei7_skylake-x.cc": [
         ("  enable_cpu_extension(BX_ISA_AVX512_BW);\n",
-         "  enable_cpu_extension(BX_ISA_AVX512_BW);\n  enable_cpu_extension(BX_ISA_AVX512_BF16);\n"),
+         "  enable_cpu_extension(BX_ISA_AVX512_BW);\n  enable_cpu_extension(BX_ISA_AVX512_BF16);\n"
+         "  enable_cpu_extension(BX_ISA_VAES_VPCLMULQDQ);\n"),
         ("    leaf->eax = 0; /* report max sub-leaf that supported in leaf 7 */",
          "    leaf->eax = 1; /* report max sub-leaf that supported in leaf 7 */"),
         ("    leaf->edx = 0;\n    break;\n  default:",
          "    leaf->edx = 0;\n    break;\n  case 1:\n"
          "    leaf->eax = get_std_cpuid_leaf_7_subleaf_1_eax(0);\n"
          "    leaf->ebx = 0;\n    leaf->ecx = 0;\n    leaf->edx = 0;\n    break;\n  default:"),
+        ("    leaf->ecx = 0;\n    leaf->edx = 0;\n    break;\n  case 1:",
+         "    leaf->ecx = (1 << 9) | (1 << 10);\n    leaf->edx = 0;\n    break;\n  case 1:"),
     ],
     # Bochs 3.0 fills the upper half of VCVTNE2PS2BF16's result from dwords 16..31 of the
     # first source, past the end of a zmm; the SDM (and Zen 5 hardware) take dwords 0..15.
@@ -169,7 +174,7 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 echo 1 >/proc/sys/kernel/printk # the kernel's later messages would split the tests' lines
-echo "=== cpu: \$(grep -m1 '^flags' /proc/cpuinfo | grep -o -E 'avx512[a-z0-9_]*' | tr '\n' ' ')"
+echo "=== cpu: \$(grep -m1 '^flags' /proc/cpuinfo | grep -o -E 'avx512[a-z0-9_]*|vaes' | tr '\n' ' ')"
 export LOWP_TEST_ISAS=avx512,avx512bf16 LOWP_EXHAUSTIVE_STRIDE=31
 export LOWP_EXPECT_ISAS=scalar,portable,avx2,avx512,avx512bf16
 $bin info
@@ -226,6 +231,7 @@ timeout "${LOWP_EMU_TIMEOUT:-2400}" "$BOCHS" -q -f "$WORK/bochsrc" >"$WORK/bochs
 # 7. Every test binary must have run and passed on both tiers.
 tr -d '\r' <"$SERIAL" | sed -n '/^=== cpu/,$p'
 grep -q '^=== cpu: .*avx512f .*avx512_bf16' "$SERIAL" || die "the emulated CPU lacks avx512f or avx512_bf16"
+grep -q '^=== cpu: .*vaes' "$SERIAL" || die "the emulated CPU lacks vaes"
 for name in "${TESTS[@]}"; do
   grep -q "^=== $name rc=0" "$SERIAL" || die "$name did not pass on the AVX-512 tiers"
 done
