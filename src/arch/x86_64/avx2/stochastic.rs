@@ -297,6 +297,85 @@ pub(super) trait ChunkBits<const STEP: usize>: Copy {
     /// # Safety
     /// The CPU has AVX2.
     unsafe fn nan_free_bf16(&self, x: &[f32; STEP], k: usize) -> (__m256i, __m256);
+
+    /// The fused update's IEEE bf16 rounding of `w + alpha * g` at elements `8k..8k + 16`
+    /// (`k` even), assuming no sum is a NaN: the 16 results in order, and all-ones lanes
+    /// where some was (which voids them).
+    ///
+    /// # Safety
+    /// The CPU has AVX2.
+    unsafe fn nan_free_update<G: F32Lanes>(
+        &self,
+        alpha: f32,
+        g: &[G; STEP],
+        w: &[bf16; STEP],
+        k: usize,
+    ) -> (__m256i, __m256);
+}
+
+/// Values loaded as f32 lanes (f32 inputs and gradients, bf16 weights and gradients): 8 in
+/// element order, or 16 in the order of [`super::paired_bits::PairedBits`]' random values.
+pub(super) trait F32Lanes: Copy + Default + Into<f32> {
+    /// Elements `i..i + 8` of `g` as f32 (zero past its end). bf16 widens by `vpmovzxwd` and
+    /// a shift ([`load_bf16_shifted`]: see [`load_bf16`] for why).
+    ///
+    /// # Safety
+    /// The CPU has AVX2.
+    unsafe fn in_order(g: &[Self], i: usize) -> __m256;
+
+    /// Elements `0..4` and `8..12` of `g` as f32 in one vector, `4..8` and `12..16` in the
+    /// other. Panics where `g` holds fewer than 16 elements (a chunk always holds them).
+    ///
+    /// # Safety
+    /// The CPU has AVX2.
+    unsafe fn in_lanes(g: &[Self]) -> [__m256; 2];
+}
+
+impl F32Lanes for f32 {
+    #[inline(always)]
+    unsafe fn in_order(g: &[f32], i: usize) -> __m256 {
+        // SAFETY: the caller's contract.
+        unsafe { _mm256_castsi256_ps(load_f32(g, i)) }
+    }
+
+    #[inline(always)]
+    unsafe fn in_lanes(g: &[f32]) -> [__m256; 2] {
+        // SAFETY: the caller's contract (AVX2); each load reads 4 elements of `g`, whose
+        // slicing checks that they are there.
+        unsafe {
+            let quarter = |i: usize| {
+                _mm256_broadcastsi128_si256(_mm_loadu_si128(g[i..i + 4].as_ptr().cast()))
+            };
+            [
+                _mm256_castsi256_ps(_mm256_blend_epi32::<0b1111_0000>(quarter(0), quarter(8))),
+                _mm256_castsi256_ps(_mm256_blend_epi32::<0b1111_0000>(quarter(4), quarter(12))),
+            ]
+        }
+    }
+}
+
+impl F32Lanes for bf16 {
+    #[inline(always)]
+    unsafe fn in_order(g: &[bf16], i: usize) -> __m256 {
+        // SAFETY: the caller's contract.
+        unsafe { load_bf16_shifted(g, i) }
+    }
+
+    #[inline(always)]
+    unsafe fn in_lanes(g: &[bf16]) -> [__m256; 2] {
+        let g = &g[..16];
+        // SAFETY: the caller's contract (AVX2); one 32-byte load of the 16 elements just
+        // sliced.
+        unsafe {
+            let v = _mm256_loadu_si256(g.as_ptr().cast());
+            // Each 16-bit value into the high half of its lane: no lane crossed.
+            let zero = _mm256_setzero_si256();
+            [
+                _mm256_castsi256_ps(_mm256_unpacklo_epi16(zero, v)),
+                _mm256_castsi256_ps(_mm256_unpackhi_epi16(zero, v)),
+            ]
+        }
+    }
 }
 
 impl ChunkBits<STEP> for Bits {
@@ -321,15 +400,37 @@ impl ChunkBits<STEP> for Bits {
             (nan_free_bf16(x, self.widen(k)), unordered(x))
         }
     }
+
+    #[inline(always)]
+    unsafe fn nan_free_update<G: F32Lanes>(
+        &self,
+        alpha: f32,
+        g: &[G; STEP],
+        w: &[bf16; STEP],
+        k: usize,
+    ) -> (__m256i, __m256) {
+        // SAFETY: the caller's contract (AVX2).
+        unsafe {
+            let t = [
+                update_sum(alpha, g, w, 8 * k),
+                update_sum(alpha, g, w, 8 * k + 8),
+            ];
+            (nan_free_bf16(t, self.widen(k)), unordered(t))
+        }
+    }
 }
 
 /// Shared driver: `round(x_bits, r)`, 16 lanes in two vectors to 16 16-bit results in order,
 /// over chunks of [`STEP`] elements, with the random values of `random`. `WRITE_ONLY`: `load`
 /// never reads `dst`, so a large output is streamed (as on the `Avx512` tier, whose driver
 /// says why). `OPTIMISTIC` (IEEE bf16 only): each chunk is first rounded as if it held no
-/// NaN, as on the `Avx512` tier. `AHEAD`: each chunk's bits are drawn one chunk ahead
+/// NaN, as on the `Avx512` tier. `FAST16` (the IEEE fused update): each 16 lanes are first
+/// rounded as if none held a NaN, and only where one does by `round` (a read-write output
+/// cannot be rounded twice a chunk). `AHEAD`: each chunk's bits are drawn one chunk ahead
 /// ([`draws_random_bits_ahead`] says where that pays).
-/// `nan_free` rounds 16 elements of an `OPTIMISTIC` chunk ([`ChunkBits::nan_free_bf16`]).
+/// `nan_free` rounds 16 elements of an `OPTIMISTIC` or `FAST16` chunk so
+/// ([`ChunkBits::nan_free_bf16`], [`ChunkBits::nan_free_update`]), reading its inputs in
+/// whatever order the generator's bits are in.
 #[allow(clippy::too_many_arguments)] // each part of a kernel a closure, as the `Avx512` tier's
 #[inline(always)]
 fn drive<
@@ -337,6 +438,7 @@ fn drive<
     D: Copy + Default,
     const WRITE_ONLY: bool,
     const OPTIMISTIC: bool,
+    const FAST16: bool,
     const AHEAD: bool,
     const STEP: usize,
     B: ChunkBits<STEP>,
@@ -347,7 +449,7 @@ fn drive<
     random: impl Fn(u64) -> B,
     load: impl Fn(&[S], &[D], usize) -> __m256i,
     round: impl Fn([__m256i; 2], [__m256i; 2]) -> __m256i,
-    nan_free: impl Fn(&[S; STEP], &B, usize) -> (__m256i, __m256),
+    nan_free: impl Fn(&[S; STEP], &[D; STEP], &B, usize) -> (__m256i, __m256),
     mut edge: impl FnMut(&[S], &mut [D], u64),
 ) {
     // Large arrays come from DRAM: fetch ahead, as the conversions do; stream a write-only
@@ -357,7 +459,8 @@ fn drive<
         assert!(
             WRITE_ONLY || !OPTIMISTIC,
             "an optimistic chunk is written twice"
-        )
+        );
+        assert!(!(OPTIMISTIC && FAST16), "one NaN-free path at a time");
     };
     let large = size_of_val(dst) >= STREAM_MIN_BYTES;
     // The head (the elements before the first block boundary) and the tail (after the last
@@ -430,7 +533,7 @@ fn drive<
                 // SAFETY: as above.
                 let mut nan = unsafe { _mm256_setzero_ps() };
                 for k in (0..STEP / 8).step_by(2) {
-                    let (y, unordered) = nan_free(s, &bits, k);
+                    let (y, unordered) = nan_free(s, d, &bits, k);
                     // SAFETY: as above.
                     nan = unsafe { _mm256_or_ps(nan, unordered) };
                     store(d, k, y);
@@ -440,6 +543,14 @@ fn drive<
             };
             if !done {
                 for k in (0..STEP / 8).step_by(2) {
+                    if FAST16 {
+                        let (y, unordered) = nan_free(s, d, &bits, k);
+                        // SAFETY: as above.
+                        if unsafe { _mm256_testz_ps(unordered, unordered) } != 0 {
+                            store(d, k, y);
+                            continue;
+                        }
+                    }
                     let (x, r) = inputs(d, k);
                     store(d, k, round(x, r));
                 }
@@ -697,9 +808,31 @@ fn load_bf16_shifted(s: &[bf16], i: usize) -> __m256 {
     _mm256_castsi256_ps(_mm256_slli_epi32::<16>(_mm256_cvtepu16_epi32(h)))
 }
 
-/// `drive`'s `nan_free` for the kernels that do not round optimistically (never called).
-fn never_nan_free<S, B, const STEP: usize>(_: &[S; STEP], _: &B, _: usize) -> (__m256i, __m256) {
-    unreachable!("only the IEEE bf16 conversion rounds chunks as free of NaNs")
+/// The fused update's sums `w + alpha * g` of elements `i..i + 8`, as f32 patterns (lanes
+/// past the slices' ends zero), computed in f32 and not fused, as the reference does.
+///
+/// # Safety
+/// The CPU has AVX2.
+#[inline(always)]
+unsafe fn update_sum<G: F32Lanes>(alpha: f32, g: &[G], w: &[bf16], i: usize) -> __m256i {
+    // SAFETY: the caller's contract.
+    unsafe {
+        let t = _mm256_add_ps(
+            load_bf16(w, i),
+            _mm256_mul_ps(_mm256_set1_ps(alpha), G::in_order(g, i)),
+        );
+        _mm256_castps_si256(t)
+    }
+}
+
+/// `drive`'s `nan_free` for the kernels with no NaN-free path (never called).
+fn never_nan_free<S, D, B, const STEP: usize>(
+    _: &[S; STEP],
+    _: &[D; STEP],
+    _: &B,
+    _: usize,
+) -> (__m256i, __m256) {
+    unreachable!("only the IEEE bf16 conversion and fused update have a NaN-free path")
 }
 
 #[inline]
@@ -712,9 +845,9 @@ fn f32_to_bf16_with<const AHEAD: bool, const STEP: usize, B: ChunkBits<STEP>>(
 ) {
     let edge = |s: &[f32], d: &mut [bf16], at| edge::f32_to_bf16(s, d, at, sr);
     // SAFETY: this closure runs inside the kernels below, which enable avx2.
-    let nan_free = |x: &[f32; STEP], bits: &B, k| unsafe { bits.nan_free_bf16(x, k) };
+    let nan_free = |x: &[f32; STEP], _: &_, bits: &B, k| unsafe { bits.nan_free_bf16(x, k) };
     match sr.overflow {
-        Overflow::Infinity => drive::<_, _, true, true, AHEAD, STEP, B>(
+        Overflow::Infinity => drive::<_, _, true, true, false, AHEAD, STEP, B>(
             src,
             dst,
             sr,
@@ -724,7 +857,7 @@ fn f32_to_bf16_with<const AHEAD: bool, const STEP: usize, B: ChunkBits<STEP>>(
             nan_free,
             edge,
         ),
-        Overflow::Saturate => drive::<_, _, true, false, AHEAD, STEP, B>(
+        Overflow::Saturate => drive::<_, _, true, false, false, AHEAD, STEP, B>(
             src,
             dst,
             sr,
@@ -747,7 +880,7 @@ fn f32_to_f16_with<const AHEAD: bool, const STEP: usize, B: ChunkBits<STEP>>(
 ) {
     let edge = |s: &[f32], d: &mut [f16], at| edge::f32_to_f16(s, d, at, sr);
     match sr.overflow {
-        Overflow::Infinity => drive::<_, _, true, false, AHEAD, STEP, B>(
+        Overflow::Infinity => drive::<_, _, true, false, false, AHEAD, STEP, B>(
             src,
             dst,
             sr,
@@ -757,7 +890,7 @@ fn f32_to_f16_with<const AHEAD: bool, const STEP: usize, B: ChunkBits<STEP>>(
             never_nan_free,
             edge,
         ),
-        Overflow::Saturate => drive::<_, _, true, false, AHEAD, STEP, B>(
+        Overflow::Saturate => drive::<_, _, true, false, false, AHEAD, STEP, B>(
             src,
             dst,
             sr,
@@ -787,41 +920,37 @@ fn update<const SATURATE: bool>(t: [__m256i; 2], r: [__m256i; 2]) -> __m256i {
     narrow16(one(t[0], r[0]), one(t[1], r[1]))
 }
 
-/// The fused update with gradients read by `grad(g, i)` (8 lanes from element `i`).
+/// The fused update, its gradients loaded by [`F32Lanes`].
 #[inline(always)]
-fn axpy<G: Copy + Default + Into<f32>, const AHEAD: bool, const STEP: usize, B: ChunkBits<STEP>>(
+fn axpy<G: F32Lanes, const AHEAD: bool, const STEP: usize, B: ChunkBits<STEP>>(
     alpha: f32,
     g: &[G],
     w: &mut [bf16],
     sr: Sr,
     random: impl Fn(u64) -> B,
-    grad: impl Fn(&[G], usize) -> __m256,
 ) {
     let edge = |g: &[G], w: &mut [bf16], at| edge::axpy(alpha, g, w, at, sr);
-    // SAFETY (all three): these closures run inside the kernels below, which enable avx2.
-    let sum = |g: &[G], w: &[bf16], i| unsafe {
-        let t = _mm256_add_ps(
-            load_bf16(w, i),
-            _mm256_mul_ps(_mm256_set1_ps(alpha), grad(g, i)),
-        );
-        _mm256_castps_si256(t)
-    };
+    // SAFETY (all four): these closures run inside the kernels below, which enable avx2.
+    let sum = |g: &[G], w: &[bf16], i| unsafe { update_sum(alpha, g, w, i) };
     // SAFETY: as above.
     let to_infinity = |t, r| unsafe { update::<false>(t, r) };
     // SAFETY: as above.
     let saturating = |t, r| unsafe { update::<true>(t, r) };
     match sr.overflow {
-        Overflow::Infinity => drive::<_, _, false, false, AHEAD, STEP, B>(
+        Overflow::Infinity => drive::<_, _, false, false, true, AHEAD, STEP, B>(
             g,
             w,
             sr,
             random,
             sum,
             to_infinity,
-            never_nan_free,
+            // SAFETY: as above.
+            |g: &[G; STEP], w: &[bf16; STEP], bits: &B, k| unsafe {
+                bits.nan_free_update(alpha, g, w, k)
+            },
             edge,
         ),
-        Overflow::Saturate => drive::<_, _, false, false, AHEAD, STEP, B>(
+        Overflow::Saturate => drive::<_, _, false, false, false, AHEAD, STEP, B>(
             g,
             w,
             sr,
@@ -843,9 +972,7 @@ fn axpy_f32_with<const AHEAD: bool, const STEP: usize, B: ChunkBits<STEP>>(
     sr: Sr,
     random: impl Fn(u64) -> B,
 ) {
-    axpy::<_, AHEAD, STEP, B>(alpha, g, w, sr, random, |g, i| {
-        _mm256_castsi256_ps(load_f32(g, i))
-    });
+    axpy::<_, AHEAD, STEP, B>(alpha, g, w, sr, random);
 }
 
 #[inline]
@@ -857,7 +984,7 @@ fn axpy_bf16_with<const AHEAD: bool, const STEP: usize, B: ChunkBits<STEP>>(
     sr: Sr,
     random: impl Fn(u64) -> B,
 ) {
-    axpy::<_, AHEAD, STEP, B>(alpha, g, w, sr, random, |g, i| load_bf16_shifted(g, i));
+    axpy::<_, AHEAD, STEP, B>(alpha, g, w, sr, random);
 }
 
 /// The kernel table's entries, one per operation, and their ARS-5 twins: `$name` draws the
