@@ -287,8 +287,10 @@ pub(crate) fn draws_random_bits_ahead() -> bool {
 /// Whether the sparse dots load x with `vgatherdps` rather than one broadcast load per lane
 /// (the same lanes, so the same bits). Only on the Intel cores where it was the faster:
 /// Emerald Rapids, and Sapphire Rapids, the same core generation. Zen 5's gathers measured
-/// slower than the broadcasts, and Intel's cores from Skylake to Tiger Lake run gathers
-/// through a microcode mitigation (Gather Data Sampling) that makes them slower still.
+/// slower than the broadcasts, and so did Zen 3's (0.71-0.76 elements a cycle against
+/// 1.60-1.93 broadcast loads in `x86_load_ports`, the README's session 46). Intel's cores
+/// from Skylake to Tiger Lake run gathers through a microcode mitigation (Gather Data
+/// Sampling) that makes them slower still.
 pub(crate) fn prefers_hardware_gather() -> bool {
     identity() & FAST_GATHER != 0
 }
