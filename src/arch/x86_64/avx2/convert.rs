@@ -10,6 +10,8 @@
 
 use core::arch::x86_64::*;
 
+use super::f16c::{narrow8, widen8};
+
 use half::{bf16, f16};
 
 use super::super::{for_each_chunk_streaming, in_register_m128i};
@@ -154,8 +156,8 @@ pub(super) unsafe fn f32_to_f16(src: &[f32], dst: &mut [f16]) {
                     _mm256_loadu_ps(s.as_ptr().add(8)),
                 )
             };
-            let a = in_register_m128i(_mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(a));
-            let b = in_register_m128i(_mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(b));
+            let a = in_register_m128i(narrow8::<_MM_FROUND_TO_NEAREST_INT>(a));
+            let b = in_register_m128i(narrow8::<_MM_FROUND_TO_NEAREST_INT>(b));
             // SAFETY: `d` holds 16 f16 (two 16-byte stores, aligned when streaming).
             unsafe {
                 store.m128(d.as_mut_ptr().cast(), a);
@@ -179,7 +181,7 @@ pub(super) unsafe fn f16_to_f32(src: &[f16], dst: &mut [f32]) {
                     _mm_loadu_si128(s.as_ptr().add(8).cast()),
                 )
             };
-            let (a, b) = (_mm256_cvtph_ps(a), _mm256_cvtph_ps(b));
+            let (a, b) = (widen8(a), widen8(b));
             // SAFETY: `d` holds 16 f32 (two 32-byte stores, aligned when streaming).
             unsafe {
                 store.m256(d.as_mut_ptr().cast(), _mm256_castps_si256(a));

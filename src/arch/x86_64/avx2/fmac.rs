@@ -5,6 +5,8 @@
 
 use core::arch::x86_64::*;
 
+use super::f16c::widen8;
+
 use half::{bf16, f16};
 
 use super::super::{
@@ -74,7 +76,7 @@ impl Lanes for f16 {
     #[inline(always)]
     unsafe fn lanes(p: *const f16) -> __m256 {
         // SAFETY: per the trait's contract (8 f16 = one 16-byte load).
-        unsafe { _mm256_cvtph_ps(_mm_loadu_si128(p.cast())) }
+        unsafe { widen8(_mm_loadu_si128(p.cast())) }
     }
 
     #[inline(always)]
@@ -83,7 +85,7 @@ impl Lanes for f16 {
         // broadcast, not a broadcast of `_mm_cvtsi32_si128`'s conversion: LLVM made that a
         // `vpinsrw` into whatever register was free (an accumulator of the sparse row
         // product), chaining every nonzero's value to it.
-        unsafe { _mm256_cvtph_ps(_mm_set1_epi16(self.to_bits() as i16)) }
+        unsafe { widen8(_mm_set1_epi16(self.to_bits() as i16)) }
     }
 }
 

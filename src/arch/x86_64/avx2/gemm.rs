@@ -3,6 +3,8 @@
 
 use core::arch::x86_64::*;
 
+use super::f16c::widen8;
+
 use half::{bf16, f16};
 
 use crate::arch::check_tile;
@@ -43,8 +45,8 @@ impl Row16 for f16 {
         // SAFETY: per the trait's contract (16 f16 = two 16-byte loads).
         unsafe {
             [
-                _mm256_cvtph_ps(_mm_loadu_si128(p.cast())),
-                _mm256_cvtph_ps(_mm_loadu_si128(p.add(8).cast())),
+                widen8(_mm_loadu_si128(p.cast())),
+                widen8(_mm_loadu_si128(p.add(8).cast())),
             ]
         }
     }

@@ -2,6 +2,7 @@
 
 pub(super) mod ars;
 mod convert;
+mod f16c;
 pub(super) mod fmac;
 pub(super) mod gemm;
 mod paired_bits;

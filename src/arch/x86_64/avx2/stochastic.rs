@@ -11,6 +11,8 @@
 
 use core::arch::x86_64::*;
 
+use super::f16c::narrow8;
+
 use half::{bf16, f16};
 
 use super::super::{
@@ -267,7 +269,7 @@ fn sr_f16_pair<const SATURATE: bool>(x: [__m256i; 2], r: [__m256i; 2]) -> __m256
     if _mm256_movemask_epi8(_mm256_cmpgt_epi32(end, key)) == -1 {
         let toward_zero = |x, r| {
             let y = _mm256_add_epi32(x, _mm256_srli_epi32::<3>(r));
-            _mm256_cvtps_ph::<_MM_FROUND_TO_ZERO>(_mm256_castsi256_ps(y))
+            narrow8::<_MM_FROUND_TO_ZERO>(_mm256_castsi256_ps(y))
         };
         return _mm256_set_m128i(toward_zero(x[1], r[1]), toward_zero(x[0], r[0]));
     }
