@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Miri over the `Avx2` tier: the listed tests interpreted, every load, store, mask and tail of
+# their kernels checked for undefined behaviour (reads or writes outside an allocation,
+# dangling or misaligned pointers, uninitialised bytes). Under Miri the tests' lengths shrink
+# to those around each vector width and step (tests/common: `lengths`).
+# - Miri has no F16C: the tier's two F16C conversions convert lane by lane under it
+#   (src/arch/x86_64/avx2/f16c.rs), and no `cpuid`: the kernels take the default choices.
+# - `half` converts f16 by F16C when the target has it, which Miri cannot run, so tests that
+#   build f16 values through `half` are not listed.
+# Usage: bash .ci/miri.sh   (installs Miri on the nightly toolchain if needed)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+rustup toolchain list | grep -q '^nightly' || { echo "Miri needs a nightly toolchain"; exit 1; }
+rustup component list --toolchain nightly --installed | grep -q '^miri' \
+  || rustup component add --toolchain nightly miri rust-src
+cargo +nightly miri --version
+
+# The CPU Miri models: the `Avx2` tier's features, AES for the ARS-5 generator.
+export RUSTFLAGS="-C target-feature=+avx2,+fma,+f16c,+aes"
+# Isolation off: the tests read LOWP_TEST_ISAS.
+export MIRIFLAGS="-Zmiri-disable-isolation"
+export LOWP_TEST_ISAS=avx2
+
+miri_test() {
+  local file=$1; shift
+  cargo +nightly miri test --quiet --test "$file" -- --test-threads=1 "$@"
+}
+# Two test binaries at a time: Miri runs on one core.
+miri_test stochastic conversions_match_the_reference_on_every_backend \
+  fused_update_matches_the_reference_on_every_backend &
+first=$!
+miri_test convert _matches_reference_on_every_backend
+miri_test sparse every_malformed_structure_is_rejected
+wait "$first"
