@@ -31,15 +31,19 @@ miri_test() {
   local file=$1; shift
   cargo +nightly miri test --quiet --test "$file" -- --test-threads=1 "$@"
 }
-# Two lines of tests at a time (Miri runs on one core), each about 9 minutes here.
+# Two lines of tests at a time (Miri runs on one core), each about 15 minutes here.
 (
   miri_test stochastic conversions_match_the_reference_on_every_backend \
     fused_update_matches_the_reference_on_every_backend
-  miri_test fmac dots_meet_the_bound_on_every_backend gemv_shape_grid_on_every_backend \
-    nan_and_infinity_propagate
+  miri_test spmv_packed every_backend_gives_the_row_by_row_fma_bits x_ending_on_a_page_boundary
 ) &
 first=$!
 miri_test convert _matches_reference_on_every_backend
 miri_test sparse every_malformed_structure_is_rejected spmv_rows_of_every_length_on_every_backend \
   spmv_meets_the_bound_on_every_backend spmm_of_every_width_on_every_backend
+miri_test fmac dots_meet_the_bound_on_every_backend gemv_shape_grid_on_every_backend \
+  nan_and_infinity_propagate
+miri_test gemm gemm_shape_grid_on_every_backend beta_zero_never_reads_c subnormal_inputs \
+  bad_shapes packed_b_reports both_b_layouts views_with_no_columns the_bf16_gemm_choice
+miri_test spmv_packed edge_shapes wrong_lengths_are_typed_errors
 wait "$first"
