@@ -366,10 +366,11 @@ fn check_spmv<T: Input + Output + Widen>(rng: &mut Rng, rows: usize, cols: usize
     }
 }
 
-/// Rows of every length 0..=300 (so every step count and tail; under Miri those of `lengths`), starting anywhere in the
-/// index and value arrays, with subnormal, huge and tiny values, against x whose element 0
-/// is an infinity or a NaN: rows without column 0 must stay finite (a vector kernel's padding
-/// lanes must not pick it up), rows with it must give that infinity or NaN.
+/// Rows of every length 0..=300 (so every step count and tail; under Miri those of
+/// `lengths`), starting anywhere in the index and value arrays, with subnormal, huge and tiny
+/// values, against x whose element 0 is an infinity or a NaN: rows without column 0 must stay
+/// finite (a vector kernel's padding lanes must not pick it up), rows with it must give that
+/// infinity or NaN.
 fn check_spmv_row_lengths<T: Input + Output + Widen>(rng: &mut Rng) {
     let cols = 331;
     let (mut indptr, mut indices, mut values) = (vec![0], Vec::new(), Vec::new());
@@ -618,8 +619,8 @@ fn check_spmm<T: Input + Output + Widen>(
 }
 
 /// SpMM at every width 0..=260 (every pass width and masked remainder of every tier, past two
-/// of the widest passes; under Miri those of `lengths`), the same bits as the reference, and nothing written past C (which
-/// sits in a longer buffer whose tail must keep its sentinel).
+/// of the widest passes; under Miri those of `lengths`), the same bits as the reference, and
+/// nothing written past C (which sits in a longer buffer whose tail must keep its sentinel).
 fn check_spmm_widths<T: Input + Output + Widen>(rng: &mut Rng) {
     const GUARD: usize = 64;
     let sentinel = f32::from_bits(0x7fc0_1234);
