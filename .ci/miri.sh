@@ -44,6 +44,7 @@ miri_test sparse every_malformed_structure_is_rejected spmv_rows_of_every_length
 miri_test fmac dots_meet_the_bound_on_every_backend gemv_shape_grid_on_every_backend \
   nan_and_infinity_propagate
 miri_test gemm gemm_shape_grid_on_every_backend beta_zero_never_reads_c subnormal_inputs \
-  bad_shapes packed_b_reports both_b_layouts views_with_no_columns the_bf16_gemm_choice
+  bad_shapes packed_b_reports both_b_layouts views_with_no_columns the_bf16_gemm_choice \
+  narrow_output
 miri_test spmv_packed edge_shapes wrong_lengths_are_typed_errors
 wait "$first"

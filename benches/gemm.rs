@@ -1,7 +1,8 @@
 //! Criterion bench of GEMM at m = n = k = 2048, one thread, against the `gemm` crate (f32 and
 //! f16, built with its `x86-v4` feature) and `matrixmultiply` (f32) in the same run;
 //! `Throughput::Elements` = 2mnk flops. lowp runs with B packed once (`gemm_packed`, how an
-//! engine calls it) and unpacked (`gemm`, packing on every call like the baselines).
+//! engine calls it) and unpacked (`gemm`, packing on every call like the baselines). Then the
+//! epilogue by output type at 128³ (`gemm_output_128`).
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -187,5 +188,56 @@ fn baselines(
     });
 }
 
-criterion_group!(benches, gemm_2048);
+/// The epilogue's cost by output type: bf16 × bf16 GEMM at m = n = k = 128 into f32, bf16 and
+/// f16 C, `beta` 0 and 0.5, where rounding C is a visible share of the time (one element of C
+/// per 2k = 256 flops).
+fn gemm_output_type(c: &mut Criterion) {
+    const M: usize = 128;
+    let a: Vec<bf16> = values(1)[..M * M]
+        .iter()
+        .map(|&v| bf16::from_f32(v))
+        .collect();
+    let b: Vec<bf16> = values(2)[..M * M]
+        .iter()
+        .map(|&v| bf16::from_f32(v))
+        .collect();
+    let (a, b) = (
+        MatRef::new(&a, M, M).unwrap(),
+        MatRef::new(&b, M, M).unwrap(),
+    );
+    let backend = Backend::best();
+    let isa = backend.isa().name();
+    let mut group = c.benchmark_group("gemm_output_128");
+    group.throughput(Throughput::Elements(2 * (M * M * M) as u64));
+    group.warm_up_time(Duration::from_secs(1));
+    group.measurement_time(Duration::from_secs(3));
+    let (mut c32, mut cb, mut ch) = (
+        vec![0.5f32; M * M],
+        vec![bf16::from_f32(0.5); M * M],
+        vec![f16::from_f32(0.5); M * M],
+    );
+    for beta in [0.0f32, 0.5] {
+        let mut bench = |name: &str, call: &mut dyn FnMut()| {
+            group.bench_function(
+                BenchmarkId::new(format!("{name}_beta{beta}"), isa),
+                |bench| bench.iter(&mut *call),
+            );
+        };
+        bench("c_f32", &mut || {
+            let c = MatMut::new(black_box(&mut c32), M, M).unwrap();
+            backend.gemm(1.0, a, b, beta, c, Par::Seq).unwrap()
+        });
+        bench("c_bf16", &mut || {
+            let c = MatMut::new(black_box(&mut cb), M, M).unwrap();
+            backend.gemm(1.0, a, b, beta, c, Par::Seq).unwrap()
+        });
+        bench("c_f16", &mut || {
+            let c = MatMut::new(black_box(&mut ch), M, M).unwrap();
+            backend.gemm(1.0, a, b, beta, c, Par::Seq).unwrap()
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, gemm_2048, gemm_output_type);
 criterion_main!(benches);

@@ -261,31 +261,66 @@ fn bits<T: bytemuck::Pod>(v: &[T]) -> Vec<u8> {
     bytemuck::cast_slice(v).to_vec()
 }
 
+/// A bf16/f16 C is the f32 result rounded to nearest even, element by element, at every
+/// width of a tile row and its remainder (f16 C is rounded by the tier's conversion kernel a
+/// row at a time), with C0 holding special values (NaN payloads, infinities, signed zeros,
+/// subnormals, the largest finite f16) and an alpha that overflows f16.
 #[test]
 fn narrow_output_is_the_f32_result_rounded_to_nearest() {
     let mut rng = Rng::new(53);
-    let (m, n, k) = (9, 21, 70);
-    let a = values::<bf16>(&mut rng, m * k);
-    let b = values::<bf16>(&mut rng, k * n);
-    let (a, b) = (
-        MatRef::new(&a, m, k).unwrap(),
-        MatRef::new(&b, k, n).unwrap(),
-    );
-    for backend in gemm_backends() {
-        for scale in [(1.0, 0.0), (0.75, 0.5)] {
-            let c0 = values::<f32>(&mut rng, m * n);
-            // The f32 call sees C0 already rounded, as the narrow call reads it.
-            let c0_bf16: Vec<bf16> = c0.iter().map(|&v| bf16::from_f32(v)).collect();
-            let c0_f16: Vec<f16> = c0.iter().map(|&v| f16::from_f32(v)).collect();
-            let wide_b: Vec<f32> = c0_bf16.iter().map(|v| v.to_f32()).collect();
-            let wide_h: Vec<f32> = c0_f16.iter().map(|v| v.to_f32()).collect();
-            let want_b = run(backend, a, b, scale, &wide_b, Par::Seq);
-            let want_h = run(backend, a, b, scale, &wide_h, Par::Seq);
-            let got_b = run(backend, a, b, scale, &c0_bf16, Par::Seq);
-            let got_h = run(backend, a, b, scale, &c0_f16, Par::Seq);
-            for i in 0..m * n {
-                assert_eq!(got_b[i].to_bits(), bf16::from_f32(want_b[i]).to_bits());
-                assert_eq!(got_h[i].to_bits(), f16::from_f32(want_h[i]).to_bits());
+    let (m, k, ns): (usize, usize, &[usize]) = if cfg!(miri) {
+        (3, 5, &[1, 17, 33])
+    } else {
+        (9, 70, &[1, 5, 16, 21, 33, 47, 70])
+    };
+    let specials = [
+        f32::from_bits(0x7fc0_1234),
+        f32::from_bits(0xffa0_4001),
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        0.0,
+        -0.0,
+        65504.0,
+        -65504.0,
+        f32::from_bits(0x3380_0000), // 2^-24, the smallest f16 subnormal
+        f32::from_bits(0x8000_0001),
+    ];
+    // `half`'s software f16 conversions: its F16C ones are instructions Miri cannot run.
+    let narrow = |v: &[f32]| -> Vec<f16> { v.iter().map(|&v| f16::from_f32_const(v)).collect() };
+    let widen = |v: &[f16]| -> Vec<f32> { v.iter().map(|v| v.to_f32_const()).collect() };
+    for &n in ns {
+        let a = values::<bf16>(&mut rng, m * k);
+        let b = values::<bf16>(&mut rng, k * n);
+        let (a, b) = (
+            MatRef::new(&a, m, k).unwrap(),
+            MatRef::new(&b, k, n).unwrap(),
+        );
+        for backend in gemm_backends() {
+            for scale in [(1.0, 0.0), (0.75, 0.5), (3e4, 1.0)] {
+                let mut c0 = values::<f32>(&mut rng, m * n);
+                for (i, &v) in specials.iter().enumerate() {
+                    c0[(i * 7) % (m * n)] = v;
+                }
+                // The f32 call sees C0 already rounded, as the narrow call reads it.
+                let c0_bf16: Vec<bf16> = c0.iter().map(|&v| bf16::from_f32(v)).collect();
+                let c0_f16 = narrow(&c0);
+                let wide_b: Vec<f32> = c0_bf16.iter().map(|v| v.to_f32()).collect();
+                let want_b = run(backend, a, b, scale, &wide_b, Par::Seq);
+                let want_h = narrow(&run(backend, a, b, scale, &widen(&c0_f16), Par::Seq));
+                let got_b = run(backend, a, b, scale, &c0_bf16, Par::Seq);
+                let got_h = run(backend, a, b, scale, &c0_f16, Par::Seq);
+                let want_b: Vec<bf16> = want_b.iter().map(|&v| bf16::from_f32(v)).collect();
+                for i in 0..m * n {
+                    let at = format!("{backend:?} n {n} {scale:?} element {i}");
+                    // A NaN's sign and payload after arithmetic are unspecified in Rust (Miri
+                    // picks them at random), so a NaN need only be a NaN.
+                    if want_h[i].is_nan() {
+                        assert!(got_b[i].is_nan() && got_h[i].is_nan(), "{at}");
+                        continue;
+                    }
+                    assert_eq!(got_b[i].to_bits(), want_b[i].to_bits(), "{at}");
+                    assert_eq!(got_h[i].to_bits(), want_h[i].to_bits(), "{at}");
+                }
             }
         }
     }

@@ -10,12 +10,12 @@
 //! any of them. (A tier's bf16 hardware kernel, `GemmKernels::bf16_bf16`, runs per panel of A
 //! with no subnormal value; panels never move with the split, so that holds for it too.)
 
-use super::gemm::{scale_add, Output};
+use super::gemm::{scale_add, scale_add_row, Output};
 use super::packed::{micro_panel_offset, Panels, KC};
 use super::par::{for_each_task, same_type};
 use super::workspace::with_workspace;
 use super::{Input, MatMut, MatRef, RowsMut};
-use crate::backend::{Kernels, MicroKernel};
+use crate::backend::MicroKernel;
 use crate::{Backend, DType};
 
 /// Rows of A packed at once (a multiple of every tier's `mr`: 4, 6, 8, 12).
@@ -73,8 +73,8 @@ pub(super) fn task_workspace(
 
 /// One GEMM call's read-only state, shared by its tasks.
 struct Driver<'a, A, B> {
-    /// The tier's kernels, for widening A as it is packed.
-    kernels: &'static Kernels,
+    /// The tier, whose kernels widen A as it is packed and round C's rows.
+    backend: Backend,
     kernel: MicroKernel<B>,
     /// The tier's bf16 × bf16 hardware kernel, for A panels with no subnormal value (see
     /// `GemmKernels::bf16_bf16`). Chosen per panel of `mr` rows, whose bounds are the same
@@ -110,7 +110,7 @@ impl<'a, A: Input, B: Copy + Sync> Driver<'a, A, B> {
     ) -> Self {
         let g = &backend.kernels.gemm;
         Driver {
-            kernels: backend.kernels,
+            backend,
             kernel,
             hardware,
             hardware_a_pairs: g.bf16_bf16_a_pairs,
@@ -327,17 +327,15 @@ impl<'a, A: Input, B: Copy + Sync> Driver<'a, A, B> {
             DType::F32 => dst.copy_from_slice(same_type(src)),
             // SAFETY: the kernel table belongs to the backend this driver was built from,
             // which exists only if the CPU supports its tier; `same_type` casts to A's type.
-            DType::BF16 => unsafe { (self.kernels.bf16_to_f32)(same_type(src), dst) },
+            DType::BF16 => unsafe { (self.backend.kernels.bf16_to_f32)(same_type(src), dst) },
             // SAFETY: as above.
-            DType::F16 => unsafe { (self.kernels.f16_to_f32)(same_type(src), dst) },
+            DType::F16 => unsafe { (self.backend.kernels.f16_to_f32)(same_type(src), dst) },
         }
     }
 
     /// `out = alpha·acc + beta·out`, rounded to C's type; `out` is not read when `beta == 0`.
     fn store<C: Output>(&self, acc: &[f32], out: &mut [C]) {
-        for (c, &sum) in out.iter_mut().zip(acc) {
-            scale_add(self.alpha, self.beta, sum, c);
-        }
+        scale_add_row(self.backend, self.alpha, self.beta, acc, out);
     }
 }
 

@@ -6,7 +6,7 @@ use half::{bf16, f16};
 use super::packed::PackedB;
 use super::par::{tasks, Par};
 use super::{driver, Input, MatMut, MatRef};
-use crate::{Backend, Element, Error};
+use crate::{Backend, DType, Element, Error};
 
 /// An output element type of [`gemm`]: `f32`, or `half::bf16` / `half::f16` rounded to nearest
 /// even from the f32 result.
@@ -64,6 +64,46 @@ pub(crate) fn scale_add<C: Output>(alpha: f32, beta: f32, s: f32, out: &mut C) {
     } else {
         scaled + beta * out.to_f32()
     });
+}
+
+/// [`scale_add`] over a row of C: the same bits, but an f16 C is widened and rounded by the
+/// backend's conversion kernels a chunk at a time. One element at a time, `half`'s f16
+/// rounding costs about 2 ns (a feature check and a call each), which a GEMM with f16 C paid
+/// per element of C. bf16's rounding is a few integer operations that the compiler inlines
+/// and vectorizes, so bf16 stays element-wise: chunked kernel calls cost more on short rows.
+pub(crate) fn scale_add_row<C: Output>(
+    backend: Backend,
+    alpha: f32,
+    beta: f32,
+    sums: &[f32],
+    out: &mut [C],
+) {
+    debug_assert_eq!(sums.len(), out.len());
+    if C::DTYPE != DType::F16 {
+        for (c, &s) in out.iter_mut().zip(sums) {
+            scale_add(alpha, beta, s, c);
+        }
+        return;
+    }
+    const CHUNK: usize = 64;
+    let mut buf = [0.0f32; CHUNK];
+    for (sums, out) in sums.chunks(CHUNK).zip(out.chunks_mut(CHUNK)) {
+        let out: &mut [f16] = bytemuck::cast_slice_mut(out);
+        let buf = &mut buf[..sums.len()];
+        if beta == 0.0 {
+            for (b, &s) in buf.iter_mut().zip(sums) {
+                *b = alpha * s;
+            }
+        } else {
+            let widened = backend.f16_to_f32(out, buf);
+            widened.expect("chunks of equal length");
+            for (b, &s) in buf.iter_mut().zip(sums) {
+                *b = alpha * s + beta * *b;
+            }
+        }
+        let rounded = backend.f32_to_f16(buf, out);
+        rounded.expect("chunks of equal length");
+    }
 }
 
 /// `C = alpha·A·B + beta·C` on [`Backend::active`]; see [`Backend::gemm`].
