@@ -3,10 +3,14 @@
 
 use half::{bf16, f16};
 
-fn dot<A: Copy + Into<f32>, B: Copy + Into<f32>>(a: &[A], b: &[B]) -> f32 {
+// `Output::to_f32` widens exactly, as `Into<f32>` does, and under Miri without `half`'s F16C
+// instruction, which Miri cannot run.
+use crate::fmac::Output;
+
+fn dot<A: Output, B: Output>(a: &[A], b: &[B]) -> f32 {
     a.iter()
         .zip(b)
-        .fold(0.0f32, |acc, (&x, &y)| acc + x.into() * y.into())
+        .fold(0.0f32, |acc, (&x, &y)| acc + x.to_f32() * y.to_f32())
 }
 
 pub(super) fn dot_bf16(a: &[bf16], b: &[bf16]) -> f32 {

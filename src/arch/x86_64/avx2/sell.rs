@@ -16,7 +16,7 @@ use super::fmac::Lanes;
 use super::sparse::{gather8, hardware_gather_for};
 
 #[inline(always)]
-fn chunk<T: Lanes + Copy + Into<f32>>(
+fn chunk<T: Lanes + crate::fmac::Output>(
     lens: &[u32; 16],
     indices: &[u32],
     values: &[T],
@@ -43,7 +43,7 @@ fn chunk<T: Lanes + Copy + Into<f32>>(
 /// # Safety
 /// The CPU has avx2, fma and f16c; when `HARDWARE_GATHER`, [`hardware_gather_for`] holds for x.
 #[inline(always)]
-unsafe fn steps<T: Lanes + Copy + Into<f32>, const HARDWARE_GATHER: bool>(
+unsafe fn steps<T: Lanes + crate::fmac::Output, const HARDWARE_GATHER: bool>(
     lens: &[u32; 16],
     indices: &[u32],
     values: &[T],

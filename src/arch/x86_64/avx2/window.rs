@@ -16,7 +16,7 @@ use super::sparse::{gather8, hardware_gather_for};
 use crate::backend::WINDOW_COLS;
 
 #[inline(always)]
-fn chunk<T: Lanes + Copy + Into<f32>>(
+fn chunk<T: Lanes + crate::fmac::Output>(
     windows: &[[u32; 2]],
     offsets: &[u8],
     values: &[T],
@@ -47,7 +47,7 @@ fn chunk<T: Lanes + Copy + Into<f32>>(
 /// The CPU has avx2, fma and f16c; x is not empty; when `HARDWARE_GATHER`,
 /// [`hardware_gather_for`] holds for x.
 #[inline(always)]
-unsafe fn steps<T: Lanes + Copy + Into<f32>, const HARDWARE_GATHER: bool>(
+unsafe fn steps<T: Lanes + crate::fmac::Output, const HARDWARE_GATHER: bool>(
     windows: &[[u32; 2]],
     offsets: &[u8],
     values: &[T],

@@ -17,7 +17,7 @@ use super::super::prefetch_packed_step;
 use super::fmac::Lanes16;
 
 #[inline(always)]
-fn chunk<T: Lanes16 + Copy + Into<f32>>(
+fn chunk<T: Lanes16 + crate::fmac::Output>(
     lens: &[u32; 16],
     indices: &[u32],
     values: &[T],
