@@ -90,16 +90,13 @@ pub(crate) fn scale_add_row<C: Output>(
     for (sums, out) in sums.chunks(CHUNK).zip(out.chunks_mut(CHUNK)) {
         let out: &mut [f16] = bytemuck::cast_slice_mut(out);
         let buf = &mut buf[..sums.len()];
-        if beta == 0.0 {
-            for (b, &s) in buf.iter_mut().zip(sums) {
-                *b = alpha * s;
-            }
-        } else {
+        if beta != 0.0 {
             let widened = backend.f16_to_f32(out, buf);
             widened.expect("chunks of equal length");
-            for (b, &s) in buf.iter_mut().zip(sums) {
-                *b = alpha * s + beta * *b;
-            }
+        }
+        // The f32 epilogue on the widened row: the same arithmetic, rounded to f16 below.
+        for (b, &s) in buf.iter_mut().zip(sums) {
+            scale_add(alpha, beta, s, b);
         }
         let rounded = backend.f32_to_f16(buf, out);
         rounded.expect("chunks of equal length");
