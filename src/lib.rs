@@ -15,6 +15,7 @@
 //! | [`fmac`]: GEMM micro-kernel (the driver is shared) | 4×4 | 4×8 f32x8 | 6×16 FMA, bf16/f16 widened in registers | 12×32 FMA, same | 12×32 `vdpbf16ps` for bf16 × bf16 where [`fmac::Bf16Gemm`] says (AMD), else (Avx512's) | 8×8 by-lane FMA | 8×8 `BFMMLA` for bf16 × bf16, else (Neon's) |
 //! | [`sparse`]: SpMV (sparse dot) | in order | indexed reads into f32x8, 2 accumulators | broadcast loads + blends, FMA | one-lane masked broadcasts, masked last step (rows under 64 nonzeros: Avx2's) | (Avx512's) | lane loads, 4 FMA accumulators | (Neon's) |
 //! | [`sparse`]: SpMM (sparse row × dense rows) | in order | f32x8 along n, 32 columns per pass, the rest in one pass | 64 columns per pass, the rest in one masked pass, B rows prefetched | 128 columns per pass, same | (Avx512's) | 32 columns per pass, the rest in one pass | (Neon's) |
+//! | [`blockfp`]: MX quantize / dequantize | reference / a table of code values | (Scalar's) | (Scalar's) | (Scalar's) | (Scalar's) | (Scalar's) | (Scalar's) |
 //!
 //! ## Dispatch
 //!
@@ -46,6 +47,9 @@
 //! Sparse × dense products vectorised along the dense axis ([`sparse`] SpMM) are **bit-exact
 //! on every backend** too: a multiply then an add per nonzero, in storage order, everywhere.
 //!
+//! MX block quantization and dequantization ([`blockfp`]) are **bit-exact** too, defined in
+//! [`reference::blockfp`] (one scalar path for every tier so far).
+//!
 //! Sums ([`fmac`], [`sparse`] SpMV) are **error-bounded and deterministic**: within `k·u·Σ|aᵢbᵢ| + k·2^-149` of
 //! the exact value, the same bits for any thread count on a given backend. (bf16 × bf16 GEMM
 //! on `NeonBf16` uses the hardware's bf16 arithmetic: within
@@ -73,6 +77,7 @@
 
 mod arch;
 mod backend;
+pub mod blockfp;
 pub mod convert;
 mod error;
 pub mod fmac;

@@ -5,6 +5,7 @@
 //! integer arithmetic on bit patterns, no dependence on the FPU's rounding or flush modes.
 
 pub mod ars;
+pub mod blockfp;
 pub mod convert;
 pub mod fmac;
 pub mod rng;
