@@ -21,7 +21,7 @@ ROOT=$(pwd)
 WORK="$ROOT/target/avx512-emu"
 # `lib` is the crate's unit tests: the AVX-512 kernels' own checks (x loaded by vgatherdps, by
 # broadcasts and through windows, with the same bits).
-TESTS=(lib dispatch convert stochastic fmac gemm sparse tensor set_active allocations workspace spmv_packed exhaustive)
+TESTS=(lib dispatch convert stochastic fmac gemm sparse tensor set_active allocations workspace spmv_packed blockfp exhaustive)
 log() { printf '[avx512-emu %s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
 die() {
   log "error: $*"

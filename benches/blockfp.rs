@@ -1,14 +1,14 @@
-//! Criterion benches of MX quantization and dequantization (the reference's arithmetic, the
-//! only path so far) at an L2-sized array, beside lowp's f32 -> bf16 conversion on the active
-//! tier as the anchor: `Throughput::Bytes` = the f32 bytes read or written.
-//! `cargo bench --bench blockfp`.
+//! Criterion benches of MX quantization and dequantization on every tier at an L2-sized
+//! array, beside lowp's f32 -> bf16 conversion on the active tier as the anchor:
+//! `Throughput::Bytes` = the f32 bytes read or written. `cargo bench --bench blockfp`.
 
 use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use half::bf16;
-use lowp::blockfp::{mx_dequantize, mx_quantize, MxFormat};
+use lowp::blockfp::MxFormat;
+use lowp::Backend;
 
 /// 256 KiB of f32.
 const N: usize = 64 << 10;
@@ -30,14 +30,31 @@ fn blocks(c: &mut Criterion) {
         let blocks = format.blocks(N);
         let mut scales = vec![0u8; blocks];
         let mut elements = vec![0u8; blocks * format.block_bytes()];
+        // Filled here, not by the quantize benches, which a filter may skip (zero scales
+        // would make every dequantized value subnormal, a slow path on many cores).
+        lowp::blockfp::mx_quantize(format, &x, &mut scales, &mut elements).unwrap();
         let name = format.name().replace(' ', "_");
-        group.bench_function(BenchmarkId::new("quantize", &name), |b| {
-            b.iter(|| mx_quantize(format, black_box(&x), &mut scales, &mut elements).unwrap())
-        });
+        for backend in Backend::all_supported() {
+            let id = BenchmarkId::new(format!("quantize/{}", backend.isa().name()), &name);
+            group.bench_function(id, |b| {
+                b.iter(|| {
+                    backend
+                        .mx_quantize(format, black_box(&x), &mut scales, &mut elements)
+                        .unwrap()
+                })
+            });
+        }
         let mut y = vec![0f32; N];
-        group.bench_function(BenchmarkId::new("dequantize", &name), |b| {
-            b.iter(|| mx_dequantize(format, &scales, black_box(&elements), &mut y).unwrap())
-        });
+        for backend in Backend::all_supported() {
+            let id = BenchmarkId::new(format!("dequantize/{}", backend.isa().name()), &name);
+            group.bench_function(id, |b| {
+                b.iter(|| {
+                    backend
+                        .mx_dequantize(format, &scales, black_box(&elements), &mut y)
+                        .unwrap()
+                })
+            });
+        }
     }
     group.finish();
 }

@@ -4,6 +4,7 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 use half::{bf16, f16};
 
+use crate::blockfp::MxFormat;
 use crate::reference::rng::Generator;
 use crate::reference::stochastic::{Overflow, SrOptions};
 use crate::{arch, Error, Isa};
@@ -174,6 +175,15 @@ pub(crate) struct Kernels {
     /// `panel[c·w + j] = rows[j][c]` for the `w = rows.len()` rows (1..=64) and the
     /// `panel.len() / w` columns: `spmm_xt`'s panels. Panics when a row is shorter.
     pub(crate) transpose_f32: unsafe fn(&[&[f32]], &mut [f32]),
+    /// MX quantization of `src` into one scale byte and `format.block_bytes()` packed code
+    /// bytes per block of 32 (the last one partial), the same bits on every tier.
+    /// Precondition beyond the tier: `scales.len() == format.blocks(src.len())` and
+    /// `elements.len() == scales.len() * format.block_bytes()`.
+    pub(crate) mx_quantize: unsafe fn(MxFormat, &[f32], &mut [u8], &mut [u8]),
+    /// MX dequantization of `scales` and `elements` (laid out as `mx_quantize` writes them)
+    /// into `dst`, the same bits on every tier. Precondition beyond the tier: the lengths, as
+    /// for `mx_quantize` with `dst` for `src`.
+    pub(crate) mx_dequantize: unsafe fn(MxFormat, &[u8], &[u8], &mut [f32]),
     /// `iterations` rounds of independent multiply-adds on registers only: the tier's peak.
     pub(crate) fma_peak: unsafe fn(u64) -> PeakRun,
 }

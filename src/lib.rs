@@ -15,7 +15,7 @@
 //! | [`fmac`]: GEMM micro-kernel (the driver is shared) | 4×4 | 4×8 f32x8 | 6×16 FMA, bf16/f16 widened in registers | 12×32 FMA, same | 12×32 `vdpbf16ps` for bf16 × bf16 where [`fmac::Bf16Gemm`] says (AMD), else (Avx512's) | 8×8 by-lane FMA | 8×8 `BFMMLA` for bf16 × bf16, else (Neon's) |
 //! | [`sparse`]: SpMV (sparse dot) | in order | indexed reads into f32x8, 2 accumulators | broadcast loads + blends, FMA | one-lane masked broadcasts, masked last step (rows under 64 nonzeros: Avx2's) | (Avx512's) | lane loads, 4 FMA accumulators | (Neon's) |
 //! | [`sparse`]: SpMM (sparse row × dense rows) | in order | f32x8 along n, 32 columns per pass, the rest in one pass | 64 columns per pass, the rest in one masked pass, B rows prefetched | 128 columns per pass, same | (Avx512's) | 32 columns per pass, the rest in one pass | (Neon's) |
-//! | [`blockfp`]: MX quantize / dequantize | reference / a table of code values | (Scalar's) | (Scalar's) | (Scalar's) | (Scalar's) | (Scalar's) | (Scalar's) |
+//! | [`blockfp`]: MX quantize / dequantize | integer steps on bit patterns / a table of code values | (Scalar's) | 8 lanes, per-lane shifts / values built from their fields | (Avx2's) | (Avx2's) | (Scalar's) | (Scalar's) |
 //!
 //! ## Dispatch
 //!
@@ -47,8 +47,8 @@
 //! Sparse × dense products vectorised along the dense axis ([`sparse`] SpMM) are **bit-exact
 //! on every backend** too: a multiply then an add per nonzero, in storage order, everywhere.
 //!
-//! MX block quantization and dequantization ([`blockfp`]) are **bit-exact** too, defined in
-//! [`reference::blockfp`] (one scalar path for every tier so far).
+//! MX block quantization and dequantization ([`blockfp`]) are **bit-exact on every backend**
+//! too, defined in [`reference::blockfp`].
 //!
 //! Sums ([`fmac`], [`sparse`] SpMV) are **error-bounded and deterministic**: within `k·u·Σ|aᵢbᵢ| + k·2^-149` of
 //! the exact value, the same bits for any thread count on a given backend. (bf16 × bf16 GEMM

@@ -1,8 +1,8 @@
 //! The hot calls allocate nothing on one thread (the README's "caller-provided outputs, no
 //! allocation"): every conversion, stochastic rounding, the fused update, the dots, GEMV,
 //! `gemm_packed`, SpMM with `beta != 0` and `spmm_xt` after a thread's first call of a size,
-//! SpMV (both orientations, and packed) and SpMM, on every backend. A global allocator counts this thread's
-//! allocations.
+//! SpMV (both orientations, and packed) and SpMM, MX quantizing and dequantizing, on every
+//! backend. A global allocator counts this thread's allocations.
 
 mod common;
 
@@ -76,6 +76,26 @@ fn conversions_rounding_and_updates_allocate_nothing() {
             be.axpy_bf16_stochastic(0.5, &src, &mut b, 7, 3).unwrap();
             be.axpy_bf16_stochastic(0.5, &g, &mut b, 7, 3).unwrap();
         });
+    }
+}
+
+#[test]
+fn mx_blocks_allocate_nothing_even_on_the_first_call() {
+    use lowp::blockfp::MxFormat;
+    let src: Vec<f32> = (0..1000).map(|i| i as f32 * 0.37 - 100.0).collect();
+    let mut back = vec![0f32; src.len()];
+    for format in MxFormat::ALL {
+        let blocks = format.blocks(src.len());
+        let (mut scales, mut codes) = (vec![0u8; blocks], vec![0u8; blocks * format.block_bytes()]);
+        for be in backends() {
+            let count = allocations(|| {
+                be.mx_quantize(format, &src, &mut scales, &mut codes)
+                    .unwrap();
+                be.mx_dequantize(format, &scales, &codes, &mut back)
+                    .unwrap();
+            });
+            assert_eq!(count, 0, "{be:?} {format} allocated");
+        }
     }
 }
 

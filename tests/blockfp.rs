@@ -436,14 +436,15 @@ fn fp4_and_fp6_codes_are_packed_least_significant_bit_first() {
     assert!(fp6[4..].iter().all(|&b| b == 0));
 }
 
-/// The slice functions give the reference's blocks for every length 0..=300, a partial last
-/// block included, and dequantize back to the reference's values.
+/// Every backend gives the reference's blocks for every length 0..=300 (a partial last block
+/// included) at every start offset 0..=3, and dequantizes back to the reference's values.
 #[test]
-fn slices_are_the_reference_block_by_block() {
+fn every_backend_is_the_reference_block_by_block() {
     let mut rng = common::Rng::new(11);
+    let backends = common::backends();
     for format in MxFormat::ALL {
         for len in 0..=300usize {
-            let x: Vec<f32> = (0..len)
+            let x: Vec<f32> = (0..len + 3)
                 .map(|_| {
                     let v = f32::from_bits(rng.f32_bits());
                     if v.is_finite() {
@@ -453,22 +454,105 @@ fn slices_are_the_reference_block_by_block() {
                     }
                 })
                 .collect();
-            let blocks = format.blocks(len);
-            let mut scales = vec![0u8; blocks];
-            let mut elements = vec![0xaau8; blocks * format.block_bytes()];
-            mx_quantize(format, &x, &mut scales, &mut elements).unwrap();
-            let mut y = vec![0.0f32; len];
-            mx_dequantize(format, &scales, &elements, &mut y).unwrap();
-            for (b, block) in x.chunks(BLOCK).enumerate() {
-                let (s, codes) = quantize_block(format, block);
-                assert_eq!(scales[b], s, "{format} len {len} block {b}");
+            for offset in common::OFFSETS
+                .into_iter()
+                .take(if cfg!(miri) { 1 } else { 4 })
+            {
+                let x = &x[offset.min(3)..][..len];
+                let expected: Vec<(u8, [f32; BLOCK])> = x
+                    .chunks(BLOCK)
+                    .map(|block| {
+                        let (s, codes) = quantize_block(format, block);
+                        (s, dequantize_block(format, s, &codes))
+                    })
+                    .collect();
+                for &backend in &backends {
+                    let (scales, y) = round_trip(backend, format, x);
+                    for (b, (s, values)) in expected.iter().enumerate() {
+                        let at = format!("{backend:?} {format} len {len} +{offset} block {b}");
+                        assert_eq!(scales[b], *s, "{at}");
+                        let got = &y[b * BLOCK..][..x.len().min((b + 1) * BLOCK) - b * BLOCK];
+                        let same = got
+                            .iter()
+                            .zip(values)
+                            .all(|(g, e)| g.to_bits() == e.to_bits());
+                        assert!(same, "{at}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `x` quantized on `backend`, then dequantized there: the scales and the values.
+fn round_trip(backend: lowp::Backend, format: MxFormat, x: &[f32]) -> (Vec<u8>, Vec<f32>) {
+    let blocks = format.blocks(x.len());
+    let mut scales = vec![0u8; blocks];
+    let mut elements = vec![0xaau8; blocks * format.block_bytes()];
+    backend
+        .mx_quantize(format, x, &mut scales, &mut elements)
+        .unwrap();
+    let mut y = vec![0.0f32; x.len()];
+    backend
+        .mx_dequantize(format, &scales, &elements, &mut y)
+        .unwrap();
+    (scales, y)
+}
+
+/// The backends quantize on bit patterns, the reference in f64: they must agree on blocks
+/// built to reach every corner. Each block's first value pins its scale (its binade
+/// from 2^-149 to 2^127, f32 subnormals included, so that subnormal inputs meet the
+/// element formats' normal range at scale 2^-127); the others lie up to 40 binades below it,
+/// half of them with the low bits of a rounding tie, one below it or one above it, at a
+/// random bit position.
+#[test]
+fn bit_patterns_quantize_as_the_reference() {
+    let mut rng = common::Rng::new(5);
+    let backends = common::backends();
+    let binades = [
+        -149, -140, -130, -127, -126, -120, -100, -20, -3, 0, 1, 10, 100, 126, 127,
+    ];
+    for format in MxFormat::ALL {
+        for &top in &binades {
+            for _ in 0..if cfg!(miri) { 1 } else { 150 } {
+                let block: Vec<f32> = (0..BLOCK)
+                    .map(|i| {
+                        let r = rng.next_u32();
+                        let binade = if i == 0 { top } else { top - (r % 41) as i32 };
+                        let mut mantissa = rng.next_u32() & 0x7f_ffff;
+                        if r & (1 << 8) != 0 {
+                            let k = 1 + (r >> 9) % 23;
+                            let tie = 1u32 << (k - 1);
+                            let low = [tie, tie - 1, tie + 1][(r >> 14) as usize % 3];
+                            mantissa = (mantissa & !((1 << k) - 1)) | low;
+                        }
+                        let bits = if binade >= -126 {
+                            ((binade + 127) as u32) << 23 | mantissa
+                        } else if binade < -149 {
+                            0
+                        } else {
+                            // A subnormal whose top bit is 2^binade.
+                            let lead = 1u32 << (binade + 149);
+                            lead | (mantissa & (lead - 1))
+                        };
+                        let sign = (r >> 31) << 31;
+                        f32::from_bits(if i == 0 { bits } else { bits | sign })
+                    })
+                    .collect();
+                let (s, codes) = quantize_block(format, &block);
                 let expected = dequantize_block(format, s, &codes);
-                let got = &y[b * BLOCK..][..block.len()];
-                let same = got
-                    .iter()
-                    .zip(&expected)
-                    .all(|(g, e)| g.to_bits() == e.to_bits());
-                assert!(same, "{format} len {len} block {b}");
+                for &backend in &backends {
+                    let (scales, y) = round_trip(backend, format, &block);
+                    assert_eq!(scales[0], s, "{backend:?} {format} 2^{top}");
+                    for i in 0..BLOCK {
+                        assert_eq!(
+                            y[i].to_bits(),
+                            expected[i].to_bits(),
+                            "{backend:?} {format} 2^{top}: {:#010x}",
+                            block[i].to_bits()
+                        );
+                    }
+                }
             }
         }
     }
@@ -480,25 +564,27 @@ fn a_nan_or_infinity_poisons_its_block_only() {
         for special in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
             let mut x = vec![1.5f32; 3 * BLOCK];
             x[BLOCK + 7] = special;
-            let mut scales = [0u8; 3];
-            let mut elements = vec![0u8; 3 * format.block_bytes()];
-            mx_quantize(format, &x, &mut scales, &mut elements).unwrap();
-            assert_eq!(scales[1], 0xff, "{format}");
-            let middle = &elements[format.block_bytes()..][..format.block_bytes()];
-            assert!(middle.iter().all(|&b| b == 0), "{format}");
-            let mut y = vec![0.0f32; 3 * BLOCK];
-            mx_dequantize(format, &scales, &elements, &mut y).unwrap();
-            assert!(y[BLOCK..2 * BLOCK].iter().all(|v| v.is_nan()), "{format}");
-            assert!(
-                y[..BLOCK].iter().chain(&y[2 * BLOCK..]).all(|&v| v == 1.5),
-                "{format}"
-            );
+            for backend in common::backends() {
+                let mut scales = [0u8; 3];
+                let mut elements = vec![0xaau8; 3 * format.block_bytes()];
+                backend
+                    .mx_quantize(format, &x, &mut scales, &mut elements)
+                    .unwrap();
+                assert_eq!(scales[1], 0xff, "{backend:?} {format}");
+                let middle = &elements[format.block_bytes()..][..format.block_bytes()];
+                assert!(middle.iter().all(|&b| b == 0), "{backend:?} {format}");
+                let mut y = vec![0.0f32; 3 * BLOCK];
+                mx_dequantize(format, &scales, &elements, &mut y).unwrap();
+                assert!(y[BLOCK..2 * BLOCK].iter().all(|v| v.is_nan()), "{format}");
+                let mut others = y[..BLOCK].iter().chain(&y[2 * BLOCK..]);
+                assert!(others.all(|&v| v == 1.5), "{backend:?} {format}");
+            }
         }
     }
 }
 
-/// Any bytes dequantize without a panic: every scale with every code, against the exact
-/// product of the code's value and the scale.
+/// Any bytes dequantize without a panic, on every backend: every scale with every code,
+/// against the exact product of the code's value and the scale (NaN as `0x7fc0_0000`).
 #[test]
 fn every_scale_and_code_dequantizes() {
     for format in MxFormat::ALL {
@@ -516,18 +602,19 @@ fn every_scale_and_code_dequantizes() {
                         packed[at / 8] |= ((c >> bit) & 1) << (at % 8);
                     }
                 }
-                let mut y = [0.0f32; BLOCK];
-                mx_dequantize(format, &[s], &packed, &mut y).unwrap();
-                for (i, &c) in codes.iter().enumerate() {
-                    let value = decode(format, c) * 2f64.powi(i32::from(s) - 127);
-                    if s == 0xff || value.is_nan() {
-                        assert!(y[i].is_nan(), "{format} scale {s} code {c:#04x}");
-                    } else {
-                        assert_eq!(
-                            f64::from(y[i]),
-                            f64::from(value as f32),
-                            "{format} {s} {c:#04x}"
-                        );
+                for backend in common::backends() {
+                    let mut y = [0.0f32; BLOCK];
+                    backend
+                        .mx_dequantize(format, &[s], &packed, &mut y)
+                        .unwrap();
+                    for (i, &c) in codes.iter().enumerate() {
+                        let value = decode(format, c) * 2f64.powi(i32::from(s) - 127);
+                        let at = format!("{backend:?} {format} scale {s} code {c:#04x}");
+                        if s == 0xff || value.is_nan() {
+                            assert_eq!(y[i].to_bits(), f32::NAN.to_bits(), "{at}");
+                        } else {
+                            assert_eq!(y[i].to_bits(), (value as f32).to_bits(), "{at}");
+                        }
                     }
                 }
             }

@@ -1,11 +1,13 @@
-//! MX blocks on arbitrary f32 bit patterns: each element is a nearest value of its block's
-//! grid (every code tried), quantizing what dequantizing gave changes nothing, and arbitrary
-//! scale and code bytes dequantize without a panic.
+//! MX blocks on arbitrary f32 bit patterns: every backend gives the reference's blocks,
+//! each element is a nearest value of its block's grid (every code tried), quantizing what
+//! dequantizing gave changes nothing, and arbitrary scale and code bytes dequantize without a
+//! panic, to the same bits on every backend.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use lowp::blockfp::{mx_dequantize, mx_quantize, MxFormat};
-use lowp::reference::blockfp::{decode, scale, BLOCK, NAN_SCALE};
+use lowp::Backend;
+use lowp::reference::blockfp::{decode, dequantize_block, quantize_block, scale, BLOCK, NAN_SCALE};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&pick, data)) = data.split_first() else { return };
@@ -18,12 +20,23 @@ fuzz_target!(|data: &[u8]| {
     let mut scales = vec![0u8; blocks];
     let mut elements = vec![0u8; blocks * format.block_bytes()];
     mx_quantize(format, &x, &mut scales, &mut elements).unwrap();
+    for backend in Backend::all_supported() {
+        let mut other = (vec![0u8; blocks], vec![0u8; elements.len()]);
+        backend.mx_quantize(format, &x, &mut other.0, &mut other.1).unwrap();
+        assert_eq!((&other.0, &other.1), (&scales, &elements), "{backend:?} {format}");
+    }
     let mut y = vec![0f32; x.len()];
     mx_dequantize(format, &scales, &elements, &mut y).unwrap();
 
     for (b, block) in x.chunks(BLOCK).enumerate() {
         assert_eq!(scales[b], scale(format, block), "{format} block {b}");
         let got = &y[b * BLOCK..][..block.len()];
+        let (s, codes) = quantize_block(format, block);
+        assert_eq!(scales[b], s, "{format} block {b}");
+        let expected = dequantize_block(format, s, &codes);
+        for (g, e) in got.iter().zip(&expected) {
+            assert_eq!(g.to_bits(), e.to_bits(), "{format} block {b}");
+        }
         if scales[b] == NAN_SCALE {
             assert!(got.iter().all(|v| v.is_nan()), "{format} block {b}");
             continue;
@@ -60,4 +73,11 @@ fuzz_target!(|data: &[u8]| {
     let (raw_scales, raw_elements) = data[..raw_blocks * (bytes + 1)].split_at(raw_blocks);
     let mut out = vec![0f32; raw_blocks * BLOCK];
     mx_dequantize(format, raw_scales, raw_elements, &mut out).unwrap();
+    for backend in Backend::all_supported() {
+        let mut other = vec![0f32; out.len()];
+        backend.mx_dequantize(format, raw_scales, raw_elements, &mut other).unwrap();
+        for (a, b) in out.iter().zip(&other) {
+            assert_eq!(a.to_bits(), b.to_bits(), "{backend:?} {format}");
+        }
+    }
 });

@@ -10,9 +10,10 @@
 //! Exactness: quantizing and dequantizing are **bit-exact**, defined element by element in
 //! [`reference::blockfp`](crate::reference::blockfp): the scale by the spec's
 //! `floor(log2(amax)) - emax` rule, each element rounded to nearest, ties to even, saturating.
-//! There is one path for every tier so far, no SIMD: quantizing runs the reference's
-//! arithmetic, dequantizing multiplies a table of the codes' values by the scale in f32 (the
-//! same bits: the product is exact or overflows).
+//! Every backend gives the same bits ([`Backend::mx_quantize`](crate::Backend::mx_quantize)
+//! and [`Backend::mx_dequantize`](crate::Backend::mx_dequantize) pick one): `Scalar` works on
+//! the values' bit patterns, `Avx2` and the AVX-512 tiers eight lanes at a time; `Portable`
+//! and `Neon` run the scalar kernels so far.
 //!
 //! ```
 //! use lowp::blockfp::{mx_dequantize, mx_quantize, MxFormat};

@@ -47,4 +47,6 @@ pub(crate) static KERNELS: Kernels = Kernels {
     window_bf16: crate::arch::scalar::sparse::window_chunk::<bf16>,
     window_f16: crate::arch::scalar::sparse::window_chunk::<f16>,
     transpose_f32: crate::arch::scalar::transpose::transpose,
+    mx_quantize: crate::arch::scalar::blockfp::quantize,
+    mx_dequantize: crate::arch::scalar::blockfp::dequantize,
 };

@@ -1,5 +1,6 @@
 //! The `Scalar` tier: the reference itself, so it is the oracle by construction.
 
+pub(crate) mod blockfp;
 mod fmac;
 mod gemm;
 pub(crate) mod sparse;
@@ -44,6 +45,8 @@ pub(crate) static KERNELS: Kernels = Kernels {
     window_bf16: sparse::window_chunk::<bf16>,
     window_f16: sparse::window_chunk::<f16>,
     transpose_f32: transpose::transpose,
+    mx_quantize: blockfp::quantize,
+    mx_dequantize: blockfp::dequantize,
 };
 
 fn axpy<G: Copy + Into<f32>>(alpha: f32, g: &[G], w: &mut [bf16], p: Sr) {

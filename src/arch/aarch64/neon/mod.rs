@@ -48,4 +48,6 @@ pub(crate) static KERNELS: Kernels = Kernels {
     window_bf16: window::chunk::<bf16>,
     window_f16: window::chunk::<f16>,
     transpose_f32: transpose::transpose,
+    mx_quantize: crate::arch::scalar::blockfp::quantize,
+    mx_dequantize: crate::arch::scalar::blockfp::dequantize,
 };

@@ -1,6 +1,7 @@
 //! The `Avx2` tier: AVX2 + FMA + F16C.
 
 pub(super) mod ars;
+pub(super) mod blockfp;
 mod convert;
 mod f16c;
 pub(super) mod fmac;
@@ -47,4 +48,6 @@ pub(crate) static KERNELS: Kernels = Kernels {
     window_bf16: window::chunk_bf16,
     window_f16: window::chunk_f16,
     transpose_f32: transpose::transpose,
+    mx_quantize: blockfp::quantize,
+    mx_dequantize: blockfp::dequantize,
 };

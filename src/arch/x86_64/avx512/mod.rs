@@ -46,4 +46,6 @@ pub(crate) static KERNELS: Kernels = Kernels {
     window_bf16: window::chunk_bf16,
     window_f16: window::chunk_f16,
     transpose_f32: super::avx2::transpose::transpose,
+    mx_quantize: super::avx2::blockfp::quantize,
+    mx_dequantize: super::avx2::blockfp::dequantize,
 };
