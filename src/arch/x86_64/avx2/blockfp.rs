@@ -2,8 +2,9 @@
 //!
 //! Quantizing runs the scalar kernel's integer steps ([`crate::arch::scalar::blockfp`]) in
 //! vectors, with per-lane shifts (`vpsrlvd`). A lane holding an f32 subnormal is first
-//! multiplied by 2^64 (exact) and its block exponent raised by 64, so that every lane's binade
-//! comes from its exponent field, with no leading-zero count. The codes are narrowed to bytes
+//! converted from its bits as an integer (exactly: the value times 2^149) and its block
+//! exponent raised by 149, so that every lane's binade comes from its exponent field, with no
+//! leading-zero count and no float arithmetic that MXCSR's flush modes could change. The codes are narrowed to bytes
 //! in registers; MXFP4 pairs them into nibbles there too, MXFP6 goes through the scalar bit
 //! packer.
 //!
@@ -147,15 +148,13 @@ fn encode8<const INT8: bool>(layout: Layout, bits: __m256i, s: i32) -> __m256i {
     let one = _mm256_set1_epi32(1);
     let magnitude = _mm256_and_si256(bits, _mm256_set1_epi32(0x7fff_ffff));
     let subnormal = _mm256_cmpeq_epi32(_mm256_srli_epi32::<23>(magnitude), _mm256_setzero_si256());
-    // 2^64 as f32: exact for every subnormal, which becomes normal.
-    let lifted = _mm256_castps_si256(_mm256_mul_ps(
-        _mm256_castsi256_ps(magnitude),
-        _mm256_set1_ps(f32::from_bits((127 + 64) << 23)),
-    ));
+    // A subnormal's bits, read as an integer below 2^23, converted exactly to a normal f32:
+    // the value times 2^149. An integer conversion, so MXCSR's flush modes cannot touch it.
+    let lifted = _mm256_castps_si256(_mm256_cvtepi32_ps(magnitude));
     let normal = _mm256_blendv_epi8(magnitude, lifted, subnormal);
     let s = _mm256_add_epi32(
         _mm256_set1_epi32(s),
-        _mm256_and_si256(subnormal, _mm256_set1_epi32(64)),
+        _mm256_and_si256(subnormal, _mm256_set1_epi32(149)),
     );
     let significand = _mm256_or_si256(
         _mm256_and_si256(normal, _mm256_set1_epi32(0x7f_ffff)),
