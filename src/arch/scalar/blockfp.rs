@@ -139,23 +139,11 @@ pub(crate) fn quantize_block(format: MxFormat, block: &[f32]) -> (u8, [u8; BLOCK
         floor_log2(largest) - format.emax()
     };
     let s = exponent.clamp(-127, 127);
-    // One loop per format, so that each sees its layout as constants.
-    match format {
-        MxFormat::E4M3 => encode_all(Layout::of(MxFormat::E4M3), block, s, &mut codes),
-        MxFormat::E5M2 => encode_all(Layout::of(MxFormat::E5M2), block, s, &mut codes),
-        MxFormat::E3M2 => encode_all(Layout::of(MxFormat::E3M2), block, s, &mut codes),
-        MxFormat::E2M3 => encode_all(Layout::of(MxFormat::E2M3), block, s, &mut codes),
-        MxFormat::E2M1 => encode_all(Layout::of(MxFormat::E2M1), block, s, &mut codes),
-        MxFormat::Int8 => encode_all(Layout::of(MxFormat::Int8), block, s, &mut codes),
-    }
-    ((s + 127) as u8, codes)
-}
-
-#[inline(always)]
-fn encode_all(layout: Layout, block: &[f32], s: i32, codes: &mut [u8; BLOCK]) {
+    let layout = Layout::of(format);
     for (code, x) in codes.iter_mut().zip(block) {
         *code = encode(layout, x.to_bits(), s);
     }
+    ((s + 127) as u8, codes)
 }
 
 /// `floor(log2(x))` of the positive finite f32 whose bits are `magnitude`.
