@@ -58,23 +58,64 @@ pub(crate) struct GemmKernels {
     pub(crate) f32: MicroKernel<f32>,
     pub(crate) bf16: Option<MicroKernel<bf16>>,
     pub(crate) f16: Option<MicroKernel<f16>>,
-    /// bf16 panels store each row of `nr` columns in pairs: column `j` at
-    /// `2·(j mod nr/2) + j div nr/2`, so a 32-bit word holds columns `i` and `nr/2 + i` and
-    /// two vector ops widen a whole row.
-    pub(crate) bf16_pairs: bool,
+    /// How bf16 B panels are laid out (see [`Bf16Panel`]).
+    pub(crate) bf16_panel: Bf16Panel,
     /// A kernel for bf16 A times bf16 B panels (the `bf16` layout) with the hardware's own
     /// bf16 arithmetic (Arm `BFMMLA`: products summed in pairs, round-to-odd, subnormal
     /// results flushed; x86 `vdpbf16ps`: each lane's two products added in turn, step `p + 1`
-    /// first, subnormals flushed), so not the `MicroKernel` contract's f32 chain: within
+    /// first, subnormals flushed; x86 AMX `tdpbf16ps`: the same pairs, on 16 × 16 tiles), so
+    /// not the `MicroKernel` contract's f32 chain: within
     /// [`crate::reference::fmac::bf16_hardware_error_bound`]. Packed A holds bf16 values (exact
     /// in f32). The driver runs it only when A is bf16, B has no subnormal value and the tile's
     /// panel of A has none (the instruction would flush those inputs), else the `bf16` kernel.
     pub(crate) bf16_bf16: Option<MicroKernel<bf16>>,
-    /// `bf16_bf16` reads packed A as k-pairs: word `q·mr + i` of a panel holds the bf16 bits
-    /// of `a[i][2q]` in its low half and of `a[i][2q + 1]` in its high half (zero past `kc`),
-    /// so one broadcast load gives a row's operand for two steps of k (x86 `vdpbf16ps`).
-    /// The driver converts only the panels that kernel runs on; the others stay f32.
-    pub(crate) bf16_bf16_a_pairs: bool,
+    /// `bf16_bf16` for two consecutive panels of A at once (`2·mr` rows: `a` holds both
+    /// panels, `acc` both tiles), the same bits per element as two calls of `bf16_bf16`. The
+    /// driver runs it where both panels may take the hardware kernel.
+    pub(crate) bf16_bf16_x2: Option<MicroKernel<bf16>>,
+    /// How `bf16_bf16` reads packed A (see [`APanel`]). The driver converts only the panels
+    /// that kernel runs on; the others stay f32.
+    pub(crate) bf16_bf16_a: APanel,
+}
+
+/// The layout of a micro-panel of bf16 B (`kc × nr`, row `p` of B's depth block).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Bf16Panel {
+    /// Element `(p, j)` at `p·nr + j`.
+    InOrder,
+    /// Each row of `nr` columns in pairs: column `j` at `p·nr + 2·(j mod nr/2) + j div nr/2`,
+    /// so a 32-bit word holds columns `i` and `nr/2 + i` and two vector ops widen a whole row.
+    ColumnPairs,
+    /// Rows in k-pairs: `(p, j)` at `(p − p mod 2)·nr + 2j + p mod 2`, so a 32-bit word holds
+    /// column `j` of rows `2q` (low half) and `2q + 1` (high half) and a row pair is one AMX B
+    /// tile row; an odd `kc`'s last row stays in order at `(kc − 1)·nr + j`.
+    KPairs,
+}
+
+impl Bf16Panel {
+    /// Where element `(p, j)` of a `kc × nr` micro-panel is stored.
+    pub(crate) fn position(self, p: usize, j: usize, kc: usize, nr: usize) -> usize {
+        match self {
+            Bf16Panel::InOrder => p * nr + j,
+            Bf16Panel::ColumnPairs => p * nr + 2 * (j % (nr / 2)) + j / (nr / 2),
+            Bf16Panel::KPairs if p == kc - 1 && kc % 2 == 1 => p * nr + j,
+            Bf16Panel::KPairs => (p - p % 2) * nr + 2 * j + p % 2,
+        }
+    }
+}
+
+/// How a hardware bf16 kernel reads a panel of A (`mr` rows, depth `kc`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum APanel {
+    /// f32 values, `panel[p·mr + i]`, as every `MicroKernel`.
+    F32,
+    /// k-pairs, step-major: word `q·mr + i` holds the bf16 bits of `a[i][2q]` in its low half
+    /// and of `a[i][2q + 1]` in its high half (zero past `kc`), so one broadcast load gives a
+    /// row's operand for two steps of k (x86 `vdpbf16ps`).
+    KPairs,
+    /// k-pairs, row-major: word `i·⌈kc/2⌉ + q` holds what `KPairs` puts at `q·mr + i`, so a
+    /// row's pairs are contiguous: an AMX A tile's row.
+    RowPairs,
 }
 
 /// What a register-only FMA loop did: `flops` floating-point operations, and a value that
@@ -184,7 +225,8 @@ pub(crate) struct Kernels {
     /// into `dst`, the same bits on every tier. Precondition beyond the tier: the lengths, as
     /// for `mx_quantize` with `dst` for `src`.
     pub(crate) mx_dequantize: unsafe fn(MxFormat, &[u8], &[u8], &mut [f32]),
-    /// `iterations` rounds of independent multiply-adds on registers only: the tier's peak.
+    /// `iterations` rounds of independent multiply-adds on registers only: the tier's peak
+    /// (`Amx`: `tdpbf16ps` on tiles).
     pub(crate) fma_peak: unsafe fn(u64) -> PeakRun,
 }
 
@@ -281,7 +323,7 @@ impl Backend {
             isa,
             kernels,
             hardware_bf16_gemm: kernels.gemm.bf16_bf16.is_some()
-                && arch::prefers_hardware_bf16_gemm(),
+                && arch::prefers_hardware_bf16_gemm(isa),
         }
     }
 

@@ -17,6 +17,7 @@ use crate::Error;
 /// | `Avx2` | avx2, fma, f16c | – |
 /// | `Avx512` | avx512f, bw, dq, vl (+ `Avx2`'s) | – |
 /// | `Avx512Bf16` | + avx512bf16 | – |
+/// | `Amx` | + amx-tile, amx-bf16, and the OS's permission (Linux) | – |
 /// | `Neon` | – | neon (fp16 conversions are base ARMv8 `fcvtn`/`fcvtl`) |
 /// | `NeonBf16` | – | + bf16 (`BFMMLA` in the bf16 × bf16 GEMM) |
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -35,6 +36,10 @@ pub enum Isa {
     /// AVX-512 with the BF16 extension (`vcvtneps2bf16`, `vdpbf16ps`).
     #[cfg(target_arch = "x86_64")]
     Avx512Bf16,
+    /// `Avx512Bf16` with AMX tiles (`tdpbf16ps` in the bf16 × bf16 GEMM), on Linux, which
+    /// grants the process the tile state on request.
+    #[cfg(target_arch = "x86_64")]
+    Amx,
     /// Advanced SIMD (ARMv8.0).
     #[cfg(target_arch = "aarch64")]
     Neon,
@@ -54,6 +59,8 @@ impl Isa {
         Isa::Avx512,
         #[cfg(target_arch = "x86_64")]
         Isa::Avx512Bf16,
+        #[cfg(target_arch = "x86_64")]
+        Isa::Amx,
         #[cfg(target_arch = "aarch64")]
         Isa::Neon,
         #[cfg(target_arch = "aarch64")]
@@ -71,6 +78,8 @@ impl Isa {
             Isa::Avx512 => "avx512",
             #[cfg(target_arch = "x86_64")]
             Isa::Avx512Bf16 => "avx512bf16",
+            #[cfg(target_arch = "x86_64")]
+            Isa::Amx => "amx",
             #[cfg(target_arch = "aarch64")]
             Isa::Neon => "neon",
             #[cfg(target_arch = "aarch64")]
@@ -100,6 +109,8 @@ impl Isa {
             Isa::Avx512Bf16 => {
                 Isa::Avx512.is_supported() && std::arch::is_x86_feature_detected!("avx512bf16")
             }
+            #[cfg(target_arch = "x86_64")]
+            Isa::Amx => Isa::Avx512Bf16.is_supported() && crate::arch::amx_usable(),
             #[cfg(target_arch = "aarch64")]
             Isa::Neon => std::arch::is_aarch64_feature_detected!("neon"),
             #[cfg(target_arch = "aarch64")]

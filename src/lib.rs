@@ -7,15 +7,15 @@
 //!
 //! ## Families and instruction sets
 //!
-//! | family | Scalar | Portable (`wide`) | Avx2 | Avx512 | Avx512Bf16 | Neon | NeonBf16 |
-//! |---|---|---|---|---|---|---|---|
-//! | [`convert`]: f32 <-> bf16, f32 <-> f16 | reference | u32x8 integer ops | integer ops / F16C | integer ops / `vcvtps2ph` | `vcvtne2ps2bf16` + subnormal fix-up | integer ops / `fcvtn`,`fcvtl` | (Neon's) |
-//! | [`convert`] `_stochastic`, [`update`]: stochastic rounding, fused bf16 update | reference | Philox on u32x8 (ARS-5: software AES by tables) | Philox in 64-bit lanes; ARS-5 with `aesenc` | same, 16 lanes, `vpternlogd`; ARS-5 with VAES | (Avx512's) | Philox on 4 lanes; ARS-5 with `AESE` | (Neon's) |
-//! | [`fmac`]: dot products, GEMV (bf16/f16/f32 × f32 → f32) | one accumulator | f32x8 | widen + FMA | widen + FMA, 16 lanes | (Avx512's) | widen + FMA | (Neon's) |
-//! | [`fmac`]: GEMM micro-kernel (the driver is shared) | 4×4 | 4×8 f32x8 | 6×16 FMA, bf16/f16 widened in registers | 12×32 FMA, same | 12×32 `vdpbf16ps` for bf16 × bf16 where [`fmac::Bf16Gemm`] says (AMD), else (Avx512's) | 8×8 by-lane FMA | 8×8 `BFMMLA` for bf16 × bf16, else (Neon's) |
-//! | [`sparse`]: SpMV (sparse dot) | in order | indexed reads into f32x8, 2 accumulators | broadcast loads + blends, FMA | one-lane masked broadcasts, masked last step (rows under 64 nonzeros: Avx2's) | (Avx512's) | lane loads, 4 FMA accumulators | (Neon's) |
-//! | [`sparse`]: SpMM (sparse row × dense rows) | in order | f32x8 along n, 32 columns per pass, the rest in one pass | 64 columns per pass, the rest in one masked pass, B rows prefetched | 128 columns per pass, same | (Avx512's) | 32 columns per pass, the rest in one pass | (Neon's) |
-//! | [`blockfp`]: MX quantize / dequantize | integer steps on bit patterns / a table of code values | (Scalar's) | 8 lanes, per-lane shifts / values built from their fields | (Avx2's) | (Avx2's) | (Scalar's) | (Scalar's) |
+//! | family | Scalar | Portable (`wide`) | Avx2 | Avx512 | Avx512Bf16 | Amx | Neon | NeonBf16 |
+//! |---|---|---|---|---|---|---|---|---|
+//! | [`convert`]: f32 <-> bf16, f32 <-> f16 | reference | u32x8 integer ops | integer ops / F16C | integer ops / `vcvtps2ph` | `vcvtne2ps2bf16` + subnormal fix-up | (Avx512Bf16's) | integer ops / `fcvtn`,`fcvtl` | (Neon's) |
+//! | [`convert`] `_stochastic`, [`update`]: stochastic rounding, fused bf16 update | reference | Philox on u32x8 (ARS-5: software AES by tables) | Philox in 64-bit lanes; ARS-5 with `aesenc` | same, 16 lanes, `vpternlogd`; ARS-5 with VAES | (Avx512's) | (Avx512Bf16's) | Philox on 4 lanes; ARS-5 with `AESE` | (Neon's) |
+//! | [`fmac`]: dot products, GEMV (bf16/f16/f32 × f32 → f32) | one accumulator | f32x8 | widen + FMA | widen + FMA, 16 lanes | (Avx512's) | (Avx512Bf16's) | widen + FMA | (Neon's) |
+//! | [`fmac`]: GEMM micro-kernel (the driver is shared) | 4×4 | 4×8 f32x8 | 6×16 FMA, bf16/f16 widened in registers | 12×32 FMA, same | 12×32 `vdpbf16ps` for bf16 × bf16 where [`fmac::Bf16Gemm`] says (AMD), else (Avx512's) | 24×32 on AMX tiles (`tdpbf16ps`) for bf16 × bf16, else 12×32 FMA | 8×8 by-lane FMA | 8×8 `BFMMLA` for bf16 × bf16, else (Neon's) |
+//! | [`sparse`]: SpMV (sparse dot) | in order | indexed reads into f32x8, 2 accumulators | broadcast loads + blends, FMA | one-lane masked broadcasts, masked last step (rows under 64 nonzeros: Avx2's) | (Avx512's) | (Avx512Bf16's) | lane loads, 4 FMA accumulators | (Neon's) |
+//! | [`sparse`]: SpMM (sparse row × dense rows) | in order | f32x8 along n, 32 columns per pass, the rest in one pass | 64 columns per pass, the rest in one masked pass, B rows prefetched | 128 columns per pass, same | (Avx512's) | (Avx512Bf16's) | 32 columns per pass, the rest in one pass | (Neon's) |
+//! | [`blockfp`]: MX quantize / dequantize | integer steps on bit patterns / a table of code values | (Scalar's) | 8 lanes, per-lane shifts / values built from their fields | (Avx2's) | (Avx2's) | (Avx512Bf16's) | (Scalar's) | (Scalar's) |
 //!
 //! ## Dispatch
 //!
@@ -24,7 +24,7 @@
 //! [`Backend::active`]: detected once, overridable by [`Backend::set_active`] or for a whole
 //! process by the environment:
 //!
-//! - `LOWP_ISA=<scalar|portable|avx2|avx512|avx512bf16|neon|neonbf16>` picks the tier. An unknown name or
+//! - `LOWP_ISA=<scalar|portable|avx2|avx512|avx512bf16|amx|neon|neonbf16>` picks the tier. An unknown name or
 //!   a tier this CPU lacks is an error naming the supported ones (the first kernel call panics
 //!   with it), never a silent fallback.
 //! - `LOWP_EXPECT_ISAS=avx2,avx512,...` is read by the test suite: it fails when this machine

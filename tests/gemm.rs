@@ -384,7 +384,7 @@ fn the_bf16_gemm_choice_picks_the_kernel() {
         };
         let fma = backend.with_bf16_gemm(Bf16Gemm::WidenFma).unwrap();
         let below = match backend.isa().name() {
-            "avx512bf16" => "avx512",
+            "avx512bf16" | "amx" => "avx512",
             "neonbf16" => "neon",
             other => panic!("{other} has a hardware kernel this test does not know"),
         };

@@ -28,6 +28,8 @@ pub(crate) unsafe fn table(isa: Isa) -> &'static Kernels {
         Isa::Avx512 => &x86_64::avx512::KERNELS,
         #[cfg(target_arch = "x86_64")]
         Isa::Avx512Bf16 => &x86_64::avx512bf16::KERNELS,
+        #[cfg(target_arch = "x86_64")]
+        Isa::Amx => &x86_64::amx::KERNELS,
         #[cfg(target_arch = "aarch64")]
         Isa::Neon => &aarch64::neon::KERNELS,
         #[cfg(target_arch = "aarch64")]
@@ -35,15 +37,25 @@ pub(crate) unsafe fn table(isa: Isa) -> &'static Kernels {
     }
 }
 
-/// Whether a tier's bf16 × bf16 hardware GEMM kernel (`GemmKernels::bf16_bf16`) is the
-/// default on this CPU, where it has one: on x86 only where the pair-dot is the faster (see
-/// `x86_64::prefers_bf16_pair_dot`); on Arm `BFMMLA` is the default (not yet timed on
-/// hardware).
-pub(crate) fn prefers_hardware_bf16_gemm() -> bool {
+/// Whether tier `isa`'s bf16 × bf16 hardware GEMM kernel (`GemmKernels::bf16_bf16`) is the
+/// default on this CPU, where it has one: AMX tiles always (the tier exists for them); on
+/// `Avx512Bf16` only where the pair-dot is the faster (see `x86_64::prefers_bf16_pair_dot`);
+/// on Arm `BFMMLA` is the default (not yet timed on hardware).
+pub(crate) fn prefers_hardware_bf16_gemm(isa: Isa) -> bool {
     #[cfg(target_arch = "x86_64")]
-    return x86_64::prefers_bf16_pair_dot();
+    return isa == Isa::Amx || x86_64::prefers_bf16_pair_dot();
     #[cfg(not(target_arch = "x86_64"))]
-    return true;
+    return {
+        let _ = isa;
+        true
+    };
+}
+
+/// Whether the CPU has AMX tiles with bf16 and the OS lets this process use them (asked for
+/// once, on first call; see `x86_64::amx::usable`).
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn amx_usable() -> bool {
+    x86_64::amx::usable()
 }
 
 /// Whether `vgatherdps` outruns loading its lanes one by one on this CPU (see

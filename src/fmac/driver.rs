@@ -15,13 +15,13 @@ use super::packed::{micro_panel_offset, Panels, KC};
 use super::par::{for_each_task, same_type};
 use super::workspace::with_workspace;
 use super::{Input, MatMut, MatRef, RowsMut};
-use crate::backend::MicroKernel;
+use crate::backend::{APanel, MicroKernel};
 use crate::{Backend, DType};
 
 /// Rows of A packed at once (a multiple of every tier's `mr`: 4, 6, 8, 12).
 const MC: usize = 72;
-/// The largest `mr` of any tier (`pack_a`'s scratch; a larger one panics there, in every
-/// GEMM test of its tier).
+/// The largest `mr` of any tier (`pack_a`'s and `pair_rows`' scratch; a larger one panics
+/// there, in every GEMM test of its tier).
 const MR_MAX: usize = 12;
 /// Columns of C accumulated at once: `MC × NC` f32 accumulators stay in L2 beside packed A.
 const NC: usize = 512;
@@ -42,17 +42,22 @@ pub(super) fn gemm<A: Input, C: Output>(
     let g = &backend.kernels.gemm;
     let layout = "pack_b chose this panel type for this backend";
     match panels {
-        Panels::F32(p) => Driver::new(backend, g.f32, None, p, a, alpha, beta).run(c, tasks),
+        Panels::F32(p) => Driver::new(backend, g.f32, p, a, alpha, beta).run(c, tasks),
         Panels::Bf16(p) => {
             // The hardware bf16 kernel flushes subnormal inputs: B must have none (A's panels
             // are checked as they are packed).
             let hardware = backend
                 .hardware_bf16_gemm()
                 .filter(|_| A::DTYPE == DType::BF16 && b_normal);
-            Driver::new(backend, g.bf16.expect(layout), hardware, p, a, alpha, beta).run(c, tasks)
+            let mut driver = Driver::new(backend, g.bf16.expect(layout), p, a, alpha, beta);
+            if let Some(kernel) = hardware {
+                driver.hardware = Some(kernel);
+                driver.hardware_x2 = g.bf16_bf16_x2;
+            }
+            driver.run(c, tasks)
         }
         Panels::F16(p) => {
-            Driver::new(backend, g.f16.expect(layout), None, p, a, alpha, beta).run(c, tasks)
+            Driver::new(backend, g.f16.expect(layout), p, a, alpha, beta).run(c, tasks)
         }
     }
 }
@@ -80,8 +85,11 @@ struct Driver<'a, A, B> {
     /// `GemmKernels::bf16_bf16`). Chosen per panel of `mr` rows, whose bounds are the same
     /// for any thread split, so the bits still do not depend on it.
     hardware: Option<MicroKernel<B>>,
-    /// `hardware` reads its A panels as k-pairs (`GemmKernels::bf16_bf16_a_pairs`).
-    hardware_a_pairs: bool,
+    /// `hardware` for two consecutive panels (`GemmKernels::bf16_bf16_x2`), where both may
+    /// take it: the same bits per element as `hardware` one panel at a time.
+    hardware_x2: Option<MicroKernel<B>>,
+    /// How `hardware` reads its A panels (`GemmKernels::bf16_bf16_a`).
+    hardware_a: APanel,
     mr: usize,
     nr: usize,
     panels: &'a [B],
@@ -102,7 +110,6 @@ impl<'a, A: Input, B: Copy + Sync> Driver<'a, A, B> {
     fn new(
         backend: Backend,
         kernel: MicroKernel<B>,
-        hardware: Option<MicroKernel<B>>,
         panels: &'a [B],
         a: MatRef<'a, A>,
         alpha: f32,
@@ -112,8 +119,9 @@ impl<'a, A: Input, B: Copy + Sync> Driver<'a, A, B> {
         Driver {
             backend,
             kernel,
-            hardware,
-            hardware_a_pairs: g.bf16_bf16_a_pairs,
+            hardware: None,
+            hardware_x2: None,
+            hardware_a: g.bf16_bf16_a,
             mr: g.mr,
             nr: g.nr,
             panels,
@@ -226,7 +234,7 @@ impl<'a, A: Input, B: Copy + Sync> Driver<'a, A, B> {
                         &mut normal[..a_panels],
                     );
                 }
-                if self.hardware.is_some() && self.hardware_a_pairs {
+                if self.hardware.is_some() && self.hardware_a != APanel::F32 {
                     // Only now is it known which panels the hardware kernel will run on.
                     for pc in (0..k).step_by(KC) {
                         let kc = KC.min(k - pc);
@@ -236,7 +244,10 @@ impl<'a, A: Input, B: Copy + Sync> Driver<'a, A, B> {
                             .zip(&normal[..a_panels])
                             .filter(|(_, &normal)| normal)
                         {
-                            pair_k_steps(panel, mr, kc);
+                            match self.hardware_a {
+                                APanel::KPairs => pair_k_steps(panel, mr, kc),
+                                _ => pair_rows(panel, mr, kc),
+                            }
                         }
                     }
                 }
@@ -249,13 +260,12 @@ impl<'a, A: Input, B: Copy + Sync> Driver<'a, A, B> {
                         for jp in jc..jc + jn {
                             let at = micro_panel_offset(padded_n, nr, task.p0 + jp, pc, kc);
                             let b = &self.panels[at..][..kc * nr];
-                            for (ip, a) in a_block.chunks_exact(mr * kc).enumerate() {
+                            let mut ip = 0;
+                            while ip < a_panels {
+                                let (kernel, count) = self.kernel_at(ip, &normal[..a_panels]);
+                                let a = &a_block[ip * mr * kc..][..count * mr * kc];
                                 let tile = (jp - jc) * a_panels + ip;
-                                let acc = &mut acc_buf[tile * mr * nr..][..mr * nr];
-                                let kernel = match self.hardware {
-                                    Some(hardware) if normal[ip] => hardware,
-                                    _ => self.kernel,
-                                };
+                                let acc = &mut acc_buf[tile * mr * nr..][..count * mr * nr];
                                 // SAFETY: the kernel belongs to the backend this driver was built
                                 // from, which exists only if the CPU supports its tier; the slices
                                 // have the lengths the kernel needs (it checks them too).
@@ -263,18 +273,31 @@ impl<'a, A: Input, B: Copy + Sync> Driver<'a, A, B> {
                                 if last {
                                     let cols = nr.min(width - jp * nr);
                                     let first_row = ic + ip * mr;
-                                    for i in 0..mr.min(rows - first_row) {
+                                    for r in 0..(count * mr).min(rows - first_row) {
                                         let out =
-                                            &mut task.out.row(first_row + i)[jp * nr..][..cols];
-                                        self.store(&acc[i * nr..][..cols], out);
+                                            &mut task.out.row(first_row + r)[jp * nr..][..cols];
+                                        self.store(&acc[r * nr..][..cols], out);
                                     }
                                 }
+                                ip += count;
                             }
                         }
                     }
                 }
             }
         });
+    }
+
+    /// The kernel for A panel `ip` of a row block whose panels' `normal` flags are given, and
+    /// how many panels it takes from `ip` on: the hardware kernel where the panel has no
+    /// subnormal value (for two panels where both have none and the tier has that kernel),
+    /// else the tier's f32-chain kernel.
+    fn kernel_at(&self, ip: usize, normal: &[bool]) -> (MicroKernel<B>, usize) {
+        match (self.hardware, self.hardware_x2) {
+            (Some(_), Some(x2)) if normal[ip] && normal.get(ip + 1) == Some(&true) => (x2, 2),
+            (Some(hardware), _) if normal[ip] => (hardware, 1),
+            _ => (self.kernel, 1),
+        }
     }
 
     /// Rows `[row0, row0 + mc)`, depth `[pc, pc + kc)` of A as f32 panels of `mr` rows,
@@ -359,20 +382,40 @@ fn interleave_any(rows: &[f32], mr: usize, kc: usize, panel: &mut [f32]) {
     }
 }
 
-/// Rewrites an f32 panel of A (`panel[p*mr + i]`, bf16 values) in place as k-pairs: word
-/// `q*mr + i` gets the bf16 bits of step `2q` in its low half and of step `2q + 1` in its high
-/// half (zero for an odd `kc`'s last step). Word `q*mr + i` is written after both its sources
-/// (`2q*mr + i`, `(2q + 1)*mr + i`, never before it) are read, so nothing is lost.
+/// Word `q` of row `i` of an f32 panel of A (`panel[p*mr + i]`, bf16 values) in k-pairs:
+/// the bf16 bits of step `2q` in its low half and of step `2q + 1` in its high half (zero for
+/// an odd `kc`'s last step).
+fn pair_word(panel: &[f32], mr: usize, kc: usize, i: usize, q: usize) -> f32 {
+    let low = panel[2 * q * mr + i].to_bits() >> 16;
+    let high = if 2 * q + 1 < kc {
+        panel[(2 * q + 1) * mr + i].to_bits() & 0xffff_0000
+    } else {
+        0
+    };
+    f32::from_bits(high | low)
+}
+
+/// Rewrites an f32 panel of A in place as k-pairs, step-major (`APanel::KPairs`): word
+/// `q*mr + i` is written after both its sources (`2q*mr + i`, `(2q + 1)*mr + i`, never before
+/// it) are read, so nothing is lost.
 fn pair_k_steps(panel: &mut [f32], mr: usize, kc: usize) {
     for q in 0..kc.div_ceil(2) {
         for i in 0..mr {
-            let low = panel[2 * q * mr + i].to_bits() >> 16;
-            let high = if 2 * q + 1 < kc {
-                panel[(2 * q + 1) * mr + i].to_bits() & 0xffff_0000
-            } else {
-                0
-            };
-            panel[q * mr + i] = f32::from_bits(high | low);
+            panel[q * mr + i] = pair_word(panel, mr, kc, i, q);
+        }
+    }
+}
+
+/// Rewrites an f32 panel of A as k-pairs, row-major (`APanel::RowPairs`): word
+/// `i*⌈kc/2⌉ + q`, read from a copy (a row's words overwrite other rows' sources).
+fn pair_rows(panel: &mut [f32], mr: usize, kc: usize) {
+    let mut copy = [0f32; MR_MAX * KC];
+    let copy = &mut copy[..mr * kc];
+    copy.copy_from_slice(&panel[..mr * kc]);
+    let pairs = kc.div_ceil(2);
+    for i in 0..mr {
+        for q in 0..pairs {
+            panel[i * pairs + q] = pair_word(copy, mr, kc, i, q);
         }
     }
 }

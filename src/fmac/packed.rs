@@ -4,6 +4,7 @@
 use half::{bf16, f16};
 
 use super::{Input, MatRef};
+use crate::backend::Bf16Panel;
 use crate::{Backend, DType, Element, Error, Isa};
 
 /// `B [k × n]` packed for one backend's GEMM micro-kernel: pack a layer's weights once at load,
@@ -30,8 +31,8 @@ pub struct PackedB {
     k: usize,
     n: usize,
     nr: usize,
-    /// bf16 panels in the paired column order (`GemmKernels::bf16_pairs`).
-    pairs: bool,
+    /// The layout of the panels (`GemmKernels::bf16_panel` for bf16 panels, else in order).
+    layout: Bf16Panel,
     /// No value of B is subnormal, so a hardware bf16 kernel that flushes them may run
     /// (`GemmKernels::bf16_bf16`).
     normal: bool,
@@ -117,8 +118,10 @@ impl PackedB {
     pub(crate) fn panels_for(&self, backend: Backend) -> Result<&Panels, Error> {
         let expected = panel_dtype(backend, self.source);
         let g = &backend.kernels.gemm;
-        let pairs = expected == DType::BF16 && g.bf16_pairs;
-        if g.nr == self.nr && expected == self.panels.dtype() && pairs == self.pairs {
+        if g.nr == self.nr
+            && expected == self.panels.dtype()
+            && panel_layout(backend, expected) == self.layout
+        {
             Ok(&self.panels)
         } else {
             Err(Error::PackedLayout {
@@ -126,6 +129,14 @@ impl PackedB {
                 backend: backend.isa(),
             })
         }
+    }
+}
+
+/// The layout of `backend`'s B panels of element type `panels`.
+fn panel_layout(backend: Backend, panels: DType) -> Bf16Panel {
+    match panels {
+        DType::BF16 => backend.kernels.gemm.bf16_panel,
+        _ => Bf16Panel::InOrder,
     }
 }
 
@@ -143,15 +154,12 @@ impl Backend {
     /// Packs `b` (`[k × n]`, any strides) for this backend's GEMM micro-kernel; see [`PackedB`].
     pub fn pack_b<B: Input>(self, b: MatRef<'_, B>) -> PackedB {
         let nr = self.kernels.gemm.nr;
-        let mut pairs = false;
-        let panels = match panel_dtype(self, B::DTYPE) {
-            DType::F32 => Panels::F32(pack_panels(b, nr, in_order, |v: B| v.into())),
-            DType::BF16 => {
-                pairs = self.kernels.gemm.bf16_pairs;
-                let order = if pairs { in_pairs } else { in_order };
-                Panels::Bf16(pack_panels(b, nr, order, |v: B| as_dtype::<B, bf16>(v)))
-            }
-            DType::F16 => Panels::F16(pack_panels(b, nr, in_order, |v: B| as_dtype::<B, f16>(v))),
+        let dtype = panel_dtype(self, B::DTYPE);
+        let layout = panel_layout(self, dtype);
+        let panels = match dtype {
+            DType::F32 => Panels::F32(pack_panels(b, nr, layout, |v: B| v.into())),
+            DType::BF16 => Panels::Bf16(pack_panels(b, nr, layout, as_dtype::<B, bf16>)),
+            DType::F16 => Panels::F16(pack_panels(b, nr, layout, as_dtype::<B, f16>)),
         };
         // Only a bf16 hardware kernel cares, so only its tiers pay for the scan.
         let normal = self.kernels.gemm.bf16_bf16.is_some()
@@ -161,23 +169,13 @@ impl Backend {
             k: b.rows(),
             n: b.cols(),
             nr,
-            pairs,
+            layout,
             normal,
             source: B::DTYPE,
             isa: self.isa(),
             panels,
         }
     }
-}
-
-/// Column `j` of `nr` stored at position `j`.
-fn in_order(j: usize, _nr: usize) -> usize {
-    j
-}
-
-/// Column `j` of `nr` stored at `2·(j mod nr/2) + j div nr/2` (see `GemmKernels::bf16_pairs`).
-fn in_pairs(j: usize, nr: usize) -> usize {
-    2 * (j % (nr / 2)) + j / (nr / 2)
 }
 
 /// `v` as `T`, which [`panel_dtype`] guarantees is the same type.
@@ -202,11 +200,11 @@ pub(crate) fn micro_panel_offset(
 }
 
 /// B packed into depth blocks of [`KC`] and panels of `nr` columns (zero-padded columns),
-/// column `j` of a panel's row stored at `order(j, nr)`.
+/// each micro-panel laid out as `layout` says.
 pub(crate) fn pack_panels<B: Copy, T: Copy + Default>(
     b: MatRef<'_, B>,
     nr: usize,
-    order: fn(usize, usize) -> usize,
+    layout: Bf16Panel,
     convert: impl Fn(B) -> T,
 ) -> Vec<T> {
     let (k, n) = (b.rows(), b.cols());
@@ -219,17 +217,17 @@ pub(crate) fn pack_panels<B: Copy, T: Copy + Default>(
             let cols = nr.min(n - jp * nr);
             if b.col_stride() == 1 {
                 // B's rows are contiguous: copy row pieces.
-                for (p, dst) in panel.chunks_exact_mut(nr).enumerate() {
+                for p in 0..kc {
                     for (jj, &v) in b.row(pc + p)[jp * nr..][..cols].iter().enumerate() {
-                        dst[order(jj, nr)] = convert(v);
+                        panel[layout.position(p, jj, kc, nr)] = convert(v);
                     }
                 }
             } else {
                 // Read each column along k (contiguous for B = Wᵀ).
                 for jj in 0..cols {
-                    let at = order(jj, nr);
                     for p in 0..kc {
-                        panel[p * nr + at] = convert(b.get(pc + p, jp * nr + jj));
+                        let at = layout.position(p, jj, kc, nr);
+                        panel[at] = convert(b.get(pc + p, jp * nr + jj));
                     }
                 }
             }

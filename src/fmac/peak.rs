@@ -1,12 +1,12 @@
-//! The f32 multiply-add peak of a tier, measured: the yardstick of GEMM figures.
+//! The multiply-add peak of a tier, measured: the yardstick of GEMM figures.
 
 use std::time::{Duration, Instant};
 
 use crate::Backend;
 
 impl Backend {
-    /// Runs this tier's register-only loop of independent f32 multiply-adds (no memory
-    /// traffic) on the calling thread for about `duration` and returns the best rate seen over
+    /// Runs this tier's register-only loop of independent multiply-adds (no memory traffic;
+    /// f32 FMAs, or on `Amx` bf16 tile products accumulated in f32) on the calling thread for about `duration` and returns the best rate seen over
     /// its slices, in FLOP/s (a multiply-add counts 2). GEMM throughput is quoted against it.
     ///
     /// ```

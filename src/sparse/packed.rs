@@ -124,9 +124,9 @@ pub struct PackedCsr<T> {
 fn gathered_pair_cost(isa: Isa) -> f64 {
     match isa {
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 | Isa::Avx512Bf16 if crate::arch::gathers_are_fast() => 2.2,
+        Isa::Avx512 | Isa::Avx512Bf16 | Isa::Amx if crate::arch::gathers_are_fast() => 2.2,
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 | Isa::Avx512Bf16 => 3.0,
+        Isa::Avx512 | Isa::Avx512Bf16 | Isa::Amx => 3.0,
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2 => 0.8,
         _ => 1.35,

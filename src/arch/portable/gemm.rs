@@ -4,7 +4,7 @@
 use wide::f32x8;
 
 use crate::arch::check_tile;
-use crate::backend::{GemmKernels, PeakRun};
+use crate::backend::{APanel, Bf16Panel, GemmKernels, PeakRun};
 
 const MR: usize = 4;
 const NR: usize = 8;
@@ -15,9 +15,10 @@ pub(super) const GEMM: GemmKernels = GemmKernels {
     f32: micro,
     bf16: None,
     f16: None,
-    bf16_pairs: false,
+    bf16_panel: Bf16Panel::InOrder,
     bf16_bf16: None,
-    bf16_bf16_a_pairs: false,
+    bf16_bf16_x2: None,
+    bf16_bf16_a: APanel::F32,
 };
 
 fn micro(kc: usize, a: &[f32], b: &[f32], acc: &mut [f32], accumulate: bool) {

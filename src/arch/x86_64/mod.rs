@@ -1,6 +1,7 @@
 //! x86_64 tiers. Each is a folder with its `KERNELS` table and one file per family; what
 //! they share (the store policy for large outputs) lives here.
 
+pub(crate) mod amx;
 pub(crate) mod avx2;
 pub(crate) mod avx512;
 pub(crate) mod avx512bf16;

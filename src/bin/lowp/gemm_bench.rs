@@ -29,10 +29,16 @@ pub fn run(quick: bool) {
     let samples = if quick { 3 } else { 9 };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let flops = 2.0 * (size as f64).powi(3);
+    // The FMA peak of the best tier with one (AMX's peak loop runs tiles: a row of its own).
+    let fma_tier = Backend::all_supported()
+        .into_iter()
+        .rfind(|b| b.isa().name() != "amx")
+        .expect("the scalar tier is always there");
+    let tiles = Backend::new(Isa::best()).filter(|b| b.isa().name() == "amx");
     let best = Backend::best();
     println!("\n== GEMM C = A B, m = n = k = {size}, B packed once; GFLOP/s = 2mnk / s; % of one core's f32 FMA peak ==");
     println!("   (rows sampled round-robin with the peak loop, {samples} rounds; medians)");
-    println!("   hw / fma: the tier's bf16 instruction (vdpbf16ps, BFMMLA) or widening + FMA; the first is this CPU's default");
+    println!("   hw / fma: the tier's bf16 instruction (vdpbf16ps, AMX tdpbf16ps, BFMMLA) or widening + FMA; the first is this CPU's default");
     let a_bf16 = values(size * size, 1, bf16::from_f32);
     let b_bf16 = values(size * size, 2, bf16::from_f32);
     let a_f32 = values(size * size, 1, |v| bf16::from_f32(v).to_f32());
@@ -122,12 +128,16 @@ pub fn run(quick: bool) {
             });
         }
     }
-    let mut peak_rates = Vec::new();
+    let (mut peak_rates, mut tile_rates) = (Vec::new(), Vec::new());
     for case in &mut cases {
         (case.call)(); // warm up: fault pages in, size the workspaces
     }
     for _ in 0..samples {
-        peak_rates.push(best.measure_fma_peak(Duration::from_millis(if quick { 20 } else { 100 })));
+        let slice = Duration::from_millis(if quick { 20 } else { 100 });
+        peak_rates.push(fma_tier.measure_fma_peak(slice));
+        if let Some(tiles) = tiles {
+            tile_rates.push(tiles.measure_fma_peak(slice));
+        }
         for case in &mut cases {
             let t = Instant::now();
             (case.call)();
@@ -141,12 +151,23 @@ pub fn run(quick: bool) {
     );
     println!(
         "{:<10} {:<22} {:>8} {:>8.1} {:>7}",
-        best.isa().name(),
+        fma_tier.isa().name(),
         "register-only FMA loop",
         1,
         peak / 1e9,
         "100"
     );
+    if let Some(tiles) = tiles {
+        let rate = median(&mut tile_rates);
+        println!(
+            "{:<10} {:<22} {:>8} {:>8.1} {:>7.1}",
+            tiles.isa().name(),
+            "register-only tile loop",
+            1,
+            rate / 1e9,
+            100.0 * rate / peak
+        );
+    }
     for mut case in cases {
         let rate = flops / median(&mut case.secs);
         println!(

@@ -7,7 +7,7 @@ use half::bf16;
 
 use super::fmac::Lanes;
 use crate::arch::check_tile;
-use crate::backend::{GemmKernels, PeakRun};
+use crate::backend::{APanel, Bf16Panel, GemmKernels, PeakRun};
 
 const MR: usize = 8;
 const NR: usize = 8;
@@ -18,9 +18,10 @@ pub(in crate::arch::aarch64) const GEMM: GemmKernels = GemmKernels {
     f32: micro::<f32>,
     bf16: Some(micro::<bf16>),
     f16: None,
-    bf16_pairs: false,
+    bf16_panel: Bf16Panel::InOrder,
     bf16_bf16: None,
-    bf16_bf16_a_pairs: false,
+    bf16_bf16_x2: None,
+    bf16_bf16_a: APanel::F32,
 };
 
 /// `t[i] += b * a[lane]` for the four rows held in `a`'s lanes.

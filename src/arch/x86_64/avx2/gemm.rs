@@ -8,7 +8,7 @@ use super::f16c::widen8;
 use half::{bf16, f16};
 
 use crate::arch::check_tile;
-use crate::backend::{GemmKernels, PeakRun};
+use crate::backend::{APanel, Bf16Panel, GemmKernels, PeakRun};
 
 const MR: usize = 6;
 const NR: usize = 16;
@@ -19,9 +19,10 @@ pub(in crate::arch::x86_64) const GEMM: GemmKernels = GemmKernels {
     f32: micro_f32,
     bf16: Some(micro_bf16),
     f16: Some(micro_f16),
-    bf16_pairs: true,
+    bf16_panel: Bf16Panel::ColumnPairs,
     bf16_bf16: None,
-    bf16_bf16_a_pairs: false,
+    bf16_bf16_x2: None,
+    bf16_bf16_a: APanel::F32,
 };
 
 /// One packed row of 16 B values as two vectors of 8 f32 lanes (columns 0-7, 8-15).
@@ -53,7 +54,7 @@ impl Row16 for f16 {
 }
 
 impl Row16 for bf16 {
-    /// The row is packed in pairs (column `j` at `2·(j mod 8) + j div 8`, `bf16_pairs`): each
+    /// The row is packed in pairs (column `j` at `2·(j mod 8) + j div 8`, `Bf16Panel::ColumnPairs`): each
     /// 32-bit word holds columns `i` (low half) and `8 + i` (high half), so a shift and an AND
     /// widen all 16, one vector op each, off the FMA ports' critical share.
     #[inline(always)]

@@ -7,7 +7,7 @@ use core::arch::x86_64::*;
 use half::{bf16, f16};
 
 use crate::arch::check_tile;
-use crate::backend::{GemmKernels, PeakRun};
+use crate::backend::{APanel, Bf16Panel, GemmKernels, PeakRun};
 
 /// The tile shape, shared with the `Avx512Bf16` kernel that reads the same panels.
 pub(in crate::arch::x86_64) const MR: usize = 12;
@@ -19,9 +19,10 @@ pub(in crate::arch::x86_64) const GEMM: GemmKernels = GemmKernels {
     f32: micro_f32,
     bf16: Some(micro_bf16),
     f16: Some(micro_f16),
-    bf16_pairs: true,
+    bf16_panel: Bf16Panel::ColumnPairs,
     bf16_bf16: None,
-    bf16_bf16_a_pairs: false,
+    bf16_bf16_x2: None,
+    bf16_bf16_a: APanel::F32,
 };
 
 /// One packed row of 32 B values as two vectors of 16 f32 lanes (columns 0-15, 16-31).
@@ -53,7 +54,7 @@ impl Row32 for f16 {
 }
 
 impl Row32 for bf16 {
-    /// The row is packed in pairs (column `j` at `2·(j mod 16) + j div 16`, `bf16_pairs`):
+    /// The row is packed in pairs (column `j` at `2·(j mod 16) + j div 16`, `Bf16Panel::ColumnPairs`):
     /// each 32-bit word holds columns `i` (low half) and `16 + i` (high half), so a shift and
     /// an AND widen all 32.
     #[inline(always)]

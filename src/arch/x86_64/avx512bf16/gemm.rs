@@ -3,7 +3,7 @@
 //!
 //! Per two steps: B's two packed rows (32 bf16 each, in the paired column order) become two
 //! vectors of k-pairs, one per half of the columns (a blend each); A's panel is packed as
-//! k-pairs (`GemmKernels::bf16_bf16_a_pairs`), so each row's pair is one broadcast load,
+//! k-pairs (`APanel::KPairs`), so each row's pair is one broadcast load,
 //! shared by the row's two instructions. `vdpbf16ps` adds each lane's two products to the
 //! accumulator one after the other (step `p + 1` first), rounding each to nearest even, and
 //! treats subnormal inputs and results as zero: see `GemmKernels::bf16_bf16` for when the
@@ -15,11 +15,11 @@ use half::bf16;
 
 use super::super::avx512::gemm::{load_tile, store_tile, GEMM as AVX512, MR, NR};
 use crate::arch::check_tile;
-use crate::backend::GemmKernels;
+use crate::backend::{APanel, GemmKernels};
 
 pub(super) const GEMM: GemmKernels = GemmKernels {
     bf16_bf16: Some(micro),
-    bf16_bf16_a_pairs: true,
+    bf16_bf16_a: APanel::KPairs,
     ..AVX512
 };
 
