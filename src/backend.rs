@@ -76,6 +76,10 @@ pub(crate) struct GemmKernels {
     /// How `bf16_bf16` reads packed A (see [`APanel`]). The driver converts only the panels
     /// that kernel runs on; the others stay f32.
     pub(crate) bf16_bf16_a: APanel,
+    /// Called on a thread once a GEMM task that may have run `bf16_bf16` is done, to return
+    /// the state the kernel leaves set up between calls (AMX: the tile configuration, which
+    /// costs ten times a tile product to load, so the kernels keep it while a task runs).
+    pub(crate) bf16_bf16_done: Option<unsafe fn()>,
 }
 
 /// The layout of a micro-panel of bf16 B (`kc × nr`, row `p` of B's depth block).
@@ -113,9 +117,23 @@ pub(crate) enum APanel {
     /// and of `a[i][2q + 1]` in its high half (zero past `kc`), so one broadcast load gives a
     /// row's operand for two steps of k (x86 `vdpbf16ps`).
     KPairs,
-    /// k-pairs, row-major: word `i·⌈kc/2⌉ + q` holds what `KPairs` puts at `q·mr + i`, so a
-    /// row's pairs are contiguous: an AMX A tile's row.
+    /// k-pairs, row-major: word `i·row_words(kc) + q` holds what `KPairs` puts at
+    /// `q·mr + i`, so a row's pairs are contiguous: an AMX A tile's row.
     RowPairs,
+}
+
+impl APanel {
+    /// Words from one row of a `RowPairs` panel to the next: `⌈kc/2⌉`, rounded up to a
+    /// cache line's 16 words where the panel's `mr·kc` words allow it (`kc >= 32`), so that
+    /// rows start on lines in an aligned panel.
+    pub(crate) fn row_words(kc: usize) -> usize {
+        let pairs = kc.div_ceil(2);
+        if kc >= 32 {
+            pairs.next_multiple_of(16)
+        } else {
+            pairs
+        }
+    }
 }
 
 /// What a register-only FMA loop did: `flops` floating-point operations, and a value that
@@ -231,11 +249,13 @@ pub(crate) struct Kernels {
 }
 
 /// How bf16 × bf16 GEMM multiplies on a tier with a hardware bf16 instruction (`Avx512Bf16`:
-/// `vdpbf16ps`; `NeonBf16`: `BFMMLA`). The two give different bits, each deterministic.
+/// `vdpbf16ps`; `Amx`: `tdpbf16ps` on tiles; `NeonBf16`: `BFMMLA`). The two give different
+/// bits, each deterministic.
 ///
-/// [`Backend::new`] picks the faster one for the CPU, by its vendor: `Hardware` on AMD's cores
-/// and on Arm, `WidenFma` on other x86 CPUs (Intel's, where `vdpbf16ps` issues at half the FMA
-/// rate). A process that needs the same GEMM bits on every CPU of a tier picks one with
+/// [`Backend::new`] picks the faster one for the CPU: `Hardware` on `Amx` (5x the FMA kernel
+/// where measured), and on `Avx512Bf16` by the vendor: `Hardware` on AMD's cores and on Arm,
+/// `WidenFma` on other x86 CPUs (Intel's, where `vdpbf16ps` issues at half the FMA rate). A
+/// process that needs the same GEMM bits on every CPU of a tier picks one with
 /// [`Backend::with_bf16_gemm`] (and [`Backend::set_active`] for the free functions).
 ///
 /// ```

@@ -75,6 +75,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+mod aligned;
 mod arch;
 mod backend;
 pub mod blockfp;

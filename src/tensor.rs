@@ -7,6 +7,7 @@ use core::fmt;
 
 use half::{bf16, f16};
 
+use crate::aligned::{lines_for, Line};
 use crate::fmac::{self, Input, MatMut, MatRef, Par};
 use crate::{convert, Error, SrOptions};
 
@@ -92,16 +93,6 @@ impl Element for f16 {
     const DTYPE: DType = DType::F16;
 }
 
-/// One cache line; a `Vec` of these is a 64-byte-aligned allocation.
-#[repr(C, align(64))]
-#[derive(Clone, Copy)]
-struct Line([u8; 64]);
-
-// SAFETY: `Line` is 64 bytes with alignment 64: no padding, and every bit pattern is valid.
-unsafe impl bytemuck::Zeroable for Line {}
-// SAFETY: as above; it is `Copy` and `'static`.
-unsafe impl bytemuck::Pod for Line {}
-
 /// An owned tensor: row-major, its data aligned to 64 bytes (a cache line, one AVX-512 vector).
 ///
 /// ```
@@ -136,7 +127,7 @@ impl Tensor {
             shape: shape.to_vec(),
             dtype,
             len,
-            lines: vec![Line([0; 64]); bytes.div_ceil(64)],
+            lines: lines_for::<u8>(bytes),
         })
     }
 

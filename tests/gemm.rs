@@ -361,6 +361,31 @@ fn subnormal_inputs_are_never_flushed() {
     }
 }
 
+/// A subnormal value in one row of A sends only that row's panel (at most 12 rows on every
+/// tier) to the FMA kernel: every other row keeps its bits. On `Amx`, whose hardware kernel
+/// takes two panels at once where both may, the panels beside it change partners (five
+/// panels: pairs (0, 1), (2, 3) and 4 alone become 0 by FMA, pairs (1, 2) and (3, 4)), with
+/// the same bits.
+#[test]
+fn a_subnormal_row_changes_no_other_panel() {
+    let mut rng = Rng::new(59);
+    let (m, n, k) = (60, 40, 300);
+    let a = values::<bf16>(&mut rng, m * k);
+    let b = values::<bf16>(&mut rng, k * n);
+    let mut tainted = a.clone();
+    tainted[5] = bf16::from_bits(0x0003); // row 0
+    let bm = MatRef::new(&b, k, n).unwrap();
+    for backend in gemm_backends() {
+        let clean = a_times_b(backend, MatRef::new(&a, m, k).unwrap(), bm);
+        let other = a_times_b(backend, MatRef::new(&tainted, m, k).unwrap(), bm);
+        assert_eq!(
+            bits(&clean[12 * n..]),
+            bits(&other[12 * n..]),
+            "{backend:?}"
+        );
+    }
+}
+
 /// On a tier with a bf16 instruction, `Bf16Gemm::WidenFma` gives the bits of the tier below
 /// (whose kernel it runs) and `Hardware` other bits: the choice takes effect both ways,
 /// whichever this CPU's default.

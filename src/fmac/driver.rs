@@ -8,7 +8,10 @@
 //! accumulators through `acc` between depth blocks, so every output element is one f32
 //! accumulation in `k` order, whatever the blocking or the thread split: the same bits for
 //! any of them. (A tier's bf16 hardware kernel, `GemmKernels::bf16_bf16`, runs per panel of A
-//! with no subnormal value; panels never move with the split, so that holds for it too.)
+//! with no subnormal value, or on two such panels at once with the same bits per element;
+//! panels never move with the split, so that holds for it too.)
+
+use half::bf16;
 
 use super::gemm::{scale_add, scale_add_row, Output};
 use super::packed::{micro_panel_offset, Panels, KC};
@@ -73,7 +76,11 @@ pub(super) fn task_workspace(
 ) -> [usize; 2] {
     let mc_max = MC.min(rows.next_multiple_of(mr));
     let nc_panels = (NC / nr).max(1);
-    [mc_max * k, mc_max * nc_panels.min(panels) * nr]
+    // Packed A rounded up to a cache line (16 f32), so the accumulators start on one too.
+    [
+        (mc_max * k).next_multiple_of(16),
+        mc_max * nc_panels.min(panels) * nr,
+    ]
 }
 
 /// One GEMM call's read-only state, shared by its tasks.
@@ -90,6 +97,8 @@ struct Driver<'a, A, B> {
     hardware_x2: Option<MicroKernel<B>>,
     /// How `hardware` reads its A panels (`GemmKernels::bf16_bf16_a`).
     hardware_a: APanel,
+    /// Run once a task is done when `hardware` is set (`GemmKernels::bf16_bf16_done`).
+    hardware_done: Option<unsafe fn()>,
     mr: usize,
     nr: usize,
     panels: &'a [B],
@@ -122,6 +131,7 @@ impl<'a, A: Input, B: Copy + Sync> Driver<'a, A, B> {
             hardware: None,
             hardware_x2: None,
             hardware_a: g.bf16_bf16_a,
+            hardware_done: g.bf16_bf16_done,
             mr: g.mr,
             nr: g.nr,
             panels,
@@ -223,18 +233,20 @@ impl<'a, A: Input, B: Copy + Sync> Driver<'a, A, B> {
                 // All of this row block's depth, packed once and reused by every column block.
                 let mcp = a_panels * mr;
                 let mut normal = [true; MC];
+                let rows_as_pairs = self.rows_as_pairs();
+                if rows_as_pairs {
+                    self.check_bf16_rows(task.row0 + ic, mc, &mut normal[..a_panels]);
+                }
                 for pc in (0..k).step_by(KC) {
                     let kc = KC.min(k - pc);
-                    self.pack_a(
-                        task.row0 + ic,
-                        mc,
-                        pc,
-                        kc,
-                        &mut a_buf[pc * mcp..][..mcp * kc],
-                        &mut normal[..a_panels],
-                    );
+                    let block = &mut a_buf[pc * mcp..][..mcp * kc];
+                    if rows_as_pairs {
+                        self.pack_a_pairs(task.row0 + ic, mc, pc, kc, block, &normal[..a_panels]);
+                    } else {
+                        self.pack_a(task.row0 + ic, mc, pc, kc, block, &mut normal[..a_panels]);
+                    }
                 }
-                if self.hardware.is_some() && self.hardware_a != APanel::F32 {
+                if self.hardware.is_some() && self.hardware_a != APanel::F32 && !rows_as_pairs {
                     // Only now is it known which panels the hardware kernel will run on.
                     for pc in (0..k).step_by(KC) {
                         let kc = KC.min(k - pc);
@@ -286,6 +298,11 @@ impl<'a, A: Input, B: Copy + Sync> Driver<'a, A, B> {
                 }
             }
         });
+        if let (Some(_), Some(done)) = (self.hardware, self.hardware_done) {
+            // SAFETY: the hook belongs to the backend this driver was built from, whose tier
+            // the CPU supports (its one precondition).
+            unsafe { done() };
+        }
     }
 
     /// The kernel for A panel `ip` of a row block whose panels' `normal` flags are given, and
@@ -297,6 +314,72 @@ impl<'a, A: Input, B: Copy + Sync> Driver<'a, A, B> {
             (Some(_), Some(x2)) if normal[ip] && normal.get(ip + 1) == Some(&true) => (x2, 2),
             (Some(hardware), _) if normal[ip] => (hardware, 1),
             _ => (self.kernel, 1),
+        }
+    }
+
+    /// Whether the hardware kernel's A panels come straight from A's rows: row-major k-pairs
+    /// (`APanel::RowPairs`) are a bf16 row's own bits, read as 32-bit words.
+    fn rows_as_pairs(&self) -> bool {
+        self.hardware.is_some()
+            && self.hardware_a == APanel::RowPairs
+            && A::DTYPE == DType::BF16
+            && self.a.rows_are_contiguous()
+    }
+
+    /// Clears `normal[ip]` where panel `ip` of rows `[row0, row0 + mc)` (all of k) holds a
+    /// subnormal bf16 value. Only for [`Driver::rows_as_pairs`].
+    fn check_bf16_rows(&self, row0: usize, mc: usize, normal: &mut [bool]) {
+        for row in 0..mc {
+            let values: &[bf16] = same_type(self.a.row(row0 + row));
+            let subnormal = values.iter().fold(false, |any, v| {
+                let bits = v.to_bits();
+                any | (bits & 0x7f80 == 0 && bits & 0x7f != 0)
+            });
+            if subnormal {
+                normal[row / self.mr] = false;
+            }
+        }
+    }
+
+    /// [`Driver::pack_a`] where A's rows are the hardware kernel's pairs: panels flagged
+    /// `normal` are copied as row-major k-pairs (rows `APanel::row_words(kc)` words apart,
+    /// zero rows past `mc`); the others are packed as f32 for the FMA kernel.
+    fn pack_a_pairs(
+        &self,
+        row0: usize,
+        mc: usize,
+        pc: usize,
+        kc: usize,
+        buf: &mut [f32],
+        normal: &[bool],
+    ) {
+        let mr = self.mr;
+        let (pairs, stride) = (kc.div_ceil(2), APanel::row_words(kc));
+        for (ip, panel) in buf.chunks_exact_mut(mr * kc).enumerate() {
+            if !normal[ip] {
+                let mut unused = [true];
+                self.pack_a(
+                    row0 + ip * mr,
+                    mc.saturating_sub(ip * mr),
+                    pc,
+                    kc,
+                    panel,
+                    &mut unused,
+                );
+                continue;
+            }
+            for i in 0..mr {
+                let words = &mut panel[i * stride..][..pairs];
+                let row = ip * mr + i;
+                if row >= mc {
+                    words.fill(0.0);
+                    continue;
+                }
+                let values: &[bf16] = same_type(&self.a.row(row0 + row)[pc..][..kc]);
+                let halves: &mut [bf16] = bytemuck::cast_slice_mut(words);
+                halves[..kc].copy_from_slice(values);
+                halves[kc..].fill(bf16::ZERO);
+            }
         }
     }
 
@@ -407,15 +490,15 @@ fn pair_k_steps(panel: &mut [f32], mr: usize, kc: usize) {
 }
 
 /// Rewrites an f32 panel of A as k-pairs, row-major (`APanel::RowPairs`): word
-/// `i*⌈kc/2⌉ + q`, read from a copy (a row's words overwrite other rows' sources).
+/// `i*row_words(kc) + q`, read from a copy (a row's words overwrite other rows' sources).
 fn pair_rows(panel: &mut [f32], mr: usize, kc: usize) {
     let mut copy = [0f32; MR_MAX * KC];
     let copy = &mut copy[..mr * kc];
     copy.copy_from_slice(&panel[..mr * kc]);
-    let pairs = kc.div_ceil(2);
+    let stride = APanel::row_words(kc);
     for i in 0..mr {
-        for q in 0..pairs {
-            panel[i * pairs + q] = pair_word(copy, mr, kc, i, q);
+        for q in 0..kc.div_ceil(2) {
+            panel[i * stride + q] = pair_word(copy, mr, kc, i, q);
         }
     }
 }

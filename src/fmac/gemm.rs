@@ -250,7 +250,7 @@ impl Backend {
         }
         let g = &self.kernels.gemm;
         let [a, acc] = driver::task_workspace(g.mr, g.nr, m, n.div_ceil(g.nr), k);
-        (a + acc) * size_of::<f32>()
+        super::workspace::bytes_for(a + acc)
     }
 }
 

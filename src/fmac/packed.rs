@@ -4,6 +4,7 @@
 use half::{bf16, f16};
 
 use super::{Input, MatRef};
+use crate::aligned::AlignedVec;
 use crate::backend::Bf16Panel;
 use crate::{Backend, DType, Element, Error, Isa};
 
@@ -44,9 +45,9 @@ pub struct PackedB {
 /// The packed values, in the element type the micro-kernel reads.
 #[derive(Clone)]
 pub(crate) enum Panels {
-    F32(Vec<f32>),
-    Bf16(Vec<bf16>),
-    F16(Vec<f16>),
+    F32(AlignedVec<f32>),
+    Bf16(AlignedVec<bf16>),
+    F16(AlignedVec<f16>),
 }
 
 impl Panels {
@@ -201,15 +202,17 @@ pub(crate) fn micro_panel_offset(
 
 /// B packed into depth blocks of [`KC`] and panels of `nr` columns (zero-padded columns),
 /// each micro-panel laid out as `layout` says.
-pub(crate) fn pack_panels<B: Copy, T: Copy + Default>(
+pub(crate) fn pack_panels<B: Copy, T: bytemuck::Pod>(
     b: MatRef<'_, B>,
     nr: usize,
     layout: Bf16Panel,
     convert: impl Fn(B) -> T,
-) -> Vec<T> {
+) -> AlignedVec<T> {
     let (k, n) = (b.rows(), b.cols());
     let padded_n = n.div_ceil(nr) * nr;
-    let mut out = vec![T::default(); padded_n * k];
+    // Zero bits are +0 in every panel type; each micro-panel starts on a cache line (its
+    // offset is a multiple of 64 bytes for every tier's `nr` and `KC`).
+    let mut out = AlignedVec::<T>::zeroed(padded_n * k);
     for pc in (0..k).step_by(KC) {
         let kc = KC.min(k - pc);
         for jp in 0..n.div_ceil(nr) {

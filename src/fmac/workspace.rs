@@ -3,26 +3,34 @@
 
 use core::cell::Cell;
 
+use crate::aligned::{view_mut, Line};
+
 thread_local! {
-    static WORKSPACE: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
+    static WORKSPACE: Cell<Vec<Line>> = const { Cell::new(Vec::new()) };
 }
 
-/// Runs `f` on `len` floats of this thread's workspace (contents unspecified). The buffer
-/// grows to the largest `len` a thread has asked for and stays; a nested call (none today)
-/// would find it taken and allocate its own.
+/// Runs `f` on `len` floats of this thread's workspace (contents unspecified), starting on a
+/// cache line. The buffer grows to the largest `len` a thread has asked for and stays; a
+/// nested call (none today) would find it taken and allocate its own.
 pub(crate) fn with_workspace<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
     WORKSPACE.with(|cell| {
         let mut buf = cell.take();
-        if buf.len() < len {
-            // Exactly `len`: the size queries (`Backend::gemm_workspace_bytes`, ...) are what a
-            // thread holds, not a doubling of it.
-            buf.reserve_exact(len - buf.len());
-            buf.resize(len, 0.0);
+        let lines = bytes_for(len) / size_of::<Line>();
+        if buf.len() < lines {
+            // Exactly what `len` needs: the size queries (`Backend::gemm_workspace_bytes`,
+            // ...) are what a thread holds, not a doubling of it.
+            buf.reserve_exact(lines - buf.len());
+            buf.resize(lines, Line::ZERO);
         }
-        let result = f(&mut buf[..len]);
+        let result = f(view_mut(&mut buf, len));
         cell.set(buf);
         result
     })
+}
+
+/// The bytes a workspace of `len` floats holds: whole cache lines.
+pub(crate) fn bytes_for(len: usize) -> usize {
+    (len * size_of::<f32>()).next_multiple_of(size_of::<Line>())
 }
 
 /// Bytes of workspace the calling thread holds: the most any of its calls of `gemm`,
@@ -38,7 +46,7 @@ pub(crate) fn with_workspace<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> 
 pub fn thread_workspace_bytes() -> usize {
     WORKSPACE.with(|cell| {
         let buf = cell.take();
-        let bytes = buf.capacity() * size_of::<f32>();
+        let bytes = buf.capacity() * size_of::<Line>();
         cell.set(buf);
         bytes
     })

@@ -306,7 +306,8 @@ impl Backend {
 
 impl Backend {
     /// Bytes of per-thread workspace [`Backend::spmm`] uses for `A [m × k]` times `B [k × n]`
-    /// with this `beta`: one row of sums (`n` f32) when `beta != 0`, none when `beta == 0`;
+    /// with this `beta`: one row of sums (`n` f32, in whole 64-byte lines) when `beta != 0`,
+    /// none when `beta == 0`;
     /// as with [`Backend::gemm_workspace_bytes`], a thread's first call grows its workspace
     /// to it and later calls that need no more allocate nothing.
     ///
@@ -319,11 +320,12 @@ impl Backend {
         if m == 0 || beta == 0.0 {
             return 0;
         }
-        n * size_of::<f32>()
+        crate::fmac::workspace::bytes_for(n)
     }
 
     /// Bytes of per-thread workspace [`Backend::spmm_xt`] uses for `X [batch × k]` and
-    /// `A [m × k]`: its panel of up to 64 transposed rows of X (`k × min(batch, 64)` f32),
+    /// `A [m × k]`: its panel of up to 64 transposed rows of X (`k × min(batch, 64)` f32, in
+    /// whole 64-byte lines),
     /// as [`Backend::spmm_workspace_bytes`] otherwise.
     ///
     /// ```
@@ -335,7 +337,7 @@ impl Backend {
         if m == 0 || batch == 0 {
             return 0;
         }
-        k * XT_PANEL.min(batch) * size_of::<f32>()
+        crate::fmac::workspace::bytes_for(k * XT_PANEL.min(batch))
     }
 }
 

@@ -19,6 +19,7 @@ pub(super) const GEMM: GemmKernels = GemmKernels {
     bf16_bf16: None,
     bf16_bf16_x2: None,
     bf16_bf16_a: APanel::F32,
+    bf16_bf16_done: None,
 };
 
 fn micro(kc: usize, a: &[f32], b: &[f32], acc: &mut [f32], accumulate: bool) {

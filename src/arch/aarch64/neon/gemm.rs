@@ -22,6 +22,7 @@ pub(in crate::arch::aarch64) const GEMM: GemmKernels = GemmKernels {
     bf16_bf16: None,
     bf16_bf16_x2: None,
     bf16_bf16_a: APanel::F32,
+    bf16_bf16_done: None,
 };
 
 /// `t[i] += b * a[lane]` for the four rows held in `a`'s lanes.

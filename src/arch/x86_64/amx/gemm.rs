@@ -3,8 +3,9 @@
 //!
 //! A tile of C is 12 rows × 32 columns, two accumulator tiles of 12 × 16 f32; two panels of
 //! A run at once (`bf16_bf16_x2`), four accumulator tiles, so that each A and B tile loaded
-//! is used twice: on the Xeon this was written on, a `tileloadd` of 1 KiB took longer than a
-//! 16 × 16 × 32 `tdpbf16ps`, so loads, not products, bound the kernel. Per step of
+//! is used twice (8 tile registers allow no more). Tile rows straddling two cache lines load
+//! about seven times slower than aligned ones (the README's session 51): the driver's
+//! workspace and packed B start on lines, and A's rows are laid out on them. Per step of
 //! 32 values of k: A's rows as 16 k-pairs each (`APanel::RowPairs`), B as 16 rows of k-pairs
 //! (`Bf16Panel::KPairs`), then `tdpbf16ps`, which adds each element's products pair by pair
 //! (flushing subnormal inputs and results to zero, rounding to nearest even): see
@@ -17,6 +18,7 @@ use core::arch::x86_64::*;
 use half::bf16;
 
 use super::super::avx512::gemm::{load_tile, store_tile, GEMM as AVX512, MR, NR};
+use super::TileConfig;
 use crate::arch::check_tile;
 use crate::backend::{APanel, Bf16Panel, GemmKernels};
 
@@ -26,28 +28,16 @@ pub(super) const GEMM: GemmKernels = GemmKernels {
     bf16_bf16: Some(tiles_x1),
     bf16_bf16_x2: Some(tiles_x2),
     bf16_bf16_a: APanel::RowPairs,
+    bf16_bf16_done: Some(release),
     ..AVX512
 };
 
 /// k-pairs per tile step (64 bytes of a tile row).
 const PAIRS: usize = 16;
 
-/// `ldtilecfg`'s 64 bytes: palette 1; tmm0-3 the accumulators (`MR` rows of 16 f32), tmm4-5
-/// A (`MR` rows of 16 k-pairs), tmm6-7 B (16 rows of k-pairs of 16 columns).
-#[repr(C, align(64))]
-struct TileConfig([u8; 64]);
-
-static CONFIG: TileConfig = {
-    let mut bytes = [0u8; 64];
-    bytes[0] = 1;
-    let mut t = 0;
-    while t < 8 {
-        bytes[16 + 2 * t] = 64;
-        bytes[48 + t] = if t >= 6 { PAIRS as u8 } else { MR as u8 };
-        t += 1;
-    }
-    TileConfig(bytes)
-};
+/// The tiles: tmm0-3 the accumulators (`MR` rows of 16 f32), tmm4-5 A (`MR` rows of 16
+/// k-pairs), tmm6-7 B (16 rows of k-pairs of 16 columns).
+static CONFIG: TileConfig = TileConfig::rows([MR, MR, MR, MR, MR, MR, PAIRS, PAIRS]);
 
 /// One tile step: `C[d][h] += A[d] · B[h]` for the `PANELS` row tiles `d` and the two column
 /// tiles `h`. A's tiles from `a[d]` (rows `stride_a` bytes apart), B's from `b` (pair rows of
@@ -108,7 +98,7 @@ unsafe fn tiles<const PANELS: usize>(
     check_tile(PANELS * MR, NR, kc, a, b, acc);
     let pairs = kc.div_ceil(2);
     let full = kc / (2 * PAIRS);
-    let row_bytes = 4 * pairs;
+    let row_bytes = 4 * APanel::row_words(kc);
     // Each panel's A (the first twice for one panel), and accumulator tile (d, h) at row
     // `d·MR`, column 16h of `acc`.
     let last_panel = a[(PANELS - 1) * MR * kc..].as_ptr();
@@ -119,11 +109,11 @@ unsafe fn tiles<const PANELS: usize>(
     // gives `PANELS * MR * kc` f32 of `a`, `kc * NR` bf16 of `b` and `PANELS * MR * NR` of
     // `acc`: accumulator tile (d, h) covers rows `d·MR..(d + 1)·MR` (64 bytes from column
     // 16h, rows 128 bytes apart) of `acc`; full step `s` reads words `16s..16s + 16` of
-    // each A row (`pairs` words from the panel's start, `16·full <= kc/2`) and pair rows
-    // `16s..16s + 16` of B (each 32 words, `16·full <= kc/2` whole pairs); the last step
-    // reads the stack copies, whole.
+    // each A row (rows `row_words(kc)` words apart, the last ending inside the panel's
+    // `MR * kc` words; `16·full <= kc/2`) and pair rows `16s..16s + 16` of B (each 32 words,
+    // `16·full <= kc/2` whole pairs); the last step reads the stack copies, whole.
     unsafe {
-        asm!("ldtilecfg [{}]", in(reg) &CONFIG, options(nostack, readonly));
+        configure();
         if accumulate {
             asm!(
                 "tileloadd tmm0, [{c0} + {s}*1]",
@@ -158,7 +148,10 @@ unsafe fn tiles<const PANELS: usize>(
             step::<PANELS>(a_at, row_bytes, b_words.add(s * PAIRS * NR));
         }
         if PAIRS * full < pairs {
-            let (a_rest, b_rest) = last_step::<PANELS>(kc, a, b, PAIRS * full);
+            let Rest {
+                a: a_rest,
+                b: b_rest,
+            } = last_step::<PANELS>(kc, a, b, PAIRS * full);
             let a_at = [
                 a_rest[0].as_ptr(),
                 a_rest[MR.min((PANELS - 1) * MR)].as_ptr(),
@@ -183,26 +176,56 @@ unsafe fn tiles<const PANELS: usize>(
                 options(nostack),
             );
         }
-        // Back to the init state: no tile data left for context switches to save.
-        asm!("tilerelease", options(nostack, nomem));
     }
+}
+
+/// Loads [`CONFIG`] unless the tiles already have it (from this task's previous call):
+/// `ldtilecfg` stalls for about a tenth of a whole call, `sttilecfg` reads the current
+/// configuration in a tenth of its time (the README's session 51: 2048³ went from 574 to
+/// 667 GFLOP/s).
+///
+/// # Safety
+/// The CPU supports the `Amx` tier.
+#[inline(always)]
+unsafe fn configure() {
+    let mut current = TileConfig::rows([0; 8]);
+    // SAFETY: the caller guarantees the tier; both instructions touch only the 64 bytes of
+    // the configuration given.
+    unsafe {
+        asm!("sttilecfg [{}]", in(reg) &mut current, options(nostack));
+        if current.0 != CONFIG.0 {
+            asm!("ldtilecfg [{}]", in(reg) &CONFIG, options(nostack, readonly));
+        }
+    }
+}
+
+/// `GemmKernels::bf16_bf16_done`: the tiles back to their init state, so that no tile data
+/// is left for context switches to save and the next user configures afresh.
+///
+/// # Safety
+/// The CPU supports the `Amx` tier.
+unsafe fn release() {
+    // SAFETY: the caller guarantees the tier; `tilerelease` touches no memory.
+    unsafe { asm!("tilerelease", options(nostack, nomem)) };
+}
+
+/// A last, partial step's tiles, zero-padded, on cache lines (see [`last_step`]).
+#[repr(C, align(64))]
+struct Rest {
+    a: [[u32; PAIRS]; 2 * MR],
+    b: [[u32; NR]; PAIRS],
 }
 
 /// The pairs from `q0` on (at most [`PAIRS`]) of each A row and of B, zero-padded to a whole
 /// step: A's rows 16 words each (panel `d`'s from row `d·MR`), B's pair rows 32 words each
 /// (an odd `kc`'s last row, in order in the panel, becomes pairs with a zero high half).
 #[inline(always)]
-fn last_step<const PANELS: usize>(
-    kc: usize,
-    a: &[f32],
-    b: &[bf16],
-    q0: usize,
-) -> ([[u32; PAIRS]; 2 * MR], [[u32; NR]; PAIRS]) {
-    let pairs = kc.div_ceil(2);
+fn last_step<const PANELS: usize>(kc: usize, a: &[f32], b: &[bf16], q0: usize) -> Rest {
+    let (pairs, stride) = (kc.div_ceil(2), APanel::row_words(kc));
     let mut a_rest = [[0u32; PAIRS]; 2 * MR];
     for (r, row) in a_rest.iter_mut().enumerate().take(PANELS * MR) {
         let (d, i) = (r / MR, r % MR);
-        let words = &a[d * MR * kc + i * pairs..][q0..pairs];
+        let words = &a[d * MR * kc + i * stride..][q0..pairs];
         for (w, v) in row.iter_mut().zip(words) {
             *w = v.to_bits();
         }
@@ -220,7 +243,10 @@ fn last_step<const PANELS: usize>(
             *w = u32::from(high) << 16 | u32::from(low);
         }
     }
-    (a_rest, b_rest)
+    Rest {
+        a: a_rest,
+        b: b_rest,
+    }
 }
 
 /// One panel of A (`bf16_bf16`).

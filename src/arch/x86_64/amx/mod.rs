@@ -17,6 +17,25 @@ pub(crate) static KERNELS: Kernels = Kernels {
     ..avx512bf16::KERNELS
 };
 
+/// `ldtilecfg`'s 64 bytes (palette 1): every tile 64 bytes wide (16 f32, 16 bf16 pairs), and
+/// `rows[t]` rows of tile `t`.
+#[repr(C, align(64))]
+struct TileConfig([u8; 64]);
+
+impl TileConfig {
+    const fn rows(rows: [usize; 8]) -> TileConfig {
+        let mut bytes = [0u8; 64];
+        bytes[0] = 1;
+        let mut t = 0;
+        while t < 8 {
+            bytes[16 + 2 * t] = 64;
+            bytes[48 + t] = rows[t] as u8;
+            t += 1;
+        }
+        TileConfig(bytes)
+    }
+}
+
 /// Whether this CPU has AMX tiles with bf16 and this process may use them. Asked once: the
 /// answer (and the permission, which Linux grants to the whole process) does not change.
 pub(crate) fn usable() -> bool {

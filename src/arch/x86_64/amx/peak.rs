@@ -2,24 +2,12 @@
 
 use core::arch::asm;
 
+use super::TileConfig;
 use crate::backend::PeakRun;
 
-/// Palette 1, all eight tiles 16 rows of 64 bytes: four 16 × 16 f32 accumulators, two A
-/// tiles of 16 rows × 16 k-pairs, two B tiles of 16 k-pairs × 16 columns.
-#[repr(C, align(64))]
-struct TileConfig([u8; 64]);
-
-static CONFIG: TileConfig = {
-    let mut bytes = [0u8; 64];
-    bytes[0] = 1;
-    let mut t = 0;
-    while t < 8 {
-        bytes[16 + 2 * t] = 64;
-        bytes[48 + t] = 16;
-        t += 1;
-    }
-    TileConfig(bytes)
-};
+/// Four 16 × 16 f32 accumulators, two A tiles of 16 rows × 16 k-pairs, two B tiles of 16
+/// k-pairs × 16 columns.
+static CONFIG: TileConfig = TileConfig::rows([16; 8]);
 
 /// Four independent 16 × 16 × 32 tile products per iteration (2·16·16·32 flops each), on
 /// operands loaded once: what the tile unit sustains without memory.

@@ -23,6 +23,7 @@ pub(in crate::arch::x86_64) const GEMM: GemmKernels = GemmKernels {
     bf16_bf16: None,
     bf16_bf16_x2: None,
     bf16_bf16_a: APanel::F32,
+    bf16_bf16_done: None,
 };
 
 /// One packed row of 16 B values as two vectors of 8 f32 lanes (columns 0-7, 8-15).
