@@ -89,10 +89,12 @@ pub(crate) enum Bf16Panel {
     InOrder,
     /// Each row of `nr` columns in pairs: column `j` at `p·nr + 2·(j mod nr/2) + j div nr/2`,
     /// so a 32-bit word holds columns `i` and `nr/2 + i` and two vector ops widen a whole row.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     ColumnPairs,
     /// Rows in k-pairs: `(p, j)` at `(p − p mod 2)·nr + 2j + p mod 2`, so a 32-bit word holds
     /// column `j` of rows `2q` (low half) and `2q + 1` (high half) and a row pair is one AMX B
     /// tile row; an odd `kc`'s last row stays in order at `(kc − 1)·nr + j`.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     KPairs,
 }
 
@@ -116,6 +118,7 @@ pub(crate) enum APanel {
     /// k-pairs, step-major: word `q·mr + i` holds the bf16 bits of `a[i][2q]` in its low half
     /// and of `a[i][2q + 1]` in its high half (zero past `kc`), so one broadcast load gives a
     /// row's operand for two steps of k (x86 `vdpbf16ps`).
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     KPairs,
     /// k-pairs, row-major: word `i·row_words(kc) + q` holds what `KPairs` puts at
     /// `q·mr + i`, so a row's pairs are contiguous: an AMX A tile's row.
