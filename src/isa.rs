@@ -37,7 +37,8 @@ pub enum Isa {
     #[cfg(target_arch = "x86_64")]
     Avx512Bf16,
     /// `Avx512Bf16` with AMX tiles (`tdpbf16ps` in the bf16 × bf16 GEMM), on Linux, which
-    /// grants the process the tile state on request.
+    /// grants the process the tile state on request (detection asks, once). A GEMM call
+    /// leaves the tiles of the threads it ran on released (`tilerelease`).
     #[cfg(target_arch = "x86_64")]
     Amx,
     /// Advanced SIMD (ARMv8.0).
