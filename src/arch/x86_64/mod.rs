@@ -236,6 +236,7 @@ fn read_identity() -> u8 {
     #[allow(unused_unsafe)]
     let (vendor, signature) = unsafe { (__cpuid(0), __cpuid(1).eax) };
     // The vendor string is spread over ebx, edx, ecx.
+    let vendor_max_leaf = vendor.eax;
     let vendor = [vendor.ebx, vendor.edx, vendor.ecx];
     let amd = vendor == [0x6874_7541, 0x6974_6e65, 0x444d_4163]; // "AuthenticAMD"
     let intel = vendor == [0x756e_6547, 0x4965_6e69, 0x6c65_746e]; // "GenuineIntel"
@@ -247,9 +248,15 @@ fn read_identity() -> u8 {
     } else {
         family
     };
-    // Sapphire Rapids (0x8f) and Emerald Rapids (0xcf): see `prefers_hardware_gather` and
-    // `avx512_sparse_prefetch`.
-    let server_golden_cove = intel && family == 6 && matches!(model, 0x8f | 0xcf);
+    // Sapphire Rapids (0x8f), Emerald Rapids (0xcf), and any Intel core with AMX tiles (CPUID
+    // leaf 7, EDX bit 24): only those server cores and their successors have them, and a VM
+    // may report another model number (session 51's host says 0xa7, a client core without
+    // AMX). See `prefers_hardware_gather` and `avx512_sparse_prefetch`.
+    // SAFETY: `cpuid` only reads identification registers; leaf 7 is read only where leaf 0
+    // says it exists.
+    #[allow(unused_unsafe)]
+    let amx_tile = vendor_max_leaf >= 7 && unsafe { __cpuid_count(7, 0).edx } & (1 << 24) != 0;
+    let server_golden_cove = intel && family == 6 && (matches!(model, 0x8f | 0xcf) || amx_tile);
     let mut id = KNOWN;
     if amd {
         id |= AMD;
@@ -291,9 +298,14 @@ pub(crate) fn draws_random_bits_ahead() -> bool {
 
 /// Whether the sparse dots load x with `vgatherdps` rather than one broadcast load per lane
 /// (the same lanes, so the same bits). Only on the Intel cores where it was the faster:
-/// Emerald Rapids, and Sapphire Rapids, the same core generation. Zen 5's gathers measured
-/// slower than the broadcasts, and so did Zen 3's (0.71-0.76 elements a cycle against
-/// 1.60-1.93 broadcast loads in `x86_load_ports`, the README's session 46). Intel's cores
+/// Emerald Rapids, Sapphire Rapids (the same core generation), and the later Intel cores
+/// with AMX: on sessions 51 and 52's host (an AMX Xeon whose VM reports model 0xa7),
+/// `vgatherdps` delivered 2.64-2.68 elements a cycle against 3.0 broadcast loads
+/// (`x86_load_ports`), and the CSR SpMV ran 1.33-1.39x faster with it, and with the nearer
+/// prefetch, at 70-99 % sparsity, cache-resident (two alternated runs of each build of
+/// `lowp bench --only sparse`, the README's session 52). Zen 5's gathers measured slower
+/// than the broadcasts, and so did Zen 3's (0.71-0.76 elements a cycle against 1.60-1.93
+/// broadcast loads in `x86_load_ports`, the README's session 46). Intel's cores
 /// from Skylake to Tiger Lake run gathers through a microcode mitigation (Gather Data
 /// Sampling) that makes them slower still.
 pub(crate) fn prefers_hardware_gather() -> bool {
@@ -534,10 +546,10 @@ pub(crate) fn avx2_dot_prefetch() -> SparsePrefetch {
 }
 
 /// The AVX-512 tiers' 16-lane sparse dots' [`SparsePrefetch`]: 2048 into L1 (8 KiB of
-/// indices) on Sapphire and Emerald Rapids, [`avx2_dot_prefetch`] elsewhere. On an
-/// Emerald Rapids core 2048 ran 1.07-1.5x faster than 8192 cache-resident and 1.08-1.26x
-/// from DRAM at 50-95 % sparsity (three alternated runs); the `Avx2` dots, forced there, ran
-/// 0.93-1.0x, so they keep 8192.
+/// indices) on Sapphire and Emerald Rapids and the later AMX cores, [`avx2_dot_prefetch`]
+/// elsewhere. On an Emerald Rapids core 2048 ran 1.07-1.5x faster than 8192 cache-resident
+/// and 1.08-1.26x from DRAM at 50-95 % sparsity (three alternated runs); the `Avx2` dots,
+/// forced there, ran 0.93-1.0x, so they keep 8192.
 pub(crate) fn avx512_sparse_prefetch() -> SparsePrefetch {
     if identity() & NEAR_SPARSE_PREFETCH != 0 {
         SparsePrefetch {
