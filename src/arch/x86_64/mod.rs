@@ -236,7 +236,6 @@ fn read_identity() -> u8 {
     #[allow(unused_unsafe)]
     let (vendor, signature) = unsafe { (__cpuid(0), __cpuid(1).eax) };
     // The vendor string is spread over ebx, edx, ecx.
-    let vendor_max_leaf = vendor.eax;
     let vendor = [vendor.ebx, vendor.edx, vendor.ecx];
     let amd = vendor == [0x6874_7541, 0x6974_6e65, 0x444d_4163]; // "AuthenticAMD"
     let intel = vendor == [0x756e_6547, 0x4965_6e69, 0x6c65_746e]; // "GenuineIntel"
@@ -248,15 +247,12 @@ fn read_identity() -> u8 {
     } else {
         family
     };
-    // Sapphire Rapids (0x8f), Emerald Rapids (0xcf), and any Intel core with AMX tiles (CPUID
-    // leaf 7, EDX bit 24): only those server cores and their successors have them, and a VM
-    // may report another model number (session 51's host says 0xa7, a client core without
-    // AMX). See `prefers_hardware_gather` and `avx512_sparse_prefetch`.
-    // SAFETY: `cpuid` only reads identification registers; leaf 7 is read only where leaf 0
-    // says it exists.
-    #[allow(unused_unsafe)]
-    let amx_tile = vendor_max_leaf >= 7 && unsafe { __cpuid_count(7, 0).edx } & (1 << 24) != 0;
-    let server_golden_cove = intel && family == 6 && (matches!(model, 0x8f | 0xcf) || amx_tile);
+    // Sapphire Rapids (0x8f), Emerald Rapids (0xcf), and any Intel core with AMX: only those
+    // server cores and their successors have it, and a VM may report another model number
+    // (sessions 51 and 52's host says 0xa7, a client core without AMX). See
+    // `prefers_hardware_gather` and `avx512_sparse_prefetch`.
+    let server_golden_cove =
+        intel && family == 6 && (matches!(model, 0x8f | 0xcf) || amx::cpu_has_amx_bf16());
     let mut id = KNOWN;
     if amd {
         id |= AMD;

@@ -43,8 +43,10 @@ pub(crate) fn usable() -> bool {
     *USABLE.get_or_init(|| cpu_has_amx_bf16() && os_enables_tiles() && process_may_use_tiles())
 }
 
-/// CPUID leaf 7: AMX-BF16 (EDX bit 22) and AMX-TILE (EDX bit 24).
-fn cpu_has_amx_bf16() -> bool {
+/// CPUID leaf 7: AMX-BF16 (EDX bit 22) and AMX-TILE (EDX bit 24). The CPU's answer alone,
+/// whatever the OS allows: lowp's CPU identity also reads it, to know a Sapphire Rapids or
+/// later server core by it.
+pub(crate) fn cpu_has_amx_bf16() -> bool {
     use core::arch::x86_64::{__cpuid, __cpuid_count};
     if __cpuid(0).eax < 7 {
         return false;
