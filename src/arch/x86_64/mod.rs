@@ -515,8 +515,10 @@ pub(crate) const AVX2_SPARSE_PREFETCH: SparsePrefetch = SparsePrefetch {
     room: usize::MAX,
 };
 
-/// The [`SparsePrefetch`] of the `Avx2` tier's sparse dot, and of the AVX-512 tiers' but on
-/// Sapphire and Emerald Rapids (4096² bf16, the bench's weights, alternated runs each time):
+/// The [`SparsePrefetch`] of the `Avx2` dot (the `Avx2` tier's, and the AVX-512 tiers' for
+/// rows under 64 nonzeros), and of the AVX-512 16-lane dots, but on Sapphire and Emerald
+/// Rapids and the AMX cores ([`avx512_short_row_prefetch`], [`avx512_sparse_prefetch`]);
+/// 4096² bf16, the bench's weights, alternated runs each time:
 /// - Zen 4: 512 into L1 and 8192 into L2. Its L1 is 32 KiB, which 8192 nonzeros ahead of
 ///   indices and values (48 KiB) overrun. For the 16-lane dots against 8192 into L1, in two
 ///   alternated runs of `lowp bench --only sparse`: from DRAM 1.69-1.72x at 50 %, 1.36-1.37x
@@ -540,19 +542,33 @@ pub(crate) fn avx2_dot_prefetch() -> SparsePrefetch {
     }
 }
 
-/// The AVX-512 tiers' sparse dots' [`SparsePrefetch`] (the 16-lane dots', and the `Avx2`
-/// dot's that they run for rows under 64 nonzeros): 2048 into L1 (8 KiB of indices) on
-/// Sapphire and Emerald Rapids and the later AMX cores, [`avx2_dot_prefetch`] elsewhere. On
-/// an Emerald Rapids core 2048 ran 1.07-1.5x faster than 8192 cache-resident and 1.08-1.26x
-/// from DRAM at 50-95 % sparsity (three alternated runs); the `Avx2` tier there, forced, ran
-/// 0.93-1.0x, so it keeps 8192. The short rows inside the AVX-512 tiers, on an AMX core
-/// (the README's session 53, alternated runs): in `spmv_row_cost` 1.05-1.13x at 32, 40, 48
-/// and 56 nonzeros a row, 1.00-1.03x at 41; at 99 % sparsity in `lowp bench --only sparse`
-/// 1.00-1.04x cache-resident and 1.03-1.10x from DRAM.
+/// The AVX-512 tiers' 16-lane sparse dots' [`SparsePrefetch`]: 2048 into L1 (8 KiB of
+/// indices) on Sapphire and Emerald Rapids and the later AMX cores, [`avx2_dot_prefetch`]
+/// elsewhere. On an Emerald Rapids core 2048 ran 1.07-1.5x faster than 8192 cache-resident
+/// and 1.08-1.26x from DRAM at 50-95 % sparsity (three alternated runs); the `Avx2` dots,
+/// forced there, ran 0.93-1.0x, so they keep 8192.
 pub(crate) fn avx512_sparse_prefetch() -> SparsePrefetch {
     if identity() & NEAR_SPARSE_PREFETCH != 0 {
         SparsePrefetch {
             l1: 2048,
+            l2: None,
+            room: usize::MAX,
+        }
+    } else {
+        avx2_dot_prefetch()
+    }
+}
+
+/// The AVX-512 tiers' [`SparsePrefetch`] for rows under 64 nonzeros (which take the `Avx2`
+/// dot): 1024 nonzeros into L1 on Sapphire and Emerald Rapids and the later AMX cores,
+/// [`avx2_dot_prefetch`] elsewhere. On an AMX core (the README's session 53; 4096² bf16 at
+/// 99 % sparsity, 41 nonzeros a row, `lowp bench --only sparse`, alternated runs),
+/// cache-resident: 8192 23.1-23.4 GB/s, 2048 23.4-24.2, 1024 25.0-25.6, 512 24.3-24.7; from
+/// DRAM 1024 read at 13.5-14.0 GB/s against 12.2-12.8 with 8192.
+pub(crate) fn avx512_short_row_prefetch() -> SparsePrefetch {
+    if identity() & NEAR_SPARSE_PREFETCH != 0 {
+        SparsePrefetch {
+            l1: 1024,
             l2: None,
             room: usize::MAX,
         }

@@ -16,7 +16,9 @@ use half::{bf16, f16};
 
 use super::super::avx2::fmac::{hsum, Lanes};
 use super::super::avx2::sparse as avx2;
-use super::super::{avx512_sparse_prefetch, last_columns_within, SparsePrefetch};
+use super::super::{
+    avx512_short_row_prefetch, avx512_sparse_prefetch, last_columns_within, SparsePrefetch,
+};
 use super::fmac::{first_lanes16, hsum16, MaskedLanes16};
 use crate::arch::with_width;
 
@@ -249,14 +251,16 @@ unsafe fn rows<T: MaskedLanes16 + Lanes, const HARDWARE_GATHER: bool>(
         out.len(),
         indices.len().min(values.len())
     ));
-    // Read once per block: it depends only on the CPU.
-    let ahead = avx512_sparse_prefetch();
+    // Read once per block: both settings depend only on the CPU.
+    let (short_ahead, ahead) = (avx512_short_row_prefetch(), avx512_sparse_prefetch());
     // The previous row's dot, summed once this row's dot is issued.
     let mut pending = Parts::Summed(0.0);
     for r in 0..out.len() {
         // SAFETY: the contract: `out.len() + 1` offsets or more.
         let range = unsafe { *indptr.get_unchecked(r)..*indptr.get_unchecked(r + 1) };
-        let ahead = ahead.starting_at(range.start, indices.len(), values.len());
+        let at =
+            |ahead: SparsePrefetch| ahead.starting_at(range.start, indices.len(), values.len());
+        let (short_ahead, ahead) = (at(short_ahead), at(ahead));
         // SAFETY: and the offsets are non-decreasing, the last within both arrays; the 16-lane
         // dots take the indices to the array's end (their last step's padding).
         let (row_indices, row_values, indices_on) = unsafe {
@@ -269,8 +273,9 @@ unsafe fn rows<T: MaskedLanes16 + Lanes, const HARDWARE_GATHER: bool>(
         let parts = if range.len() < SHORT_ROW {
             // SAFETY: this tier's CPUs have the `Avx2` tier's features; the caller guarantees
             // the indices are below `x.len()`, and x's length for `vgatherdps`.
-            let (lanes, tail) =
-                unsafe { avx2::dot_parts::<T, HARDWARE_GATHER>(row_indices, row_values, x, ahead) };
+            let (lanes, tail) = unsafe {
+                avx2::dot_parts::<T, HARDWARE_GATHER>(row_indices, row_values, x, short_ahead)
+            };
             Parts::Short(lanes, tail)
         } else if range.len() * WINDOWED_DENSITY[1] >= x.len() * WINDOWED_DENSITY[0]
             && x.len() >= WINDOW
