@@ -564,7 +564,7 @@ pub(crate) fn avx512_sparse_prefetch() -> SparsePrefetch {
 /// [`avx2_dot_prefetch`] elsewhere. On an AMX core (the README's session 53; 4096² bf16 at
 /// 99 % sparsity, 41 nonzeros a row, `lowp bench --only sparse`, alternated runs),
 /// cache-resident: 8192 23.1-23.4 GB/s, 2048 23.4-24.2, 1024 25.0-25.6, 512 24.3-24.7; from
-/// DRAM 1024 read at 13.5-14.0 GB/s against 12.2-12.8 with 8192.
+/// DRAM 1024 read at 13.0-14.0 GB/s against 12.2-12.8 with 8192.
 pub(crate) fn avx512_short_row_prefetch() -> SparsePrefetch {
     if identity() & NEAR_SPARSE_PREFETCH != 0 {
         SparsePrefetch {
