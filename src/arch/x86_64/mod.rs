@@ -548,15 +548,7 @@ pub(crate) fn avx2_dot_prefetch() -> SparsePrefetch {
 /// and 1.08-1.26x from DRAM at 50-95 % sparsity (three alternated runs); the `Avx2` dots,
 /// forced there, ran 0.93-1.0x, so they keep 8192.
 pub(crate) fn avx512_sparse_prefetch() -> SparsePrefetch {
-    if identity() & NEAR_SPARSE_PREFETCH != 0 {
-        SparsePrefetch {
-            l1: 2048,
-            l2: None,
-            room: usize::MAX,
-        }
-    } else {
-        avx2_dot_prefetch()
-    }
+    near_on_rapids(2048)
 }
 
 /// The AVX-512 tiers' [`SparsePrefetch`] for rows under 64 nonzeros (which take the `Avx2`
@@ -566,9 +558,15 @@ pub(crate) fn avx512_sparse_prefetch() -> SparsePrefetch {
 /// cache-resident: 8192 23.1-23.4 GB/s, 2048 23.4-24.2, 1024 25.0-25.6, 512 24.3-24.7; from
 /// DRAM 1024 read at 13.0-14.0 GB/s against 12.2-12.8 with 8192.
 pub(crate) fn avx512_short_row_prefetch() -> SparsePrefetch {
+    near_on_rapids(1024)
+}
+
+/// `l1` nonzeros ahead into L1 on the cores [`NEAR_SPARSE_PREFETCH`] marks (Sapphire and
+/// Emerald Rapids, the AMX cores), [`avx2_dot_prefetch`] elsewhere.
+fn near_on_rapids(l1: usize) -> SparsePrefetch {
     if identity() & NEAR_SPARSE_PREFETCH != 0 {
         SparsePrefetch {
-            l1: 1024,
+            l1,
             l2: None,
             room: usize::MAX,
         }
